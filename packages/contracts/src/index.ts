@@ -1,0 +1,7 @@
+export * from './config/index.js'
+export * from './connection-event.js'
+export * from './dead-letter.js'
+export * from './log-record.js'
+export * from './rca-event.js'
+export * from './topics.js'
+export * from './window-count.js'

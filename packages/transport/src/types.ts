@@ -1,0 +1,32 @@
+import type { TopicKey, TopicMessage } from '@connrca/contracts'
+
+/** key = server name, so one server's messages stay in order (one Kafka partition). */
+export interface Message<T> {
+  key: string
+  value: T
+}
+
+/**
+ * Receives a batch. Resolving means the batch is durably handled downstream (stored or
+ * re-published); only then may the transport commit. Handlers must be idempotent: a
+ * redelivered batch (rebalance, restart) must not change any count.
+ */
+export type BatchHandler<T> = (batch: T[]) => Promise<void>
+
+export interface Publisher<T> {
+  /** Resolves once the messages are accepted by the topic (and, in-process, handled). */
+  publish(messages: Message<T>[]): Promise<void>
+  /** Sends whatever is buffered. */
+  flush(): Promise<void>
+}
+
+export interface Subscription {
+  close(): Promise<void>
+}
+
+/** The same interface in-process and on Kafka; a stage never knows which it has. */
+export interface Transport {
+  publisher<K extends TopicKey>(topic: K): Publisher<TopicMessage<K>>
+  subscribe<K extends TopicKey>(topic: K, group: string, handler: BatchHandler<TopicMessage<K>>): Promise<Subscription>
+  close(): Promise<void>
+}
