@@ -1,3 +1,4 @@
+export * from './api.js'
 export * from './config/index.js'
 export * from './connection-event.js'
 export * from './dead-letter.js'
