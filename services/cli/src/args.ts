@@ -1,0 +1,13 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { UsageError } from './errors.js'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+/** node:util parseArgs with errors turned into one-line usage errors. */
+export function parse<O extends Options>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${usage}`)
+  }
+}

@@ -1,0 +1,34 @@
+import { Classifier } from '@connrca/classifier'
+import { LogFormat } from '@connrca/contracts'
+import { parse } from '../args.js'
+import { readFiles } from '../embedded/read-files.js'
+import { UsageError } from '../errors.js'
+
+const USAGE = 'connrca classify [--format auto|stderr|csvlog|jsonlog|syslog|azure] [--prefix P] [--server S] < log'
+
+/** stdin → one JSON ConnectionEvent per line on stdout. */
+export async function classify(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { format: { type: 'string', default: 'auto' }, prefix: { type: 'string' }, server: { type: 'string' } }, USAGE)
+  const format = parseFormat(values.format)
+  const classifier = new Classifier()
+  const out = process.stdout
+  let buffer = ''
+  await readFiles(['-'], { format, prefix: values.prefix, server: values.server }, async ({ records, deadLetters }) => {
+    for (const r of records) {
+      const e = classifier.classify(r)
+      if (e) buffer += `${JSON.stringify(e)}\n`
+    }
+    for (const d of deadLetters) process.stderr.write(`connrca: unparsed line at ${d.source?.position}: ${d.reason}\n`)
+    if (buffer.length > 1 << 16) {
+      if (!out.write(buffer)) await new Promise((r) => out.once('drain', r))
+      buffer = ''
+    }
+  })
+  out.write(buffer)
+}
+
+export function parseFormat(value: string | undefined): LogFormat {
+  const r = LogFormat.safeParse(value ?? 'auto')
+  if (!r.success) throw new UsageError(`unknown format "${value}" (use one of ${LogFormat.options.join(', ')})`)
+  return r.data
+}

@@ -1,0 +1,139 @@
+import type { Config, RcaEvent, SourceConfig } from '@connrca/contracts'
+import { createSource, type Source } from '@connrca/collector'
+import { openStore } from '@connrca/store'
+import { parse } from '../args.js'
+import { loadConfig } from '../config-file.js'
+import { EmbeddedPipeline } from '../embedded/pipeline.js'
+import { ensureBundledSample } from '../embedded/sample.js'
+import { UserError } from '../errors.js'
+import { fmt, renderRcaForTerminal } from '../output.js'
+import { parseFormat } from './classify.js'
+
+const USAGE = 'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D]'
+const COMMIT_EVERY_MS = 1000
+
+/** The main job: every stage in one process on the embedded store, following the inputs. */
+export async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      config: { type: 'string' },
+      format: { type: 'string' },
+      prefix: { type: 'string' },
+      server: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      once: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+    },
+    USAGE,
+  )
+  const config = loadConfig(values.config)
+  if (values['data-dir']) config.store.dataDir = values['data-dir']
+  const sourceConfigs = await resolveSources(config, positionals, values)
+  const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
+
+  const store = await openStore(config.store)
+  const pipeline = await EmbeddedPipeline.open(config, store).catch(async (err) => {
+    await store.close()
+    throw err
+  })
+  await store.migrate()
+
+  const print = values.json
+    ? (e: RcaEvent) => process.stdout.write(`${JSON.stringify(e)}\n`)
+    : (e: RcaEvent) => process.stdout.write(`${renderRcaForTerminal(e)}\n\n`)
+  await pipeline.onRca('console', async (events) => events.forEach(print))
+
+  const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
+  const sources: Source[] = sourceConfigs.map((cfg) => createSource(cfg, { logger: log }))
+  const names = new Set<string>()
+  for (const s of sources) {
+    if (names.has(s.name)) throw new UserError(`two sources are named "${s.name}"; give each a distinct name`)
+    names.add(s.name)
+  }
+  const sourcesState = () => Object.fromEntries(sources.map((s) => [s.name, s.checkpoint()]))
+
+  let stopping = false
+  const timer = setInterval(() => {
+    if (stopping) return
+    pipeline
+      .tick()
+      .then(() => pipeline.commit(sourcesState))
+      .catch((err) => log(`commit failed, will retry: ${(err as Error).message}`))
+  }, COMMIT_EVERY_MS)
+
+  const stop = async () => {
+    if (stopping) return
+    stopping = true
+    clearInterval(timer)
+    await Promise.all(sources.map((s) => s.stop()))
+    await pipeline.commit(sourcesState)
+    await pipeline.close()
+    await store.close()
+  }
+  const onSignal = () => {
+    log('stopping: flushing and saving positions…')
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        log(`stop failed: ${(err as Error).message}`)
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  const started = performance.now()
+  await Promise.all(sources.map((s) => s.start(pipeline.deliver, restored[s.name])))
+  const progress = setInterval(() => reportProgress(sources, pipeline, started, log), 2000)
+  await Promise.all(sources.map((s) => s.caughtUp()))
+  clearInterval(progress)
+  log(`caught up: ${fmt(pipeline.recordsIn)} records, ${fmt(pipeline.deadLettersIn)} unparsed, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+
+  if (values.once) {
+    await pipeline.finish()
+    await stop()
+    return
+  }
+  log('following inputs; Ctrl-C stops and remembers positions')
+  await new Promise(() => {})
+}
+
+function reportProgress(sources: Source[], pipeline: EmbeddedPipeline, started: number, log: (l: string) => void) {
+  let read = 0
+  let total = 0
+  for (const s of sources) {
+    const p = s.progress?.()
+    if (p) {
+      read += p.bytesRead
+      total += p.bytesTotal
+    }
+  }
+  const secs = (performance.now() - started) / 1000
+  const pct = total > 0 ? `${((100 * read) / total).toFixed(1)}% ` : ''
+  log(`catching up: ${pct}${fmt(pipeline.recordsIn)} records (${fmt(Math.round(pipeline.recordsIn / secs))}/s)`)
+}
+
+async function resolveSources(
+  config: Config,
+  paths: string[],
+  flags: { format?: string; prefix?: string; server?: string },
+): Promise<SourceConfig[]> {
+  const common = {
+    format: parseFormat(flags.format),
+    ...(flags.prefix ? { prefix: flags.prefix } : {}),
+    ...(flags.server ? { server: flags.server } : {}),
+  }
+  if (paths.length > 0) {
+    const files = paths.filter((p) => p !== '-')
+    const out: SourceConfig[] = []
+    if (files.length) out.push({ type: 'file', paths: files, ...common } as SourceConfig)
+    if (paths.includes('-')) out.push({ type: 'stdin', ...common } as SourceConfig)
+    return out
+  }
+  if (config.sources.length > 0) return config.sources
+  const sample = await ensureBundledSample(config)
+  process.stderr.write(`connrca: no inputs given; running on the bundled sample ${sample}\n`)
+  return [{ type: 'file', paths: [sample], format: 'stderr' } as SourceConfig]
+}

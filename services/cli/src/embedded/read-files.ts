@@ -1,0 +1,66 @@
+import { stat } from 'node:fs/promises'
+import type { DeadLetter, LogFormat, LogRecord } from '@connrca/contracts'
+import { createParser, readLines } from '@connrca/pglog'
+import { UserError } from '../errors.js'
+import type { Batch } from './pipeline.js'
+
+const BATCH = 4096
+
+export interface ReadOptions {
+  format: LogFormat
+  prefix?: string
+  server?: string
+  onProgress?: (bytes: number, lines: number) => void
+}
+
+/** One-shot read of whole files (or `-` for stdin) through the parser, in batches. */
+export async function readFiles(
+  paths: string[],
+  opts: ReadOptions,
+  deliver: (batch: Batch) => Promise<void>,
+): Promise<{ lines: number; bytes: number }> {
+  for (const p of paths) if (p !== '-') await assertReadable(p)
+  let lines = 0
+  let bytes = 0
+  for (const path of paths) {
+    let records: LogRecord[] = []
+    let deadLetters: DeadLetter[] = []
+    const file = path === '-' ? '/dev/stdin' : path
+    const parser = createParser(
+      { format: opts.format, prefix: opts.prefix, server: opts.server, source: { kind: path === '-' ? 'stdin' : 'file', name: path } },
+      { record: (r) => records.push(r), deadLetter: (d) => deadLetters.push(d) },
+    )
+    const send = async () => {
+      if (records.length === 0 && deadLetters.length === 0) return
+      const batch = { records, deadLetters }
+      records = []
+      deadLetters = []
+      await deliver(batch)
+    }
+    let fileBytes = 0
+    for await (const { line, position } of readLines(file)) {
+      parser.push(line, position)
+      lines++
+      fileBytes = position + line.length + 1
+      if (records.length >= BATCH) {
+        await send()
+        opts.onProgress?.(bytes + fileBytes, lines)
+      }
+    }
+    parser.flush()
+    await send()
+    bytes += fileBytes
+    opts.onProgress?.(bytes, lines)
+  }
+  return { lines, bytes }
+}
+
+async function assertReadable(path: string) {
+  try {
+    const s = await stat(path)
+    if (!s.isFile()) throw new UserError(`cannot read ${path}: not a file`)
+  } catch (err) {
+    if (err instanceof UserError) throw err
+    throw new UserError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+}

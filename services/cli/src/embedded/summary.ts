@@ -1,0 +1,69 @@
+import type { Category, ConnectionEvent, Outcome, RcaEvent, TopEntry } from '@connrca/contracts'
+
+const TOP_N = 5
+
+interface CategoryTally {
+  failures: number
+  reasons: Map<string, number>
+  clients: Map<string, number>
+  users: Map<string, number>
+  databases: Map<string, number>
+}
+
+/** Totals for `connrca analyze`: per outcome, per category, with top clients/users/databases. */
+export class Summary {
+  readonly outcomes: Record<Outcome, number> = { received: 0, authorized: 0, failed: 0, closed: 0 }
+  private readonly categories = new Map<Category, CategoryTally>()
+  readonly rca = new Map<string, RcaEvent>()
+
+  readonly onEvents = async (events: ConnectionEvent[]): Promise<void> => {
+    for (const e of events) {
+      this.outcomes[e.outcome]++
+      if (e.outcome !== 'failed' || !e.category) continue
+      let t = this.categories.get(e.category)
+      if (!t) {
+        t = { failures: 0, reasons: new Map(), clients: new Map(), users: new Map(), databases: new Map() }
+        this.categories.set(e.category, t)
+      }
+      t.failures++
+      bump(t.reasons, e.reason)
+      bump(t.clients, e.clientIp)
+      bump(t.users, e.user)
+      bump(t.databases, e.database)
+    }
+  }
+
+  /** Keeps the latest revision of each incident. */
+  readonly onRca = async (events: RcaEvent[]): Promise<void> => {
+    for (const e of events) {
+      const prev = this.rca.get(e.id)
+      if (!prev || prev.revision < e.revision) this.rca.set(e.id, e)
+    }
+  }
+
+  toJSON(extra: { lines?: number; records: number; unparsed: number; lateDropped: number }) {
+    const totals: Record<string, { failures: number; reasons: TopEntry[]; topClients: TopEntry[]; topUsers: TopEntry[]; topDatabases: TopEntry[] }> = {}
+    for (const [category, t] of [...this.categories].sort((a, b) => b[1].failures - a[1].failures)) {
+      totals[category] = {
+        failures: t.failures,
+        reasons: top(t.reasons, 100),
+        topClients: top(t.clients),
+        topUsers: top(t.users),
+        topDatabases: top(t.databases),
+      }
+    }
+    const incidents = [...this.rca.values()].sort((a, b) => a.firstFailure - b.firstFailure)
+    return { ...extra, outcomes: this.outcomes, totals, incidents }
+  }
+}
+
+function bump(m: Map<string, number>, key: string | undefined) {
+  if (key !== undefined) m.set(key, (m.get(key) ?? 0) + 1)
+}
+
+export function top(m: Map<string, number>, n = TOP_N): TopEntry[] {
+  return [...m]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, n)
+    .map(([value, count]) => ({ value, count }))
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { UsageError, UserError } from './errors.js'
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<void>> }> = {
+  run: { summary: 'run the whole pipeline on the embedded store, following the inputs', load: async () => (await import('./commands/run.js')).run },
+  analyze: { summary: 'one-shot analysis of log files: totals, windows, RCA events', load: async () => (await import('./commands/analyze.js')).analyze },
+  classify: { summary: 'classify log text from stdin into JSON connection events', load: async () => (await import('./commands/classify.js')).classify },
+  generate: { summary: 'write a realistic sample log with known incidents', load: async () => (await import('./commands/generate.js')).generate },
+  sql: { summary: 'run read-only SQL against the store', load: async () => (await import('./commands/sql.js')).sql },
+  migrate: { summary: 'apply schema migrations to the store', load: async () => (await import('./commands/migrate.js')).migrate },
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length))
+  return [
+    'connrca — why can’t my clients connect?',
+    '',
+    'usage: connrca <command> [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+  ].join('\n')
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${help()}\n`)
+    return
+  }
+  const command = COMMANDS[name]
+  if (!command) throw new UsageError(`unknown command "${name}"\n${help()}`)
+  await (await command.load())(rest)
+}
+
+// `connrca classify | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err)
+  process.stderr.write(`connrca: ${message}\n`)
+  if (process.env.CONNRCA_DEBUG && err instanceof Error && !(err instanceof UserError)) process.stderr.write(`${err.stack}\n`)
+  process.exit(err instanceof UserError ? err.exitCode : 1)
+})
