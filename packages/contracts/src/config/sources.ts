@@ -1,7 +1,15 @@
 import { z } from 'zod'
 import { LogFormat } from '../log-record.js'
 
+/** Milliseconds or `500ms`, `30s`, `5m`, `4h`, `1d`. */
+const duration = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 500ms, 30s, 5m, 4h or 1d'),
+])
+
 const common = {
+  /** Unique per config; defaults to `<type>:<first path / port / workspace>`. Checkpoints are keyed by it. */
+  name: z.string().min(1).optional(),
   format: LogFormat.default('auto'),
   /** stderr log_line_prefix, when not one of the known defaults. */
   prefix: z.string().optional(),
@@ -9,14 +17,115 @@ const common = {
   server: z.string().optional(),
 }
 
+const listen = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535),
+})
+
 export const FileSource = z.object({
   type: z.literal('file'),
   /** Files, directories or globs. */
   paths: z.array(z.string()).min(1),
   /** Regex with a named group `server` applied to the path, e.g. `logs/(?<server>[^/]+)/`. */
   serverFromPath: z.string().optional(),
+  /** Keep watching for growth, rotation and new files after the existing content is read. */
+  follow: z.boolean().default(true),
+  /** Fallback poll interval (fs.watch misses events on some file systems). */
+  pollInterval: duration.default('1s'),
   ...common,
 })
+export type FileSource = z.infer<typeof FileSource>
 
-export const SourceConfig = z.discriminatedUnion('type', [FileSource])
+/** PostgreSQL `log_destination = syslog`, forwarded by rsyslog/syslog-ng or sent directly. */
+export const SyslogSource = z
+  .object({
+    type: z.literal('syslog'),
+    udp: listen.optional(),
+    tcp: listen.optional(),
+    /** Syslog host name -> server name; unmapped hosts keep their host name. */
+    hosts: z.record(z.string(), z.string()).default({}),
+    /** Largest accepted TCP frame / UDP datagram in bytes; longer frames are dead-lettered. */
+    maxMessageBytes: z.number().int().positive().default(64 * 1024),
+    ...common,
+    format: LogFormat.default('syslog'),
+  })
+  .refine((s) => s.udp !== undefined || s.tcp !== undefined, { message: 'a syslog source needs `udp` or `tcp`' })
+export type SyslogSource = z.infer<typeof SyslogSource>
+
+/** `POST /v1/logs` for Vector, Fluent Bit, Logstash and scripts. */
+export const HttpSource = z
+  .object({
+    type: z.literal('http'),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8081),
+    /** Bearer token clients must send; or the name of an environment variable holding it. */
+    token: z.string().min(1).optional(),
+    tokenEnv: z.string().optional(),
+    /** Request bodies above this many bytes get 413. */
+    maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
+    ...common,
+  })
+  .refine((s) => s.token !== undefined || s.tokenEnv !== undefined, {
+    message: 'an http source needs `token` or `tokenEnv` (requests without the bearer token are refused)',
+  })
+export type HttpSource = z.infer<typeof HttpSource>
+
+export const StdinSource = z.object({
+  type: z.literal('stdin'),
+  ...common,
+})
+export type StdinSource = z.infer<typeof StdinSource>
+
+export const AzureCredentialConfig = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('default') }),
+  z.object({
+    type: z.literal('clientSecret'),
+    tenantId: z.string().min(1),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1).optional(),
+    /** Environment variable holding the secret, so the file holds none. */
+    clientSecretEnv: z.string().optional(),
+  }),
+  z.object({ type: z.literal('managedIdentity'), clientId: z.string().optional() }),
+])
+export type AzureCredentialConfig = z.infer<typeof AzureCredentialConfig>
+
+/** Azure Database for PostgreSQL logs from a Log Analytics workspace. */
+export const AzureSource = z.object({
+  type: z.literal('azure'),
+  workspaceId: z.string().min(1),
+  /** `AzureDiagnostics` (Category PostgreSQLLogs) and/or the resource-specific `PGSQLServerLogs`. */
+  tables: z.array(z.enum(['AzureDiagnostics', 'PGSQLServerLogs'])).min(1).default(['AzureDiagnostics', 'PGSQLServerLogs']),
+  credential: AzureCredentialConfig.default({ type: 'default' }),
+  /** node-cron expression; default every minute. */
+  schedule: z.string().default('* * * * *'),
+  /** Re-query this far behind the checkpoint: Log Analytics ingestion is minutes late. */
+  overlap: duration.default('10m'),
+  /** Where the first pull starts when there is no checkpoint. */
+  initialLookback: duration.default('1h'),
+  /** Longest time range of one query; busy ranges are split further. */
+  maxSlice: duration.default('1h'),
+  /** Rows per query above which a slice is split (the service caps results at 500,000 rows / 64 MB). */
+  maxRows: z.number().int().positive().default(100_000),
+  /** Only rows whose message concerns connections (cheap `has_any` filter in KQL); false = every row. */
+  connectionsOnly: z.boolean().default(true),
+  /** Resource (logical server) name -> server name. */
+  servers: z.record(z.string(), z.string()).default({}),
+  /** Query endpoint, e.g. sovereign clouds or a private link; default https://api.loganalytics.io/v1. */
+  endpoint: z.string().url().optional(),
+  /** Extra CA certificate (PEM file) to trust for `endpoint`, e.g. a TLS-inspecting proxy. */
+  caFile: z.string().optional(),
+  retry: z
+    .object({
+      attempts: z.number().int().positive().default(6),
+      initialBackoff: duration.default('2s'),
+      maxBackoff: duration.default('2m'),
+    })
+    .prefault({}),
+  ...common,
+  format: LogFormat.default('azure'),
+})
+export type AzureSource = z.infer<typeof AzureSource>
+
+export const SourceConfig = z.discriminatedUnion('type', [FileSource, SyslogSource, HttpSource, StdinSource, AzureSource])
 export type SourceConfig = z.infer<typeof SourceConfig>
