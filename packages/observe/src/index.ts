@@ -1,0 +1,5 @@
+export * from './health.js'
+export * from './logger.js'
+export * from './metrics.js'
+export * from './retry.js'
+export * from './shutdown.js'
