@@ -1,0 +1,16 @@
+export { BatchWriter, type BatchWriterOptions } from './batch-writer.js'
+export { applyMigrations, defaultMigrationsDir, loadMigrations, type Migration, MigrationError } from './migrations.js'
+export { openStore, type Store, StoreError, type StoreOptions } from './open-store.js'
+export {
+  countsByServerCategory,
+  getCheckpoint,
+  latestRcaEvents,
+  latestWindowCounts,
+  putCheckpoint,
+  type RcaQuery,
+  type ServerCategoryCount,
+  type TimeRange,
+} from './reads.js'
+export { type ReadOnlySqlOptions, type ReadOnlySqlResult, renderResult, runReadOnlySql } from './read-only-sql.js'
+export { checkReadOnlySql, SqlRefused } from './sql-guard.js'
+export { splitStatements, tokenize } from './sql-lexer.js'

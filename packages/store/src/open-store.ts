@@ -1,0 +1,172 @@
+/**
+ * One factory for both deployments: @clickhouse/client over chDB on a local data directory
+ * (default), or over HTTP to a ClickHouse server when `url` is set. Everything above this file
+ * issues the same SQL through the same client.
+ */
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { type ClickHouseClient, createClient } from '@clickhouse/client'
+import { type ConnectionEvent, type DeadLetter, type RcaEvent, StoreConfig, type WindowCount } from '@connrca/contracts'
+import { createChdbConnection } from 'chdb/connection'
+import { applyMigrations, defaultMigrationsDir, loadMigrations, reconcileTtl } from './migrations.js'
+import { connectionEvents, deadLetters, encodeRows, rcaEvents, type TableSpec, windowCounts } from './rows.js'
+
+export interface Store {
+  readonly client: ClickHouseClient
+  readonly database: string
+  /** 'chdb' for the embedded engine, 'server' for ClickHouse over HTTP. */
+  readonly kind: 'chdb' | 'server'
+  migrate(): Promise<string[]>
+  insertConnectionEvents(rows: ConnectionEvent[]): Promise<void>
+  insertWindowCounts(rows: WindowCount[]): Promise<void>
+  insertRcaEvents(rows: RcaEvent[]): Promise<void>
+  insertDeadLetters(rows: DeadLetter[]): Promise<void>
+  query<T>(sql: string, params?: Record<string, unknown>): Promise<T[]>
+  close(): Promise<void>
+}
+
+/** StoreConfig (defaults filled in) plus options that are not part of connrca.yaml. */
+export type StoreOptions = Partial<StoreConfig> & {
+  /** Directory of NNN_name.sql migrations; default infra/clickhouse (or CONNRCA_MIGRATIONS_DIR). */
+  migrationsDir?: string
+}
+
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>
+
+export class StoreError extends Error {}
+
+/** Rows per INSERT statement: bounds the payload (a JS string on the chDB path) to ~100 MB. */
+const INSERT_CHUNK_ROWS = 200_000
+
+/**
+ * Multi-day batches (an old log file) would hit max_partitions_per_insert_block (100);
+ * the limit guards against bad partition keys, which a day partition is not.
+ */
+const INSERT_SETTINGS = 'SETTINGS max_partitions_per_insert_block = 0'
+
+interface ChdbRawInsert {
+  chdb: {
+    rawInsert(p: {
+      table: string
+      values: Buffer
+      format: 'JSONCompactEachRow'
+      columns: readonly string[]
+      settings?: Record<string, number>
+    }): Promise<unknown>
+  }
+}
+
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  const { migrationsDir, ...rest } = options
+  const parsed = StoreConfig.safeParse(rest)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new StoreError(`store config: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+  }
+  const cfg = parsed.data
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(cfg.database)) {
+    throw new StoreError(`store config: database: ${JSON.stringify(cfg.database)} is not a plain identifier`)
+  }
+  const database = cfg.database
+  let client: ClickHouseClient
+  let raw: ChdbRawInsert | undefined
+  if (cfg.url) {
+    // Create the database before binding the client to it: the server rejects requests for an unknown database.
+    const bootstrap = createClient(serverOptions(cfg, undefined))
+    try {
+      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
+    } catch (err) {
+      throw new StoreError(`store: cannot reach ClickHouse at ${cfg.url}: ${oneLine(err)}`)
+    } finally {
+      await bootstrap.close()
+    }
+    client = createClient(serverOptions(cfg, database))
+  } else {
+    const dir = path.resolve(cfg.dataDir)
+    mkdirSync(dir, { recursive: true })
+    let connection: ReturnType<typeof createChdbConnection>
+    try {
+      connection = createChdbConnection({ path: dir })
+    } catch (err) {
+      throw new StoreError(`store: cannot open chDB data directory ${dir}: ${oneLine(err)}`)
+    }
+    raw = connection as unknown as ChdbRawInsert
+    // chdb bundles its own copy of client-common's types; the runtime contract is the same
+    client = createClient({ connection: connection as unknown as ClientConnection })
+    // chDB ignores the client's `database` option; USE is sticky for this connection's session.
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
+    await client.command({ query: `USE ${database}` })
+  }
+
+  const insert = async <T>(spec: TableSpec<T>, rows: readonly T[]): Promise<void> => {
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+      const chunk = i === 0 && rows.length <= INSERT_CHUNK_ROWS ? rows : rows.slice(i, i + INSERT_CHUNK_ROWS)
+      const payload = Buffer.from(encodeRows(spec, chunk))
+      if (raw) {
+        // zero-copy hand-over to chDB's parallel parser; same statement as the HTTP path below
+        await raw.chdb.rawInsert({
+          table: `${database}.${spec.table}`,
+          values: payload,
+          format: 'JSONCompactEachRow',
+          columns: spec.columns,
+          settings: { max_partitions_per_insert_block: 0 },
+        })
+      } else {
+        const res = await client.exec({
+          query: `INSERT INTO ${spec.table} (${spec.columns.join(', ')}) ${INSERT_SETTINGS} FORMAT JSONCompactEachRow`,
+          values: Readable.from([payload], { objectMode: false }),
+        })
+        res.stream.resume()
+        await new Promise<void>((resolve, reject) => {
+          res.stream.once('end', resolve)
+          res.stream.once('close', resolve)
+          res.stream.once('error', reject)
+        })
+      }
+    }
+  }
+
+  let closed = false
+  return {
+    client,
+    database,
+    kind: raw ? 'chdb' : 'server',
+    async migrate() {
+      const dir = migrationsDir ?? defaultMigrationsDir()
+      const migrations = await loadMigrations(dir, { ttl_days: cfg.ttlDays })
+      const applied = await applyMigrations(client, migrations)
+      await reconcileTtl(client, database, cfg.ttlDays)
+      return applied
+    },
+    insertConnectionEvents: (rows) => (rows.length ? insert(connectionEvents, rows) : Promise.resolve()),
+    insertWindowCounts: (rows) => (rows.length ? insert(windowCounts, rows) : Promise.resolve()),
+    insertRcaEvents: (rows) => (rows.length ? insert(rcaEvents, rows) : Promise.resolve()),
+    insertDeadLetters: (rows) => (rows.length ? insert(deadLetters, rows) : Promise.resolve()),
+    async query<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+      const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' })
+      return rs.json<T>()
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await client.close()
+    },
+  }
+}
+
+function serverOptions(cfg: StoreConfig, database: string | undefined) {
+  return {
+    url: cfg.url,
+    username: cfg.username,
+    password: cfg.password,
+    database,
+    // below the server's keep-alive (ClickHouse default 3 s) so a reused socket is never half-closed
+    keep_alive: { enabled: true, idle_socket_ttl: 2500 },
+    request_timeout: 120_000,
+  }
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim()
+}
