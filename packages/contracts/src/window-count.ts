@@ -23,5 +23,7 @@ export const WindowCount = z.object({
   topDatabases: z.array(TopEntry),
   /** 1 when first emitted; +1 for each late update. */
   revision: z.number(),
+  /** Up to 3 distinct failure messages of the window, for RCA evidence. */
+  sampleMessages: z.array(z.string()).optional(),
 })
 export type WindowCount = z.infer<typeof WindowCount>

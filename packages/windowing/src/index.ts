@@ -1,0 +1,9 @@
+export { WindowAggregator } from './aggregator.js'
+export { bump, topEntries } from './counter.js'
+export {
+  type ResolvedWindowOptions,
+  resolveWindowOptions,
+  type WindowOptions,
+  windowOptionsFromConfig,
+} from './options.js'
+export type { WindowingSnapshot } from './snapshot.js'
