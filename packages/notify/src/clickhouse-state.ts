@@ -57,8 +57,14 @@ export function clickhouseNotifyState(store: NotifyStoreHandle): NotifyStateStor
 
     async save(upserts, deletes) {
       const now = chTime(Date.now())
-      const rows: { kind: StateKind; key: string; body: string; deleted: number; version: number; updated_at: string }[] =
-        []
+      const rows: {
+        kind: StateKind
+        key: string
+        body: string
+        deleted: number
+        version: number
+        updated_at: string
+      }[] = []
       for (const d of deletes)
         rows.push({ kind: d.kind, key: d.key, body: '', deleted: 1, version: nextVersion(), updated_at: now })
       for (const u of upserts)

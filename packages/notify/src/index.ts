@@ -7,7 +7,14 @@ export { createNotifier, type Notifier, type NotifierOptions } from './notifier.
 export { redactUrl, scrub } from './redact.js'
 export { NotifyConfigError, type ResolvedConfig, resolveConfig } from './resolve-config.js'
 export { sampleEvent } from './sample.js'
-export { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER, type VerifyInput, verifySignature } from './signing.js'
+export {
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  sign,
+  TIMESTAMP_HEADER,
+  type VerifyInput,
+  verifySignature,
+} from './signing.js'
 export {
   type AlertState,
   type DeadLetterStatus,

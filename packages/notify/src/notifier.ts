@@ -183,7 +183,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   }
 
   function hasPendingJob(groupKey: string, receiver?: string): boolean {
-    for (const j of jobs.values()) if (j.groupKey === groupKey && (receiver === undefined || j.receiver === receiver)) return true
+    for (const j of jobs.values())
+      if (j.groupKey === groupKey && (receiver === undefined || j.receiver === receiver)) return true
     return false
   }
 
@@ -209,7 +210,13 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   }
 
   /** Alertmanager's rule: notify when the visible firing set grew or changed, something resolved, or repeat is due. */
-  function planGroupNotification(g: GroupState, route: Route, receiver: string, now: number, sources: RcaEvent[]): void {
+  function planGroupNotification(
+    g: GroupState,
+    route: Route,
+    receiver: string,
+    now: number,
+    sources: RcaEvent[],
+  ): void {
     const prev: Delivered | undefined = g.delivered[receiver]
     const prevFiring = prev?.firing ?? {}
     const firing: RcaEvent[] = []
@@ -514,7 +521,16 @@ export function createNotifier(opts: NotifierOptions): Notifier {
           route: route.name,
           receiver,
           groupKey: null,
-          view: { kind: 'digest', route: route.name, receiver, from, to: now, rows, sentAt: now, externalUrl: cfg.externalUrl },
+          view: {
+            kind: 'digest',
+            route: route.name,
+            receiver,
+            from,
+            to: now,
+            rows,
+            sentAt: now,
+            externalUrl: cfg.externalUrl,
+          },
           idempotencyKey: `digest:${route.name}:${new Date(now).toISOString().slice(0, 16)}`,
           commit: null,
           now,

@@ -51,7 +51,10 @@ export class NotifyConfigError extends Error {}
 /** Slack drops bursts above about one message per second per webhook. */
 const SLACK_DEFAULT_RATE = 1
 
-export function resolveConfig(cfg: NotifyConfig, env: Record<string, string | undefined> = process.env): ResolvedConfig {
+export function resolveConfig(
+  cfg: NotifyConfig,
+  env: Record<string, string | undefined> = process.env,
+): ResolvedConfig {
   const receivers = new Map<string, Receiver>()
   for (const r of cfg.receivers) {
     const url = r.url ?? (r.urlEnv ? env[r.urlEnv] : undefined)
@@ -84,7 +87,9 @@ export function resolveConfig(cfg: NotifyConfig, env: Record<string, string | un
       if (!receivers.has(name)) throw new NotifyConfigError(`notify.routes.${r.name}: unknown receiver "${name}"`)
     }
     if (r.digest && !cron.validate(r.digest.schedule))
-      throw new NotifyConfigError(`notify.routes.${r.name}.digest.schedule: "${r.digest.schedule}" is not a cron expression`)
+      throw new NotifyConfigError(
+        `notify.routes.${r.name}.digest.schedule: "${r.digest.schedule}" is not a cron expression`,
+      )
     return {
       name: r.name,
       match: compileMatch(r.match),
@@ -101,7 +106,11 @@ export function resolveConfig(cfg: NotifyConfig, env: Record<string, string | un
   return {
     receivers,
     routes,
-    inhibit: cfg.inhibit.map((i) => ({ source: compileMatch(i.source), target: compileMatch(i.target), equal: i.equal })),
+    inhibit: cfg.inhibit.map((i) => ({
+      source: compileMatch(i.source),
+      target: compileMatch(i.target),
+      equal: i.equal,
+    })),
     tickMs: toMs(cfg.tickInterval),
     retentionMs: toMs(cfg.retention),
     externalUrl: cfg.externalUrl?.replace(/\/+$/, ''),

@@ -12,7 +12,10 @@ const LabelSet = z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string
 
 export const AlertmanagerAlert = z.strictObject({
   status: z.enum(['firing', 'resolved']),
-  labels: LabelSet.refine((l) => typeof l.alertname === 'string' && l.alertname.length > 0, 'labels.alertname is required'),
+  labels: LabelSet.refine(
+    (l) => typeof l.alertname === 'string' && l.alertname.length > 0,
+    'labels.alertname is required',
+  ),
   annotations: LabelSet,
   startsAt: z.iso.datetime(),
   endsAt: z.iso.datetime(),

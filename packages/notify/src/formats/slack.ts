@@ -14,9 +14,20 @@ import {
 } from './view.js'
 
 /** Slack's documented limits for incoming-webhook messages with blocks. */
-export const SLACK_LIMITS = { blocks: 50, headerText: 150, sectionText: 3000, fieldText: 2000, fields: 10, contextElements: 10 }
+export const SLACK_LIMITS = {
+  blocks: 50,
+  headerText: 150,
+  sectionText: 3000,
+  fieldText: 2000,
+  fields: 10,
+  contextElements: 10,
+}
 
-const PlainText = z.strictObject({ type: z.literal('plain_text'), text: z.string().min(1), emoji: z.boolean().optional() })
+const PlainText = z.strictObject({
+  type: z.literal('plain_text'),
+  text: z.string().min(1),
+  emoji: z.boolean().optional(),
+})
 const Mrkdwn = z.strictObject({ type: z.literal('mrkdwn'), text: z.string().min(1) })
 const TextObject = z.discriminatedUnion('type', [PlainText, Mrkdwn])
 
@@ -27,7 +38,10 @@ export const SlackHeaderBlock = z.strictObject({
 export const SlackSectionBlock = z
   .strictObject({
     type: z.literal('section'),
-    text: TextObject.refine((t) => t.text.length <= SLACK_LIMITS.sectionText, 'section text over 3000 characters').optional(),
+    text: TextObject.refine(
+      (t) => t.text.length <= SLACK_LIMITS.sectionText,
+      'section text over 3000 characters',
+    ).optional(),
     fields: z
       .array(TextObject.refine((t) => t.text.length <= SLACK_LIMITS.fieldText, 'field over 2000 characters'))
       .max(SLACK_LIMITS.fields)
@@ -70,7 +84,11 @@ const header = (text: string): Block => ({
 
 function icon(e: RcaEvent): string {
   if (e.status === 'resolved') return ':white_check_mark:'
-  return e.severity === 'critical' ? ':red_circle:' : e.severity === 'warning' ? ':large_orange_circle:' : ':large_blue_circle:'
+  return e.severity === 'critical'
+    ? ':red_circle:'
+    : e.severity === 'warning'
+      ? ':large_orange_circle:'
+      : ':large_blue_circle:'
 }
 
 function eventBlocks(e: RcaEvent, v: IncidentsView): Block[] {
@@ -94,7 +112,9 @@ function eventBlocks(e: RcaEvent, v: IncidentsView): Block[] {
     const s = e.suggestion
     blocks.push({
       type: 'section',
-      text: md(`*Suggested firewall rule:* \`${s.startIp}\` – \`${s.endIp}\`${s.cidr ? ` (${s.cidr})` : ''}\n${escapeMrkdwn(s.note)}`),
+      text: md(
+        `*Suggested firewall rule:* \`${s.startIp}\` – \`${s.endIp}\`${s.cidr ? ` (${s.cidr})` : ''}\n${escapeMrkdwn(s.note)}`,
+      ),
     })
   }
   return blocks
@@ -115,7 +135,10 @@ export function slackIncidents(v: IncidentsView): SlackPayload {
     shown++
   }
   if (shown < v.events.length)
-    blocks.push({ type: 'section', text: md(`…and ${plural(v.events.length - shown, 'more incident')} in this group.`) })
+    blocks.push({
+      type: 'section',
+      text: md(`…and ${plural(v.events.length - shown, 'more incident')} in this group.`),
+    })
   blocks.push({ type: 'context', elements: [md(`connrca · route \`${escapeMrkdwn(v.route)}\``)] })
   return { text: truncate(title, 3000), blocks }
 }

@@ -80,7 +80,13 @@ function wrap(card: Omit<Card, '$schema' | 'type' | 'version' | 'msteams'>): Tea
       {
         contentType: ADAPTIVE_CARD_CONTENT_TYPE,
         contentUrl: null,
-        content: { $schema: ADAPTIVE_CARD_SCHEMA, type: 'AdaptiveCard', version: '1.4', msteams: { width: 'Full' }, ...card },
+        content: {
+          $schema: ADAPTIVE_CARD_SCHEMA,
+          type: 'AdaptiveCard',
+          version: '1.4',
+          msteams: { width: 'Full' },
+          ...card,
+        },
       },
     ],
   }
@@ -163,11 +169,19 @@ export function teamsDigest(v: DigestView): TeamsPayload {
     const f = { title: `${r.server} · ${r.category}`, value: digestLine(r) }
     bytes += f.title.length + f.value.length + 32
     if (bytes > CARD_BUDGET_BYTES) {
-      body.push({ type: 'TextBlock', text: `…and ${plural(v.rows.length - facts.length, 'more row')}.`, isSubtle: true })
+      body.push({
+        type: 'TextBlock',
+        text: `…and ${plural(v.rows.length - facts.length, 'more row')}.`,
+        isSubtle: true,
+      })
       break
     }
     facts.push(f)
   }
   if (facts.length) body.splice(2, 0, { type: 'FactSet', facts })
-  return wrap(v.externalUrl ? { body, actions: [{ type: 'Action.OpenUrl', title: 'Open connrca', url: v.externalUrl }] } : { body })
+  return wrap(
+    v.externalUrl
+      ? { body, actions: [{ type: 'Action.OpenUrl', title: 'Open connrca', url: v.externalUrl }] }
+      : { body },
+  )
 }
