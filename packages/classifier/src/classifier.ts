@@ -1,0 +1,279 @@
+import type { ConnectionEvent, LogRecord, Outcome } from '@connrca/contracts'
+import { BoundedMap } from './bounded-map.js'
+import { applicationName, keyValue, quotedAfter, tlsProtocol, toPort } from './extract.js'
+import { REASONS, type Reason } from './reasons.js'
+import { type Match, matchFailure, matchFatalFallback, passwordReason } from './rules.js'
+
+export interface ClassifierOptions {
+  /** Client addresses remembered per server as "admitted before" (LRU). Default 200 000. */
+  historySize?: number
+  /** Backend pids remembered per server (address, user, session state). Default 100 000. */
+  pidMapSize?: number
+  /**
+   * After a counted failure, further failures of the same backend pid within this window are the
+   * same attempt (e.g. `could not send data` + `connection to client lost`). Default 60 000 ms.
+   */
+  samePidWindowMs?: number
+}
+
+/** What the classifier knows about one backend process, learnt from earlier lines. */
+interface PidState {
+  ip: string | undefined
+  port: number | undefined
+  user: string | undefined
+  database: string | undefined
+  application: string | undefined
+  /** `connection authorized` (or `authenticated`) seen: later SSL errors break a session, not a startup. */
+  authorized: boolean
+  /** An authorized event was already emitted for this session (from `connection authenticated`). */
+  authorizedEmitted: boolean
+  /** Event time of the counted failure of this session, or -Infinity. */
+  failedAt: number
+  /** Reason learnt from a LOG line that precedes the FATAL of the same attempt. */
+  pending: Reason | undefined
+}
+
+interface ServerState {
+  pids: BoundedMap<number, PidState>
+  /** client ip -> 1; ips this server admitted (any `connection authorized`). */
+  admitted: BoundedMap<string, 1>
+}
+
+/** LOG lines that explain a FATAL that follows for the same pid; the FATAL is the one counted. */
+const PRECURSORS = new Set<Reason>(['peer_credentials_unavailable', 'pam_auth_failed'])
+
+const SSL_OFF = /* both PG < 12 and PG >= 12 wordings */ [', SSL off', ', no encryption']
+
+export class Classifier {
+  private readonly servers = new Map<string, ServerState>()
+  private readonly historySize: number
+  private readonly pidMapSize: number
+  private readonly samePidWindowMs: number
+
+  constructor(opts: ClassifierOptions = {}) {
+    this.historySize = opts.historySize ?? 200_000
+    this.pidMapSize = opts.pidMapSize ?? 100_000
+    this.samePidWindowMs = opts.samePidWindowMs ?? 60_000
+  }
+
+  /** undefined for records that are not about connections */
+  classify(r: LogRecord): ConnectionEvent | undefined {
+    const sev = r.severity
+    let msg = r.message
+    if (msg.length < 6) return undefined
+    // log_error_verbosity=verbose puts the SQLSTATE in front of the text: `08P01: incomplete ...`
+    if (msg.charCodeAt(5) === 58 && msg.charCodeAt(6) === 32 && isSqlstateChar(msg.charCodeAt(0))) {
+      msg = msg.slice(7)
+    }
+    const c0 = msg.charCodeAt(0)
+
+    if (sev === 'LOG') {
+      switch (c0) {
+        case 99: // c: connection received/authorized/authenticated, could not ...
+          if (msg.charCodeAt(1) !== 111) return undefined // checkpoint ...
+          if (msg.startsWith('connection ')) {
+            if (msg.startsWith('received:', 11)) return this.received(r, msg)
+            if (msg.startsWith('authorized:', 11)) return this.authorized(r, msg, false)
+            if (msg.startsWith('authenticated:', 11)) return this.authorized(r, msg, true)
+          }
+          return this.failure(r, msg, sev)
+        case 100: // d: disconnection (not duration)
+          if (msg.charCodeAt(1) === 105 && msg.startsWith('disconnection:')) return this.closed(r, msg)
+          return undefined
+        case 114: // r
+          if (msg.startsWith('replication connection authorized:')) return this.authorized(r, msg, false)
+          return undefined
+        case 105: // incomplete / invalid ... startup packet
+        case 117: // unexpected EOF, unsupported frontend protocol
+        case 83: // SSL error
+        case 112: // pam_authenticate failed
+        case 65: // Windows socket texts
+        case 78:
+          return this.failure(r, msg, sev)
+        default:
+          return undefined
+      }
+    }
+    if (sev === 'FATAL') return this.failure(r, msg, sev)
+    if (sev === 'ERROR' && (c0 === 83 || c0 === 99)) {
+      // SSL failures are sometimes raised at ERROR; nothing else at ERROR is about connecting
+      // (`database "x" does not exist` at ERROR is a DROP DATABASE, not a login).
+      const m = matchFailure(msg)
+      if (m === '@ssl_error' || (m !== undefined && !m.startsWith('@') && REASONS[m].category === 'tls_reject')) {
+        return this.failure(r, msg, sev)
+      }
+    }
+    return undefined
+  }
+
+  private server(name: string): ServerState {
+    let s = this.servers.get(name)
+    if (!s) {
+      s = { pids: new BoundedMap(this.pidMapSize), admitted: new BoundedMap(this.historySize) }
+      this.servers.set(name, s)
+    }
+    return s
+  }
+
+  private received(r: LogRecord, msg: string): ConnectionEvent {
+    const host = keyValue(msg, 'host=', 20)
+    const ip = r.clientIp ?? host
+    const port = r.clientPort ?? toPort(keyValue(msg, 'port=', 20))
+    if (r.pid !== undefined) {
+      this.server(r.server).pids.set(r.pid, {
+        ip,
+        port,
+        user: undefined,
+        database: undefined,
+        application: undefined,
+        authorized: false,
+        authorizedEmitted: false,
+        failedAt: Number.NEGATIVE_INFINITY,
+        pending: undefined,
+      })
+    }
+    return this.event(r, msg, 'received', undefined, undefined, r.user, r.database, ip, port, undefined)
+  }
+
+  /**
+   * `connection authorized:` / `replication connection authorized:`, and PG14+'s
+   * `connection authenticated:` which precedes `connection authorized` in the same session: the
+   * first of the two is emitted, the second only updates what is known about the pid, so one
+   * session yields one authorized event.
+   */
+  private authorized(r: LogRecord, msg: string, authenticated: boolean): ConnectionEvent | undefined {
+    const s = this.server(r.server)
+    const st = r.pid === undefined ? undefined : s.pids.get(r.pid)
+    const user = r.user ?? (authenticated ? quotedAfter(msg, 'identity=') : keyValue(msg, 'user='))
+    const database = r.database ?? (authenticated ? undefined : keyValue(msg, 'database='))
+    const application = r.application ?? (authenticated ? undefined : applicationName(msg))
+    const ip = r.clientIp ?? st?.ip
+    const port = r.clientPort ?? st?.port
+    if (ip !== undefined) s.admitted.touch(ip, 1)
+    let alreadyEmitted = false
+    if (st) {
+      alreadyEmitted = st.authorizedEmitted
+      st.authorized = true
+      st.authorizedEmitted = true
+      if (user !== undefined) st.user = user
+      if (database !== undefined) st.database = database
+      if (application !== undefined) st.application = application
+    }
+    if (alreadyEmitted) return undefined
+    const tls = authenticated ? undefined : tlsProtocol(msg)
+    return this.event(r, msg, 'authorized', undefined, undefined, user, database, ip, port, tls, application)
+  }
+
+  private closed(r: LogRecord, msg: string): ConnectionEvent {
+    const s = this.server(r.server)
+    const st = r.pid === undefined ? undefined : s.pids.get(r.pid)
+    if (st) s.pids.delete(r.pid!)
+    const user = r.user ?? keyValue(msg, 'user=') ?? st?.user
+    const database = r.database ?? keyValue(msg, 'database=') ?? st?.database
+    const ip = r.clientIp ?? keyValue(msg, 'host=') ?? st?.ip
+    const port = r.clientPort ?? toPort(keyValue(msg, 'port=')) ?? st?.port
+    return this.event(r, msg, 'closed', undefined, undefined, user, database, ip, port, undefined, st?.application)
+  }
+
+  private failure(r: LogRecord, msg: string, sev: string): ConnectionEvent | undefined {
+    let m: Match | undefined = matchFailure(msg)
+    if (m === undefined && sev === 'FATAL') m = matchFatalFallback(msg)
+    if (m === undefined) return undefined
+
+    const s = this.server(r.server)
+    const st = r.pid === undefined ? undefined : s.pids.get(r.pid)
+    const ip = r.clientIp ?? quotedAfter(msg, 'host ') ?? st?.ip
+
+    let reason: Reason
+    switch (m) {
+      case '@hba':
+      case '@hba_reject': {
+        const sslOff = msg.endsWith(SSL_OFF[0]) || msg.endsWith(SSL_OFF[1])
+        const replication = msg.includes('replication connection')
+        if (sslOff && !replication && ip !== undefined && s.admitted.has(ip)) {
+          reason = m === '@hba' ? 'no_hba_entry_ssl_off_known_client' : 'hba_reject_ssl_off_known_client'
+        } else if (m === '@hba') {
+          reason = replication ? 'no_hba_entry_replication' : 'no_hba_entry'
+        } else {
+          reason = 'hba_reject'
+        }
+        break
+      }
+      case '@ssl_error':
+        reason = st?.authorized ? 'ssl_error_in_session' : 'ssl_error_startup'
+        break
+      case '@password':
+        reason = st?.pending ?? passwordReason(r.detail)
+        break
+      default:
+        if (m.startsWith('@terminate:')) {
+          // background workers (logical replication launcher, ...) get the same FATAL on shutdown
+          if (r.backendType !== undefined && r.backendType !== 'client backend' && r.backendType !== 'walsender') {
+            return undefined
+          }
+          if (r.backendType === undefined && !st && !r.user && !r.database && !r.clientIp) return undefined
+          reason = m.slice(11) as Reason
+        } else {
+          reason = m as Reason
+        }
+    }
+
+    if (st) {
+      if (sev === 'LOG' && PRECURSORS.has(reason)) {
+        st.pending = reason
+        return undefined
+      }
+      if (st.pending !== undefined && REASONS[reason].category === 'auth_fail') reason = st.pending
+      // one attempt, several lines: count the first
+      if (Math.abs(r.time - st.failedAt) <= this.samePidWindowMs) return undefined
+      st.failedAt = r.time
+    } else if (sev === 'LOG' && PRECURSORS.has(reason)) {
+      return undefined
+    }
+
+    const info = REASONS[reason]
+    const user = r.user ?? quotedAfter(msg, 'user ') ?? quotedAfter(msg, 'role ') ?? st?.user
+    const database = r.database ?? quotedAfter(msg, 'database ') ?? st?.database
+    const port = r.clientPort ?? (ip === st?.ip ? st?.port : undefined)
+    const tls = tlsProtocol(msg)
+    const sqlstate = r.sqlstate && r.sqlstate !== '00000' ? r.sqlstate : info.sqlstate
+    return this.event(r, msg, 'failed', reason, sqlstate, user, database, ip, port, tls, st?.application)
+  }
+
+  private event(
+    r: LogRecord,
+    msg: string,
+    outcome: Outcome,
+    reason: Reason | undefined,
+    sqlstate: string | undefined,
+    user: string | undefined,
+    database: string | undefined,
+    clientIp: string | undefined,
+    clientPort: number | undefined,
+    tlsProtocol: string | undefined,
+    application?: string,
+  ): ConnectionEvent {
+    return {
+      id: r.id,
+      server: r.server,
+      time: r.time,
+      outcome,
+      category: reason === undefined ? undefined : REASONS[reason].category,
+      reason,
+      sqlstate: sqlstate ?? (r.sqlstate && r.sqlstate !== '00000' ? r.sqlstate : undefined),
+      user,
+      database,
+      clientIp,
+      clientPort,
+      application: r.application ?? application,
+      tlsProtocol,
+      pid: r.pid,
+      message: msg,
+      source: r.source,
+    }
+  }
+}
+
+function isSqlstateChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90)
+}

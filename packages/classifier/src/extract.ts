@@ -1,0 +1,72 @@
+/** Small, allocation-light field extractors over PostgreSQL message texts. */
+
+/** The text inside the double quotes that follow `anchor`, e.g. quoted(msg, 'user ') on `user "bob"`. */
+export function quotedAfter(msg: string, anchor: string, from = 0): string | undefined {
+  const at = msg.indexOf(anchor, from)
+  if (at < 0) return undefined
+  const open = at + anchor.length
+  if (msg.charCodeAt(open) !== 34 /* " */) return undefined
+  const close = msg.indexOf('"', open + 1)
+  return close < 0 ? undefined : msg.slice(open + 1, close)
+}
+
+/** Value of `key=value` (value ends at a space or comma), key at start or after a space. */
+export function keyValue(msg: string, key: string, from = 0): string | undefined {
+  let at = msg.indexOf(key, from)
+  while (at > 0 && msg.charCodeAt(at - 1) !== 32) at = msg.indexOf(key, at + 1)
+  if (at < 0) return undefined
+  const start = at + key.length
+  let end = start
+  while (end < msg.length) {
+    const c = msg.charCodeAt(end)
+    if (c === 32 || c === 44) break
+    end++
+  }
+  return end > start ? msg.slice(start, end) : undefined
+}
+
+export function toPort(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined
+  const n = Number(s)
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined
+}
+
+/** `application_name=` value of a `connection authorized` line; it may contain spaces. */
+export function applicationName(msg: string): string | undefined {
+  const at = msg.indexOf(' application_name=')
+  if (at < 0) return undefined
+  const start = at + 18
+  let end = msg.indexOf(' SSL enabled', start)
+  if (end < 0) end = msg.indexOf(' GSS (', start)
+  if (end < 0) end = msg.length
+  return end > start ? msg.slice(start, end) : undefined
+}
+
+/**
+ * TLS protocol named in a message: `protocol=TLSv1.3` of `SSL enabled (...)`, or a bare
+ * `TLSv1`/`TLSv1.1`/`SSLv3` token (e.g. in `tlsv1 alert` texts or Azure TLS version refusals).
+ */
+export function tlsProtocol(text: string | undefined): string | undefined {
+  if (!text) return undefined
+  const p = text.indexOf('protocol=')
+  if (p >= 0) {
+    let end = p + 9
+    while (end < text.length && text.charCodeAt(end) !== 44 && text.charCodeAt(end) !== 41) end++
+    return text.slice(p + 9, end)
+  }
+  let at = text.indexOf('TLSv')
+  if (at < 0) at = text.indexOf('SSLv')
+  if (at < 0) {
+    const tls = text.indexOf('TLS 1.')
+    return tls >= 0 ? `TLSv${text.slice(tls + 4, tls + 7)}` : undefined
+  }
+  let end = at + 4
+  while (end < text.length) {
+    const c = text.charCodeAt(end)
+    if (!((c >= 48 && c <= 57) || c === 46)) break
+    end++
+  }
+  // a trailing dot belongs to the sentence, not the version
+  if (text.charCodeAt(end - 1) === 46) end--
+  return end > at + 4 ? text.slice(at, end) : undefined
+}
