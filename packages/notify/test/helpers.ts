@@ -21,6 +21,7 @@ export interface Received {
   path: string
   headers: IncomingHttpHeaders
   body: string
+  // biome-ignore lint/suspicious/noExplicitAny: tests inspect payloads of several formats loosely
   json: any
   at: number
 }
