@@ -92,16 +92,19 @@ function wrap(card: Omit<Card, '$schema' | 'type' | 'version' | 'msteams'>): Tea
   }
 }
 
-function eventContainer(e: RcaEvent): Element {
+function eventContainer(e: RcaEvent, withTitle: boolean): Element {
   const resolved = e.status === 'resolved'
-  const items: z.infer<typeof Container>['items'] = [
-    {
+  const items: z.infer<typeof Container>['items'] = []
+  // A lone incident's title is already the card's headline.
+  if (withTitle)
+    items.push({
       type: 'TextBlock',
       text: truncate(e.title, 500),
       weight: 'Bolder',
       wrap: true,
       color: resolved ? 'Good' : e.severity === 'critical' ? 'Attention' : 'Warning',
-    },
+    })
+  items.push(
     { type: 'TextBlock', text: truncate(e.text, 3000), wrap: true },
     {
       type: 'FactSet',
@@ -114,7 +117,7 @@ function eventContainer(e: RcaEvent): Element {
         { title: 'Period', value: `${humanTime(e.firstFailure)} – ${humanTime(e.lastFailure)}` },
       ],
     },
-  ]
+  )
   if (!resolved && e.steps.length)
     items.push({
       type: 'TextBlock',
@@ -144,7 +147,7 @@ export function teamsIncidents(v: IncidentsView): TeamsPayload {
   let bytes = Buffer.byteLength(JSON.stringify(body))
   let shown = 0
   for (const e of v.events) {
-    const c = eventContainer(e)
+    const c = eventContainer(e, v.events.length > 1)
     const size = Buffer.byteLength(JSON.stringify(c))
     if (bytes + size > CARD_BUDGET_BYTES && shown > 0) break
     body.push(c)
