@@ -15,6 +15,8 @@ export const Suggestion = z.object({
   endIp: z.string(),
   cidr: z.string().optional(),
   note: z.string(),
+  /** One rule per client network when the denied clients come from several. */
+  rules: z.array(z.object({ startIp: z.string(), endIp: z.string(), cidr: z.string().optional() })).optional(),
 })
 export type Suggestion = z.infer<typeof Suggestion>
 
