@@ -1,2 +1,3 @@
 export * from './in-process.js'
+export * from './kafka/index.js'
 export * from './types.js'

@@ -5,5 +5,12 @@ export const KafkaConfig = z.object({
   clientId: z.string().default('connrca'),
   partitions: z.number().int().positive().default(6),
   replicationFactor: z.number().int().positive().default(1),
+  /** Prepended to every topic name (`<prefix>connrca.logs.v1`): several pipelines on one cluster, tests. */
+  topicPrefix: z.string().optional(),
+  /** Producer batch compression. kafkajs ships gzip only; other codecs need a plugin. */
+  compression: z.enum(['gzip', 'none']).optional(),
+  /** Consumer group session timeout; a consumer silent this long is removed from the group. */
+  sessionTimeoutMs: z.number().int().positive().optional(),
+  heartbeatIntervalMs: z.number().int().positive().optional(),
 })
 export type KafkaConfig = z.infer<typeof KafkaConfig>

@@ -1,0 +1,223 @@
+import { DEAD_LETTER_RAW_LIMIT, type DeadLetter, TOPICS, type TopicKey } from '@connrca/contracts'
+import type { Subscription } from '../types.js'
+import { backoffDelay, errorText, pause } from './backoff.js'
+import type { WireBatch, WireClient, WireConsumer, WireRecord } from './client.js'
+import type { TransportLogger, TransportMetrics } from './options.js'
+
+export type ConsumerStatus = 'starting' | 'running' | 'retrying' | 'stopped'
+
+export interface ConsumerState {
+  topic: string
+  group: string
+  status: ConsumerStatus
+  /** Partitions this member owns since the last rebalance. */
+  partitions: number[]
+  lastError?: string
+  failingSince?: number
+}
+
+export interface KafkaSubscription extends Subscription {
+  readonly state: ConsumerState
+  /** Resolves at the first group join (partitions assigned): from then on messages flow. */
+  readonly joined: Promise<void>
+}
+
+export interface SubscribeOptions {
+  /** Called after every rebalance with this member's partitions (e.g. to rebuild keyed state). */
+  onAssign?: (partitions: number[]) => void
+}
+
+export interface ConsumerDeps {
+  client: WireClient
+  logger: TransportLogger
+  metrics: TransportMetrics
+  retry: { minMs: number; maxMs: number }
+  ensureTopics(): Promise<void>
+  /** Publishes dead letters; resolves when they are acknowledged. */
+  deadLetter(letters: DeadLetter[]): Promise<void>
+  onDeadLetter?: (letter: DeadLetter) => void
+}
+
+/**
+ * A consumer-group member for one topic. Per partition batch: decode + validate every message
+ * (failures become dead letters), hand the valid ones to the handler, and commit the batch's
+ * offsets only after the handler resolved and the dead letters were acknowledged. A handler that
+ * throws gets the same batch again after a backoff (heartbeating meanwhile, so the member stays in
+ * the group) until it succeeds, the partition is revoked, or the subscription closes; in the
+ * last two cases nothing is committed and the batch is redelivered to the partition's next owner.
+ */
+export async function subscribeKafka<T>(
+  deps: ConsumerDeps,
+  key: TopicKey,
+  topic: string,
+  group: string,
+  handler: (batch: T[]) => Promise<void>,
+  opts: SubscribeOptions = {},
+): Promise<KafkaSubscription> {
+  const schema = TOPICS[key].schema
+  const { logger, retry } = deps
+  const state: ConsumerState = { topic, group, status: 'starting', partitions: [] }
+  const stop = new AbortController()
+  const labels = { topic, group }
+  const m = {
+    in: deps.metrics.counter('kafka_records_in_total', 'Records consumed and handled.', ['topic', 'group']),
+    dead: deps.metrics.counter('kafka_deadletters_total', 'Records that failed validation.', ['topic', 'group']),
+    errors: deps.metrics.counter('kafka_errors_total', 'Kafka client errors by operation.', ['op']),
+    lag: deps.metrics.gauge('kafka_consumer_lag', 'Messages behind the partition end.', [
+      'topic',
+      'group',
+      'partition',
+    ]),
+    latency: deps.metrics.histogram('kafka_batch_seconds', 'Time from batch receipt to commit.', ['topic', 'group']),
+  }
+  let consumer: WireConsumer | undefined
+  let restarting: Promise<void> | undefined
+  let resolveJoined!: () => void
+  const joined = new Promise<void>((r) => (resolveJoined = r))
+
+  function fail(op: string, err: unknown): void {
+    m.errors.inc(1, { op })
+    state.lastError = errorText(err)
+    state.failingSince ??= Date.now()
+  }
+
+  function recovered(): void {
+    state.status = 'running'
+    state.lastError = undefined
+    state.failingSince = undefined
+  }
+
+  function decode(records: WireRecord[]): { values: T[]; dead: DeadLetter[] } {
+    const values: T[] = []
+    const dead: DeadLetter[] = []
+    for (const r of records) {
+      const raw = r.value ? r.value.toString('utf8') : ''
+      let reason: string | undefined
+      let json: unknown
+      try {
+        json = JSON.parse(raw)
+      } catch (err) {
+        reason = `not JSON: ${(err as Error).message}`
+      }
+      if (reason === undefined) {
+        const parsed = schema.safeParse(json)
+        if (parsed.success) {
+          values.push(parsed.data as T)
+          continue
+        }
+        const issue = parsed.error.issues[0]
+        reason = `does not match ${TOPICS[key].name}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`
+      }
+      dead.push({
+        id: `${topic}/${r.offset}`,
+        stage: 'validate',
+        reason: `${topic} offset ${r.offset}: ${reason}`,
+        raw: raw.length > DEAD_LETTER_RAW_LIMIT ? raw.slice(0, DEAD_LETTER_RAW_LIMIT) : raw,
+        server: r.key?.toString('utf8') || undefined,
+        time: Date.now(),
+      })
+    }
+    return { values, dead }
+  }
+
+  async function eachBatch(b: WireBatch): Promise<void> {
+    if (b.messages.length === 0) return
+    const t0 = performance.now()
+    const { values, dead } = decode(b.messages)
+    for (let attempt = 1; values.length > 0; attempt++) {
+      try {
+        await handler(values)
+        if (state.status === 'retrying') recovered()
+        break
+      } catch (err) {
+        fail('handler', err)
+        state.status = 'retrying'
+        if (stop.signal.aborted || !b.isRunning() || b.isStale()) return // not committed: redelivered
+        const delay = backoffDelay(attempt, retry.minMs, retry.maxMs)
+        logger.warn(`kafka consumer ${group}: handler failed on ${topic}[${b.partition}], retrying in ${delay} ms`, {
+          attempt,
+          error: state.lastError,
+        })
+        await pause(delay, stop.signal)
+        if (stop.signal.aborted || b.isStale()) return
+        await b.heartbeat()
+      }
+    }
+    if (dead.length > 0) {
+      if (key === 'deadletter') {
+        // Nowhere further to send a broken dead letter: report it and move on.
+        for (const d of dead) logger.error(`kafka consumer ${group}: ${d.reason}`)
+      } else {
+        await deps.deadLetter(dead)
+      }
+      m.dead.inc(dead.length, labels)
+      for (const d of dead) deps.onDeadLetter?.(d)
+    }
+    // Revoked while we worked: the new owner starts from the last commit and redoes this batch.
+    if (b.isStale()) return
+    const last = b.messages[b.messages.length - 1].offset
+    const next = BigInt(last) + 1n
+    await b.commit(next.toString())
+    m.in.inc(b.messages.length, labels)
+    m.lag.set(Math.max(0, Number(BigInt(b.highWatermark) - next)), { ...labels, partition: b.partition })
+    m.latency.observe((performance.now() - t0) / 1000, labels)
+  }
+
+  async function start(): Promise<void> {
+    for (let attempt = 1; !stop.signal.aborted; attempt++) {
+      const c = deps.client.consumer(group)
+      c.onJoin((assignment) => {
+        state.partitions = [...(assignment[topic] ?? [])].sort((a, b) => a - b)
+        if (state.status !== 'retrying') recovered()
+        logger.info(`kafka consumer ${group}: assigned ${topic} partitions [${state.partitions.join(',')}]`)
+        opts.onAssign?.(state.partitions)
+        resolveJoined()
+      })
+      c.onCrash((err, willRestart) => {
+        fail('consumer', err)
+        state.status = 'retrying'
+        logger.warn(`kafka consumer ${group}: crashed on ${topic}: ${errorText(err)}`, { willRestart })
+        if (!willRestart && !stop.signal.aborted) restarting ??= restart()
+      })
+      try {
+        await deps.ensureTopics()
+        await c.connect()
+        await c.subscribe(topic)
+        await c.run(eachBatch)
+        consumer = c
+        return
+      } catch (err) {
+        fail('connect', err)
+        state.status = 'retrying'
+        await c.disconnect().catch(() => {})
+        const delay = backoffDelay(attempt, retry.minMs, retry.maxMs)
+        logger.warn(`kafka consumer ${group}: cannot start on ${topic}, retrying in ${delay} ms: ${state.lastError}`)
+        await pause(delay, stop.signal)
+      }
+    }
+  }
+
+  async function restart(): Promise<void> {
+    const old = consumer
+    consumer = undefined
+    await old?.disconnect().catch(() => {})
+    await pause(backoffDelay(1, retry.minMs, retry.maxMs), stop.signal)
+    await start()
+    restarting = undefined
+  }
+
+  await start()
+  return {
+    state,
+    joined,
+    async close() {
+      if (stop.signal.aborted) return
+      stop.abort()
+      await restarting
+      state.status = 'stopped'
+      // Finishes the running batch (its commit included), then leaves the group.
+      await consumer?.disconnect().catch((err) => logger.warn(`kafka consumer ${group}: ${errorText(err)}`))
+      consumer = undefined
+    },
+  }
+}

@@ -1,0 +1,7 @@
+export type { WireAdmin, WireBatch, WireClient, WireConsumer, WireMessage, WireProducer, WireRecord } from './client.js'
+export { createKafkaJsClient } from './client.js'
+export type { ConsumerState, ConsumerStatus, KafkaSubscription, SubscribeOptions } from './consumer.js'
+export type { BatchOptions, KafkaTransportOptions, TransportLogger, TransportMetrics } from './options.js'
+export { MAX_MESSAGE_BYTES, type ProducerState } from './producer.js'
+export { ensureTopics, KafkaUnavailableError, topicName } from './topics.js'
+export { createKafkaTransport, type KafkaHealth, type KafkaTransport } from './transport.js'

@@ -1,0 +1,50 @@
+import { type KafkaConfig, TOPICS, type TopicKey } from '@connrca/contracts'
+import { errorText } from './backoff.js'
+import { createKafkaJsClient, type WireClient } from './client.js'
+import { noopLogger, type TransportLogger } from './options.js'
+
+export function topicName(cfg: Pick<KafkaConfig, 'topicPrefix'>, key: TopicKey): string {
+  return (cfg.topicPrefix ?? '') + TOPICS[key].name
+}
+
+export class KafkaUnavailableError extends Error {}
+
+/**
+ * Creates the four connrca topics with the configured partitions and replication where missing.
+ * Safe to run from every process at once: a topic created meanwhile by another is fine. An
+ * existing topic with fewer partitions is reported, not changed (adding partitions would move
+ * keys to other partitions and break per-server order).
+ */
+export async function ensureTopics(
+  cfg: KafkaConfig,
+  opts: { client?: WireClient; logger?: TransportLogger } = {},
+): Promise<void> {
+  const logger = opts.logger ?? noopLogger
+  const client = opts.client ?? createKafkaJsClient(cfg, logger)
+  const admin = client.admin()
+  const names = (Object.keys(TOPICS) as TopicKey[]).map((k) => topicName(cfg, k))
+  try {
+    await admin.connect()
+  } catch (err) {
+    throw new KafkaUnavailableError(`kafka: cannot reach brokers ${cfg.brokers.join(',')}: ${errorText(err)}`)
+  }
+  try {
+    const existing = await admin.describeTopics(names)
+    const missing = names.filter((n) => !existing.has(n))
+    for (const [name, partitions] of existing) {
+      if (partitions < cfg.partitions) {
+        logger.warn(`kafka: topic ${name} has ${partitions} partitions, config asks for ${cfg.partitions}; left as is`)
+      }
+    }
+    if (missing.length > 0) {
+      await admin.createTopics(
+        missing.map((topic) => ({ topic, partitions: cfg.partitions, replicationFactor: cfg.replicationFactor })),
+      )
+      logger.info(`kafka: created topics ${missing.join(', ')}`, { partitions: cfg.partitions })
+    }
+  } catch (err) {
+    throw new KafkaUnavailableError(`kafka: cannot create topics on ${cfg.brokers.join(',')}: ${errorText(err)}`)
+  } finally {
+    await admin.disconnect().catch(() => {})
+  }
+}
