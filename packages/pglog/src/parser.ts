@@ -1,0 +1,148 @@
+// createParser: one entry point per input; 'auto' buffers the first lines, detects, then replays them.
+
+import type { LogFormat, LogRecord, SourceRef } from '@connrca/contracts'
+import { isDeadLetter, parseAzureRow } from './azure.js'
+import { Origin, type ParseSink } from './common.js'
+import { CsvLogParser } from './csvlog.js'
+import { detectFormat, fallbackMatchers } from './detect.js'
+import { Joiner } from './join.js'
+import { JsonLogParser } from './jsonlog.js'
+import { compilePrefix, type PrefixMatcher } from './prefix.js'
+import { isContinuation } from './severity.js'
+import { TextLogParser } from './stderr.js'
+import { SyslogParser } from './syslog.js'
+
+export interface ParseOptions {
+  format: LogFormat
+  /** stderr/syslog log_line_prefix; absent => detected from the first lines among known defaults */
+  prefix?: string
+  /** server name for records (fallback when the log names none); default 'default' */
+  server?: string
+  source: { kind: SourceRef['kind']; name: string }
+  /** year for RFC 3164 syslog timestamps, which have none; default: current year (previous if in the future) */
+  syslogYear?: number
+}
+
+export interface LogParser {
+  /** one physical line without its newline; position = byte offset of the line start (or a sequence number) */
+  push(line: string, position: number): void
+  /** emit records held for multi-line join (end of input, or idle) */
+  flush(): void
+}
+
+/** Lines 'auto' looks at before deciding. */
+export const DETECT_LINES = 20
+
+export function createParser(opts: ParseOptions, sink: ParseSink): LogParser {
+  if (opts.format === 'auto') return new AutoParser(opts, sink)
+  return build(opts, sink, opts.format, opts.prefix, [])
+}
+
+function build(
+  opts: ParseOptions,
+  sink: ParseSink,
+  format: Exclude<LogFormat, 'auto'>,
+  prefix: string | undefined,
+  sample: string[],
+): LogParser {
+  const origin = new Origin(opts.source, opts.server ?? 'default', sink)
+  const emit = (r: LogRecord) => sink.record(r)
+  // a configured prefix is strict; without one, other known prefixes and the loose matcher catch the rest
+  const matchers = (): PrefixMatcher[] =>
+    opts.prefix !== undefined ? [compilePrefix(opts.prefix)] : fallbackMatchers(sample, prefix)
+  switch (format) {
+    case 'stderr':
+      return new TextLogParser(origin, matchers(), emit)
+    case 'syslog':
+      return new SyslogParser(origin, matchers(), emit, opts.server, opts.syslogYear)
+    case 'csvlog':
+      return new CsvLogParser(origin, emit)
+    case 'jsonlog':
+      return new JsonLogParser(origin, emit)
+    case 'azure':
+      return new AzureNdjsonParser(origin, opts, emit)
+  }
+}
+
+class AutoParser implements LogParser {
+  private buf: string[] = []
+  private pos: number[] = []
+  private inner: LogParser | undefined
+
+  constructor(
+    private readonly opts: ParseOptions,
+    private readonly sink: ParseSink,
+  ) {}
+
+  push(line: string, position: number): void {
+    if (this.inner !== undefined) {
+      this.inner.push(line, position)
+      return
+    }
+    this.buf.push(line)
+    this.pos.push(position)
+    if (this.buf.length >= DETECT_LINES) this.decide()
+  }
+
+  flush(): void {
+    if (this.inner === undefined) {
+      if (this.buf.length === 0) return
+      this.decide()
+    }
+    this.inner!.flush()
+  }
+
+  private decide(): void {
+    const d = detectFormat(this.buf)
+    const sample = this.buf.filter((l) => l.length > 0 && l.charCodeAt(0) !== 9 && l.charCodeAt(0) !== 32)
+    const p = build(this.opts, this.sink, d.format, this.opts.prefix ?? d.prefix, sample)
+    this.inner = p
+    for (let i = 0; i < this.buf.length; i++) p.push(this.buf[i], this.pos[i])
+    this.buf = []
+    this.pos = []
+  }
+}
+
+/** NDJSON export of Azure Monitor rows; DETAIL/HINT/... rows join the open record of their process. */
+class AzureNdjsonParser implements LogParser {
+  private readonly joiner: Joiner
+
+  constructor(
+    private readonly origin: Origin,
+    private readonly opts: ParseOptions,
+    emit: (r: LogRecord) => void,
+  ) {
+    this.joiner = new Joiner(emit)
+  }
+
+  push(line: string, position: number): void {
+    if (line.length === 0) return
+    let row: unknown
+    try {
+      row = JSON.parse(line)
+    } catch (e) {
+      this.origin.dead(line, position, `bad JSON: ${(e as Error).message}`)
+      return
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      this.origin.dead(line, position, 'azure line is not a JSON object')
+      return
+    }
+    const r = parseAzureRow(row as Record<string, unknown>, {
+      server: this.opts.server,
+      source: this.opts.source,
+      position,
+    })
+    if (isDeadLetter(r)) {
+      this.origin.dead(line, position, r.reason, r.server)
+      return
+    }
+    const key = `${r.server}/${r.pid ?? ''}`
+    if (isContinuation(r.severity) && this.joiner.attach(key, r.severity, r.message)) return
+    this.joiner.start(key, r)
+  }
+
+  flush(): void {
+    this.joiner.flush()
+  }
+}

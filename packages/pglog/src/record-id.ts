@@ -1,0 +1,75 @@
+// FNV-1a 64 over the UTF-8 bytes of `${sourceName}\n${position}`, as 16 hex chars.
+// Computed with four 16-bit limbs so it stays in small-integer arithmetic (no BigInt on the hot path).
+
+const HEX: string[] = []
+for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'))
+
+/** FNV state after hashing a source name and the separator; reused for every position of that source. */
+export interface IdSeed {
+  h0: number
+  h1: number
+  h2: number
+  h3: number
+}
+
+const OFFSET: IdSeed = { h0: 0x2325, h1: 0x8422, h2: 0x9ce4, h3: 0xcbf2 }
+
+function mix(s: IdSeed, byte: number): void {
+  const x0 = s.h0 ^ byte
+  const t0 = x0 * 0x1b3
+  const t1 = s.h1 * 0x1b3 + (t0 >>> 16)
+  const t2 = s.h2 * 0x1b3 + x0 * 0x100 + (t1 >>> 16)
+  s.h3 = (s.h3 * 0x1b3 + s.h1 * 0x100 + (t2 >>> 16)) & 0xffff
+  s.h0 = t0 & 0xffff
+  s.h1 = t1 & 0xffff
+  s.h2 = t2 & 0xffff
+}
+
+export function seedFor(sourceName: string): IdSeed {
+  const s = { ...OFFSET }
+  const bytes = Buffer.from(sourceName, 'utf8')
+  for (let i = 0; i < bytes.length; i++) mix(s, bytes[i])
+  mix(s, 10)
+  return s
+}
+
+const scratch: IdSeed = { h0: 0, h1: 0, h2: 0, h3: 0 }
+
+/** Id for a position of the source whose seed is given. Positions are ASCII (digits or row keys). */
+export function idFromSeed(seed: IdSeed, position: number | string): string {
+  scratch.h0 = seed.h0
+  scratch.h1 = seed.h1
+  scratch.h2 = seed.h2
+  scratch.h3 = seed.h3
+  if (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0) {
+    // Digits most-significant first, without building a string.
+    let div = 1
+    while (div * 10 <= position) div *= 10
+    for (; div >= 1; div /= 10) mix(scratch, 48 + (Math.floor(position / div) % 10))
+  } else {
+    const bytes = Buffer.from(String(position), 'utf8')
+    for (let i = 0; i < bytes.length; i++) mix(scratch, bytes[i])
+  }
+  return (
+    HEX[scratch.h3 >>> 8] +
+    HEX[scratch.h3 & 0xff] +
+    HEX[scratch.h2 >>> 8] +
+    HEX[scratch.h2 & 0xff] +
+    HEX[scratch.h1 >>> 8] +
+    HEX[scratch.h1 & 0xff] +
+    HEX[scratch.h0 >>> 8] +
+    HEX[scratch.h0 & 0xff]
+  )
+}
+
+let lastName: string | undefined
+let lastSeed: IdSeed = OFFSET
+
+/** Stable id of the record at `position` of source `sourceName` (same inputs => same id, across runs). */
+export function recordId(sourceName: string, position: number | string): string {
+  if (sourceName !== lastName) {
+    lastSeed = seedFor(sourceName)
+    lastName = sourceName
+  }
+  return idFromSeed(lastSeed, position)
+}

@@ -1,0 +1,104 @@
+// stderr / plain-text logs: "<log_line_prefix>SEVERITY:  message", with continuation lines joined.
+
+import type { LogRecord } from '@connrca/contracts'
+import type { Origin } from './common.js'
+import { Joiner } from './join.js'
+import { PrefixFields, type PrefixMatcher } from './prefix.js'
+import { isContinuation, SeverityScan } from './severity.js'
+import { TimestampParser } from './timestamp.js'
+
+export class TextLogParser {
+  readonly joiner: Joiner
+  private readonly f = new PrefixFields()
+  private readonly ts = new TimestampParser()
+  private readonly sev = new SeverityScan()
+
+  /** `matchers[0]` is the configured prefix; the rest are tried for lines it does not match. */
+  constructor(
+    private readonly origin: Origin,
+    private readonly matchers: PrefixMatcher[],
+    emit: (r: LogRecord) => void,
+  ) {
+    this.joiner = new Joiner(emit)
+  }
+
+  get prefix(): string {
+    return this.matchers[0].prefix
+  }
+
+  push(line: string, position: number): void {
+    if (line.length === 0) return
+    if (!this.entry(line, 0, position, Number.NaN, -1, undefined))
+      this.origin.dead(line, position, `line does not match log_line_prefix '${this.matchers[0].prefix}'`)
+  }
+
+  flush(): void {
+    this.joiner.flush()
+  }
+
+  /**
+   * Parses the text starting at `start`. `time`/`pid`/`server` come from an outer frame (syslog) and fill
+   * what the prefix does not carry. Returns false when the text matches no prefix and is no continuation;
+   * the caller decides what that means. Other failures are dead-lettered here.
+   */
+  entry(line: string, start: number, position: number, time: number, pid: number, server: string | undefined): boolean {
+    const f = this.f
+    const sev = this.sev
+    let m = this.matchers[0]
+    let end = m.match(line, start, f, this.ts, sev)
+    if (end < 0 || !sev.scan(line, end)) {
+      const c0 = line.charCodeAt(start)
+      if (c0 === 9 || c0 === 32) {
+        // PostgreSQL starts every further line of a multi-line message with a tab
+        if (!this.joiner.continueLine(line.slice(c0 === 9 ? start + 1 : start), true))
+          this.origin.dead(line, position, 'continuation line with no open record before it', server)
+        return true
+      }
+      let k = 1
+      for (; k < this.matchers.length; k++) {
+        m = this.matchers[k]
+        end = m.match(line, start, f, this.ts, sev)
+        if (end >= 0 && sev.scan(line, end)) break
+      }
+      if (k === this.matchers.length) return false
+    }
+    if (f.pid < 0 && pid >= 0) f.pid = pid
+    const t = Number.isNaN(f.time) ? time : f.time
+    const key = f.pid >= 0 ? f.pid : (f.sessionId ?? '')
+    const msg = line.slice(sev.msgStart)
+    const severity = sev.severity
+    if (isContinuation(severity) && this.joiner.attach(key, severity, msg)) return true
+    if (Number.isNaN(t)) {
+      this.origin.dead(
+        line,
+        position,
+        `no timestamp in line (log_line_prefix '${m.prefix}' has no %m, %t or %n)`,
+        server,
+      )
+      return true
+    }
+    const rec: LogRecord = {
+      id: this.origin.id(position),
+      server: server ?? this.origin.server,
+      time: t,
+      severity,
+      message: msg,
+      sqlstate: sev.sqlstate ?? f.sqlstate,
+      detail: undefined,
+      hint: undefined,
+      context: undefined,
+      statement: undefined,
+      pid: f.pid >= 0 ? f.pid : undefined,
+      sessionId: f.sessionId,
+      user: f.user,
+      database: f.database,
+      clientIp: f.clientIp,
+      clientPort: f.clientPort >= 0 ? f.clientPort : undefined,
+      application: f.application,
+      backendType: f.backendType,
+      source: this.origin.ref(position),
+    }
+    this.joiner.start(key, rec)
+    return true
+  }
+}

@@ -1,0 +1,194 @@
+// syslog-framed PostgreSQL lines: RFC 3164 ("<pri>Mon DD HH:MM:SS host postgres[pid]: [n-m] text", the <pri>
+// usually absent in files) and RFC 5424 ("<pri>1 2026-03-02T10:02:03Z host postgres pid - - [n-m] text").
+// [n-1] starts line n; [n-2..] are further lines of the same message (own prefix, or a tab continuation) or
+// the pieces PostgreSQL split a long line into (no prefix, glued without newline).
+
+import type { LogRecord } from '@connrca/contracts'
+import type { Origin } from './common.js'
+import type { PrefixMatcher } from './prefix.js'
+import { TextLogParser } from './stderr.js'
+import { TimestampParser } from './timestamp.js'
+
+const MONTHS: Record<string, number> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+}
+
+/** The parts of a syslog frame the parser needs; reused across lines. */
+export class SyslogFrame {
+  time = Number.NaN
+  host = ''
+  tag = ''
+  pid = -1
+  /** index of the message text after the header */
+  body = 0
+}
+
+/** RFC 3164 timestamps have no year: the caller's year, else the current one (last year if that is in the future). */
+function year3164(month: number, day: number, fixed: number | undefined): number {
+  if (fixed !== undefined) return fixed
+  const now = new Date()
+  const y = now.getUTCFullYear()
+  return Date.UTC(y, month, day) > now.getTime() + 86_400_000 ? y - 1 : y
+}
+
+export function parseSyslogFrame(s: string, f: SyslogFrame, ts: TimestampParser, year?: number): boolean {
+  let i = 0
+  if (s.charCodeAt(0) === 60) {
+    const gt = s.indexOf('>', 1)
+    if (gt < 2 || gt > 4) return false
+    i = gt + 1
+  }
+  let tagEnd: number
+  if (s.charCodeAt(i) === 49 && s.charCodeAt(i + 1) === 32) {
+    // RFC 5424: VERSION SP TIMESTAMP SP HOST SP APP SP PROCID SP MSGID SP SD [SP MSG]
+    i += 2
+    const tsEnd = s.indexOf(' ', i)
+    if (tsEnd < 0) return false
+    f.time = s.charCodeAt(i) === 45 ? Number.NaN : ts.parse(s, i)
+    if (Number.isNaN(f.time)) f.time = Date.parse(s.slice(i, tsEnd))
+    const parts: string[] = []
+    let p = tsEnd + 1
+    for (let k = 0; k < 4; k++) {
+      let e = s.indexOf(' ', p)
+      if (e < 0) e = s.length
+      parts.push(s.slice(p, e))
+      p = e + 1
+    }
+    f.host = parts[0] === '-' ? '' : parts[0]
+    f.tag = parts[1]
+    f.pid = /^\d+$/.test(parts[2]) ? Number(parts[2]) : -1
+    // structured data: "-" or one or more [..] elements (parts[3] starts it)
+    p -= parts[3].length + 1
+    if (s.charCodeAt(p) === 91) {
+      while (s.charCodeAt(p) === 91) {
+        let e = p + 1
+        for (; e < s.length; e++) {
+          const c = s.charCodeAt(e)
+          if (c === 92) e++
+          else if (c === 93) break
+        }
+        p = e + 1
+      }
+    } else p += 1
+    if (s.charCodeAt(p) === 32) p++
+    if (s.startsWith('\ufeff', p)) p++
+    f.body = Math.min(p, s.length)
+    return !Number.isNaN(f.time)
+  }
+  // RFC 3164: "Mmm dd hh:mm:ss host tag[pid]: "
+  const month = MONTHS[s.slice(i, i + 3)]
+  if (month === undefined || s.charCodeAt(i + 3) !== 32) return false
+  const day = (s.charCodeAt(i + 4) === 32 ? 0 : (s.charCodeAt(i + 4) - 48) * 10) + s.charCodeAt(i + 5) - 48
+  const h = (s.charCodeAt(i + 7) - 48) * 10 + s.charCodeAt(i + 8) - 48
+  const mi = (s.charCodeAt(i + 10) - 48) * 10 + s.charCodeAt(i + 11) - 48
+  const se = (s.charCodeAt(i + 13) - 48) * 10 + s.charCodeAt(i + 14) - 48
+  if (!(day >= 1 && day <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 61)) return false
+  f.time = Date.UTC(year3164(month, day, year), month, day, h, mi, se)
+  i += 16
+  const hostEnd = s.indexOf(' ', i)
+  if (hostEnd < 0) return false
+  f.host = s.slice(i, hostEnd)
+  i = hostEnd + 1
+  tagEnd = s.indexOf(': ', i)
+  if (tagEnd < 0) return false
+  const br = s.indexOf('[', i)
+  if (br > 0 && br < tagEnd && s.charCodeAt(tagEnd - 1) === 93) {
+    f.tag = s.slice(i, br)
+    f.pid = Number(s.slice(br + 1, tagEnd - 1))
+    if (!Number.isInteger(f.pid)) f.pid = -1
+  } else {
+    f.tag = s.slice(i, tagEnd)
+    f.pid = -1
+  }
+  f.body = tagEnd + 2
+  return true
+}
+
+export class SyslogParser {
+  private readonly text: TextLogParser
+  private readonly frame = new SyslogFrame()
+  private readonly ts = new TimestampParser()
+
+  constructor(
+    private readonly origin: Origin,
+    matchers: PrefixMatcher[],
+    emit: (r: LogRecord) => void,
+    private readonly server: string | undefined,
+    private readonly year?: number,
+  ) {
+    this.text = new TextLogParser(origin, matchers, emit)
+  }
+
+  push(line: string, position: number): void {
+    if (line.length === 0) return
+    const f = this.frame
+    if (!parseSyslogFrame(line, f, this.ts, this.year)) {
+      this.origin.dead(line, position, 'not a syslog line (RFC 3164 or 5424 header expected)')
+      return
+    }
+    const server = this.server ?? (f.host || undefined)
+    let b = f.body
+    let chunk = 1
+    // "[n-m] " sequence numbers (syslog_sequence_numbers = on)
+    if (line.charCodeAt(b) === 91) {
+      let j = b + 1
+      while (isDigit(line.charCodeAt(j))) j++
+      if (j > b + 1 && line.charCodeAt(j) === 45) {
+        let k = j + 1
+        let m = 0
+        for (let c = line.charCodeAt(k) - 48; c >= 0 && c <= 9; c = line.charCodeAt(++k) - 48) m = m * 10 + c
+        if (k > j + 1 && line.charCodeAt(k) === 93) {
+          chunk = m
+          b = k + 1
+          if (line.charCodeAt(b) === 32) b++
+        }
+      }
+    }
+    const key = f.pid >= 0 ? f.pid : ''
+    if (chunk > 1) {
+      // rsyslog writes the tab of continuation lines as "#011"
+      if (line.startsWith('#011', b)) {
+        if (this.text.joiner.continueKey(key, line.slice(b + 4), true)) return
+      } else if (line.charCodeAt(b) === 9) {
+        if (this.text.joiner.continueKey(key, line.slice(b + 1), true)) return
+      } else if (this.text.entry(line, b, position, f.time, f.pid, server)) return
+      else if (this.text.joiner.continueKey(key, line.slice(b), false)) return
+      this.origin.dead(
+        line,
+        position,
+        `syslog continuation [-${chunk}] with no open record of process ${f.pid}`,
+        server,
+      )
+      return
+    }
+    if (line.startsWith('#011', b)) {
+      if (this.text.joiner.continueKey(key, line.slice(b + 4), true)) return
+    }
+    if (!this.text.entry(line, b, position, f.time, f.pid, server))
+      this.origin.dead(
+        line,
+        position,
+        `syslog message from '${f.tag}' does not match log_line_prefix '${this.text.prefix}'`,
+        server,
+      )
+  }
+
+  flush(): void {
+    this.text.flush()
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57
+}
