@@ -1,0 +1,29 @@
+import type { TokenCredential } from '@azure/core-auth'
+import type { DeadLetter, LogRecord } from '@connrca/contracts'
+
+export interface SourceBatch {
+  records: LogRecord[]
+  deadLetters: DeadLetter[]
+}
+
+export type Deliver = (batch: SourceBatch) => Promise<void>
+
+export interface Source {
+  readonly name: string
+  /** Start reading from `state` (a previous checkpoint() value, or undefined = from the beginning) and deliver batches in order.
+   *  `deliver` resolves when the batch is accepted downstream; only then may the source treat it as done. */
+  start(deliver: Deliver, state?: unknown): Promise<void>
+  /** JSON-serialisable resumable position covering exactly the batches whose deliver() resolved. */
+  checkpoint(): unknown
+  /** Resolves when the initial catch-up (existing file content / backfill) is delivered. */
+  caughtUp(): Promise<void>
+  progress?(): { bytesRead: number; bytesTotal: number }
+  /** Stop reading, deliver/flush what is parsed, resolve when idle. */
+  stop(): Promise<void>
+}
+
+export interface SourceDeps {
+  logger?: (line: string) => void
+  credential?: TokenCredential
+  now?: () => number
+}
