@@ -8,7 +8,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { type ClickHouseClient, createClient } from '@clickhouse/client'
 import { type ConnectionEvent, type DeadLetter, type RcaEvent, StoreConfig, type WindowCount } from '@connrca/contracts'
-import { createChdbConnection } from 'chdb/connection'
+import { RecyclingChdbConnection } from './chdb-session.js'
 import { applyMigrations, defaultMigrationsDir, loadMigrations, reconcileTtl } from './migrations.js'
 import { connectionEvents, deadLetters, encodeRows, rcaEvents, type TableSpec, windowCounts } from './rows.js'
 
@@ -45,18 +45,6 @@ const INSERT_CHUNK_ROWS = 200_000
  */
 const INSERT_SETTINGS = 'SETTINGS max_partitions_per_insert_block = 0'
 
-interface ChdbRawInsert {
-  chdb: {
-    rawInsert(p: {
-      table: string
-      values: Buffer
-      format: 'JSONCompactEachRow'
-      columns: readonly string[]
-      settings?: Record<string, number>
-    }): Promise<unknown>
-  }
-}
-
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const { migrationsDir, ...rest } = options
   const parsed = StoreConfig.safeParse(rest)
@@ -70,7 +58,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   }
   const database = cfg.database
   let client: ClickHouseClient
-  let raw: ChdbRawInsert | undefined
+  let raw: RecyclingChdbConnection | undefined
   if (cfg.url) {
     // Create the database before binding the client to it: the server rejects requests for an unknown database.
     const bootstrap = createClient(serverOptions(cfg, undefined))
@@ -85,18 +73,21 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   } else {
     const dir = path.resolve(cfg.dataDir)
     mkdirSync(dir, { recursive: true })
-    let connection: ReturnType<typeof createChdbConnection>
+    let connection: RecyclingChdbConnection
     try {
-      connection = createChdbConnection({ path: dir })
+      connection = new RecyclingChdbConnection(dir)
     } catch (err) {
       throw new StoreError(`store: cannot open chDB data directory ${dir}: ${oneLine(err)}`)
     }
-    raw = connection as unknown as ChdbRawInsert
+    raw = connection
     // chdb bundles its own copy of client-common's types; the runtime contract is the same
     client = createClient({ connection: connection as unknown as ClientConnection })
-    // chDB ignores the client's `database` option; USE is sticky for this connection's session.
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
-    await client.command({ query: `USE ${database}` })
+    // chDB ignores the client's `database` option; USE is session state, replayed on every new session.
+    await connection.addSessionStatement(`USE ${database}`)
+    // chDB prints 64-bit integers as JSON numbers; a server quotes them. Match the server so
+    // readers see the same shapes in both deployments.
+    await connection.addSessionStatement('SET output_format_json_quote_64bit_integers = 1')
   }
 
   const insert = async <T>(spec: TableSpec<T>, rows: readonly T[]): Promise<void> => {
@@ -104,8 +95,10 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       const chunk = i === 0 && rows.length <= INSERT_CHUNK_ROWS ? rows : rows.slice(i, i + INSERT_CHUNK_ROWS)
       const payload = Buffer.from(encodeRows(spec, chunk))
       if (raw) {
-        // zero-copy hand-over to chDB's parallel parser; same statement as the HTTP path below
-        await raw.chdb.rawInsert({
+        // Same statement as below (chdb builds `INSERT INTO t (cols) SETTINGS .. FORMAT ..`), but the
+        // payload goes to chDB's parallel parser without becoming part of a SQL string:
+        // measured 215-235k rows/s against 140-210k through client.exec on this machine.
+        await raw.rawInsert({
           table: `${database}.${spec.table}`,
           values: payload,
           format: 'JSONCompactEachRow',
@@ -117,12 +110,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
           query: `INSERT INTO ${spec.table} (${spec.columns.join(', ')}) ${INSERT_SETTINGS} FORMAT JSONCompactEachRow`,
           values: Readable.from([payload], { objectMode: false }),
         })
-        res.stream.resume()
-        await new Promise<void>((resolve, reject) => {
-          res.stream.once('end', resolve)
-          res.stream.once('close', resolve)
-          res.stream.once('error', reject)
-        })
+        await drain(res.stream)
       }
     }
   }
@@ -169,4 +157,14 @@ function serverOptions(cfg: StoreConfig, database: string | undefined) {
 
 function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim()
+}
+
+/** The response body of an INSERT is empty, but it must be consumed to free the socket. */
+function drain(stream: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('end', resolve)
+    stream.once('close', resolve)
+    stream.once('error', reject)
+    stream.resume()
+  })
 }
