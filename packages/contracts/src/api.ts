@@ -53,14 +53,11 @@ const duration = z
   .describe('bucket width: `1m`, `5m`, `1h`, … or milliseconds; chosen automatically when absent')
 
 function list<T extends z.ZodType<string>>(item: T, max = 50) {
-  return z.preprocess(
-    (v) => {
-      if (v === undefined || v === '') return undefined
-      const parts = Array.isArray(v) ? v : [v]
-      return parts.flatMap((p) => (typeof p === 'string' ? p.split(',') : [p])).filter((p) => p !== '')
-    },
-    z.array(item).max(max).optional(),
-  )
+  return z.preprocess((v) => {
+    if (v === undefined || v === '') return undefined
+    const parts = Array.isArray(v) ? v : [v]
+    return parts.flatMap((p) => (typeof p === 'string' ? p.split(',') : [p])).filter((p) => p !== '')
+  }, z.array(item).max(max).optional())
 }
 
 const serverName = z.string().min(1).max(256)
@@ -214,7 +211,7 @@ export const RcaDetailResponse = z.object({
   event: RcaEvent,
   /** Stored window counts of this server and category across the incident. */
   windowCounts: z.array(WindowCount),
-  /** Earlier revisions: when the incident was opened, updated, resolved. */
+  /** Revisions still in the table (opened, updated, resolved); merges keep only the latest. */
   revisions: z.array(z.object({ revision: z.number(), status: RcaStatus, count: z.number(), emittedAt: z.number() })),
 })
 export type RcaDetailResponse = z.infer<typeof RcaDetailResponse>

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export interface Asset {
+  type: string
+  body: Buffer
+  /** Cacheable by the browser (vendored, versioned by the package). */
+  immutable: boolean
+}
+
+const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url))
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+}
+
+/**
+ * The dashboard's files, read once at start: web/ plus uPlot from node_modules, so the page
+ * works offline and a missing file fails at startup rather than in someone's browser.
+ */
+export function loadAssets(): Map<string, Asset> {
+  const assets = new Map<string, Asset>()
+  const add = (urlPath: string, file: string, immutable = false) => {
+    assets.set(urlPath, {
+      type: TYPES[path.extname(file)] ?? 'application/octet-stream',
+      body: readFileSync(file),
+      immutable,
+    })
+  }
+  add('/', path.join(WEB_DIR, 'index.html'))
+  add('/app.js', path.join(WEB_DIR, 'app.js'))
+  add('/style.css', path.join(WEB_DIR, 'style.css'))
+  add('/favicon.svg', path.join(WEB_DIR, 'favicon.svg'))
+  const require = createRequire(import.meta.url)
+  const uplotDir = path.dirname(require.resolve('uplot/package.json'))
+  add('/vendor/uplot.iife.min.js', path.join(uplotDir, 'dist', 'uPlot.iife.min.js'), true)
+  add('/vendor/uplot.min.css', path.join(uplotDir, 'dist', 'uPlot.min.css'), true)
+  return assets
+}
+
+/** Only same-origin scripts, styles and requests; uPlot sets styles through the CSSOM, which CSP allows. */
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
