@@ -6,11 +6,10 @@ import type {
   ServerInfo,
   WindowCount,
 } from '@connrca/contracts'
-import { toMs } from '@connrca/contracts'
 import { IncidentTracker } from '@connrca/rca'
 import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
-import { WindowAggregator, type WindowOptions } from '@connrca/windowing'
+import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
 
 export interface AggregatorStageOptions {
   pipeline: PipelineConfig
@@ -45,12 +44,7 @@ export class AggregatorStage {
   rcaOut = 0
 
   constructor(private readonly opts: AggregatorStageOptions) {
-    const windowOptions: WindowOptions = {
-      windowMs: toMs(opts.pipeline.window),
-      hopMs: opts.pipeline.hop === undefined ? undefined : toMs(opts.pipeline.hop),
-      allowedLatenessMs: toMs(opts.pipeline.allowedLateness),
-      idleTimeoutMs: toMs(opts.pipeline.idleTimeout),
-    }
+    const windowOptions = windowOptionsFromConfig(opts.pipeline)
     const rcaOptions = {
       windowMs: windowOptions.windowMs,
       thresholds: opts.pipeline.thresholds,
@@ -91,7 +85,7 @@ export class AggregatorStage {
       this.windows.add(e, now)
     }
     this.eventsIn += batch.length
-    this.incidents.onWatermark(this.windows.watermark)
+    this.incidents.onWatermark(this.windows.watermarks())
     await this.publish()
     if (this.events.length >= this.maxBuffered) await this.flush()
   }
@@ -99,14 +93,14 @@ export class AggregatorStage {
   /** Processing-time tick: lets the idle timeout close windows when logs stop. */
   async tick(nowMs: number): Promise<void> {
     this.windows.tick(nowMs)
-    this.incidents.onWatermark(this.windows.watermark)
+    this.incidents.onWatermark(this.windows.watermarks())
     await this.publish()
   }
 
   /** End of input (one-shot analysis): close every window, report incidents as they stand. */
   async finish(): Promise<void> {
     this.windows.flushAll()
-    this.incidents.flushAll()
+    this.incidents.flushAll(this.windows.watermarks())
     await this.publish()
     await this.flush()
   }

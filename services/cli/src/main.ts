@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   classify: { summary: 'classify log text from stdin into JSON connection events', load: async () => (await import('./commands/classify.js')).classify },
   generate: { summary: 'write a realistic sample log with known incidents', load: async () => (await import('./commands/generate.js')).generate },
   sql: { summary: 'run read-only SQL against the store', load: async () => (await import('./commands/sql.js')).sql },
+  notify: { summary: 'send a test notification, or re-send dead-lettered ones', load: async () => (await import('./commands/notify.js')).notify },
   migrate: { summary: 'apply schema migrations to the store', load: async () => (await import('./commands/migrate.js')).migrate },
 }
 

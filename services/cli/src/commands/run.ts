@@ -1,5 +1,6 @@
 import type { Config, RcaEvent, SourceConfig } from '@connrca/contracts'
 import { createSource, type Source } from '@connrca/collector'
+import { hasRoutes, storeBackedNotifier } from '@connrca/notifier'
 import { openStore } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
@@ -44,6 +45,12 @@ export async function run(argv: string[]): Promise<void> {
     : (e: RcaEvent) => process.stdout.write(`${renderRcaForTerminal(e)}\n\n`)
   await pipeline.onRca('console', async (events) => events.forEach(print))
 
+  const notifier = hasRoutes(config.notify) ? storeBackedNotifier(config.notify, store, log) : undefined
+  if (notifier) {
+    await pipeline.onRca('notifier', (events) => notifier.handle(events))
+    notifier.start()
+  }
+
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
   const sources: Source[] = sourceConfigs.map((cfg) => createSource(cfg, { logger: log }))
   const names = new Set<string>()
@@ -68,6 +75,7 @@ export async function run(argv: string[]): Promise<void> {
     clearInterval(timer)
     await Promise.all(sources.map((s) => s.stop()))
     await pipeline.commit(sourcesState)
+    await notifier?.stop()
     await pipeline.close()
     await store.close()
   }

@@ -1,0 +1,35 @@
+import { storeBackedNotifier } from '@connrca/notifier'
+import { openStore } from '@connrca/store'
+import { parse } from '../args.js'
+import { loadConfig } from '../config-file.js'
+import { UsageError, UserError } from '../errors.js'
+
+const USAGE = 'connrca notify test --route NAME | connrca notify retry   [--config C]'
+
+/** Checks a route's receivers with a sample event, or re-sends dead-lettered notifications. */
+export async function notify(argv: string[]): Promise<void> {
+  const [action, ...rest] = argv
+  const { values } = parse(rest, { route: { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' } }, USAGE)
+  const config = loadConfig(values.config)
+  if (values['data-dir']) config.store.dataDir = values['data-dir']
+  if (!config.notify) throw new UserError('no `notify:` section in the config: nothing to send to')
+  const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
+  const store = await openStore(config.store)
+  try {
+    await store.migrate()
+    const notifier = storeBackedNotifier(config.notify, store, log)
+    if (action === 'test') {
+      if (!values.route) throw new UsageError(`--route is required\nusage: ${USAGE}`)
+      await notifier.sendTest(values.route)
+      process.stdout.write(`sent a sample to every receiver of route "${values.route}"\n`)
+    } else if (action === 'retry') {
+      const { sent, failed } = await notifier.retryDeadLetters()
+      process.stdout.write(`re-sent ${sent} dead-lettered notification(s), ${failed} failed again\n`)
+    } else {
+      throw new UsageError(`unknown notify action "${action ?? ''}"\nusage: ${USAGE}`)
+    }
+    await notifier.stop()
+  } finally {
+    await store.close()
+  }
+}
