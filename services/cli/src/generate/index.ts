@@ -1,0 +1,6 @@
+export { generateLines, generateSample, incidentTruth, renderedRecords, type Sample } from './generate.js'
+export { defaultIncidents, SAMPLE_SERVERS } from './profiles.js'
+export { compilePrefix, DEFAULT_PREFIX, SYSLOG_PREFIX } from './render.js'
+export { DEFAULT_REASON, TEMPLATES } from './templates.js'
+export type { GenerateOptions, GenFormat, GroundTruth, InjectedIncident, ServerProfile, WindowTruth } from './types.js'
+export { writeLog, writeLogs } from './write.js'
