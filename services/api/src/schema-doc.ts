@@ -99,7 +99,7 @@ export const TABLES: TableDoc[] = [
       { name: 'last_failure', type: "DateTime64(3, 'UTC')", doc: 'last failure so far' },
       {
         name: 'windows',
-        type: "Array(Tuple(start DateTime64(3, 'UTC'), `end` DateTime64(3, 'UTC'), failures UInt32))",
+        type: "Array(Tuple(start DateTime64(3, 'UTC'), end DateTime64(3, 'UTC'), failures UInt32))",
         doc: 'failures per window of the incident',
       },
       { name: 'reasons', type: TOPS, doc: 'reasons with counts' },
