@@ -10,6 +10,11 @@ export interface BatcherOptions {
   maxQueued?: number
   logger?: (line: string) => void
   sourceName?: string
+  /**
+   * Called as a batch is sealed; the returned commit runs once that batch was accepted. Lets a
+   * source record exactly which positions a batch covers, even when a batch fills up mid-chunk.
+   */
+  onSeal?: () => (() => void) | undefined
 }
 
 interface Pending {
@@ -102,6 +107,8 @@ export class Batcher {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (this.size === 0) return
+    const commit = this.opts.onSeal?.()
+    if (commit) this.current.commits.push(commit)
     this.queue.push(this.current)
     this.current = empty()
     void this.pump()

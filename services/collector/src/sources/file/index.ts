@@ -95,7 +95,7 @@ export class FileTailSource implements Source {
   }
 
   async start(deliver: Deliver, state?: unknown): Promise<void> {
-    this.batcher = new Batcher(deliver, { logger: this.log, sourceName: this.name })
+    this.batcher = new Batcher(deliver, { logger: this.log, sourceName: this.name, onSeal: () => this.sealCommit() })
     for (const f of parseState(state)?.files ?? []) this.restored.set(`${f.dev}:${f.ino}`, f)
     if (this.cfg.follow) this.startWatching()
     this.loop = this.run().catch((err) => {
@@ -277,14 +277,16 @@ export class FileTailSource implements Source {
           const pos = r.source.position as number
           if (pos <= t.cur.after) return
           r.source.name = sourceName
+          t.lastEmitted = pos
+          this.emitted.add(t)
           this.batcher!.add(r)
-          if (pos > t.lastEmitted) t.lastEmitted = pos
         },
         deadLetter: (d) => {
           const pos = d.source?.position
           if (typeof pos === 'number') {
             if (pos <= t.cur.after) return
             if (pos > t.lastEmitted) t.lastEmitted = pos
+            this.emitted.add(t)
           }
           if (d.source) d.source.name = sourceName
           this.batcher!.addDeadLetter(d)
@@ -302,21 +304,23 @@ export class FileTailSource implements Source {
     if (!t.pushedSinceFlush) return
     t.pushedSinceFlush = false
     t.parser.flush()
-    this.markEmitted(t)
   }
 
-  /** After the batches holding everything emitted so far are accepted, the checkpoint moves there. */
-  private markEmitted(t: Tracked): void {
-    if (t.lastEmitted <= t.cur.after) return
-    const pos = t.lastEmitted
-    t.cur.after = pos
-    t.cur.offset = t.gz ? 0 : pos
-    const gen = t.cur.gen
-    this.batcher!.mark(() => {
-      if (t.committed.gen !== gen) return
-      t.committed.after = pos
-      t.committed.offset = t.gz ? 0 : pos
-    })
+  /** Files with records in the batch being filled. */
+  private readonly emitted = new Set<Tracked>()
+
+  /** The batch being sealed covers each file up to its last emitted record; commit exactly that. */
+  private sealCommit(): (() => void) | undefined {
+    if (this.emitted.size === 0) return undefined
+    const covered = [...this.emitted].map((t) => ({ t, pos: t.lastEmitted, gen: t.cur.gen }))
+    this.emitted.clear()
+    return () => {
+      for (const { t, pos, gen } of covered) {
+        if (t.committed.gen !== gen || pos <= t.committed.after) continue
+        t.committed.after = pos
+        t.committed.offset = t.gz ? 0 : pos
+      }
+    }
   }
 
   private flushIdle(): void {
@@ -360,7 +364,6 @@ export class FileTailSource implements Source {
       t.lines.feed(buf.subarray(0, bytesRead), t.readOffset, (line, pos) => this.push(t, line, pos))
       t.readOffset += bytesRead
       t.lastDataAt = Date.now()
-      this.markEmitted(t)
       await this.batcher!.room()
       if (!initial && t.readOffset >= size) size = t.size = (await fh.stat()).size
     }
@@ -398,13 +401,11 @@ export class FileTailSource implements Source {
       this.push(t, line, position)
       t.readOffset = position
       if (++n % 2000 === 0) {
-        this.markEmitted(t)
         await this.batcher!.room()
       }
     }
     t.readOffset = t.size
     this.flushParser(t)
-    this.markEmitted(t)
     t.cur.done = true
     this.batcher!.mark(() => {
       t.committed.done = true
