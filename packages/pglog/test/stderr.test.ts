@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest'
+import { JOIN_WINDOW, recordId } from '../src/index.js'
+import { parse } from './helpers.js'
+
+const P = '%m [%p] %q%u@%d '
+
+describe('stderr multi-line join', () => {
+  it('joins DETAIL/HINT/CONTEXT/STATEMENT/QUERY/LOCATION of interleaved processes by pid', () => {
+    const text = [
+      '2026-03-02 10:00:00.001 UTC [11] alice@db FATAL:  password authentication failed for user "alice"',
+      '2026-03-02 10:00:00.002 UTC [12] bob@db ERROR:  relation "t" does not exist at character 15',
+      '2026-03-02 10:00:00.003 UTC [11] alice@db DETAIL:  Connection matched pg_hba.conf line 99: "host all all 0.0.0.0/0 md5"',
+      '2026-03-02 10:00:00.004 UTC [12] bob@db STATEMENT:  select * from t',
+      '2026-03-02 10:00:00.005 UTC [12] bob@db HINT:  check the name',
+      '2026-03-02 10:00:00.006 UTC [12] bob@db CONTEXT:  PL/pgSQL function f() line 3',
+      '2026-03-02 10:00:00.007 UTC [12] bob@db QUERY:  select 1 from t',
+      '2026-03-02 10:00:00.008 UTC [12] bob@db LOCATION:  parserOpenTable, parse_relation.c:1384',
+      '2026-03-02 10:00:00.009 UTC [11] LOG:  next record of 11',
+    ].join('\n')
+    const r = parse(text, { format: 'stderr', prefix: P })
+    expect(r.dead).toEqual([])
+    expect(r.records).toHaveLength(3)
+    const [a, b, c] = r.records
+    expect(a).toMatchObject({ pid: 11, severity: 'FATAL', detail: expect.stringContaining('pg_hba.conf line 99') })
+    expect(a.statement).toBeUndefined()
+    expect(b).toMatchObject({
+      pid: 12,
+      severity: 'ERROR',
+      statement: 'select * from t',
+      hint: 'check the name',
+      context: 'PL/pgSQL function f() line 3\ninternal query: select 1 from t',
+    })
+    expect(c).toMatchObject({ pid: 11, message: 'next record of 11' })
+  })
+
+  it('records are emitted in the order of their first line, ids from the first line position', () => {
+    const lines = [
+      '2026-03-02 10:00:00.001 UTC [1] LOG:  one',
+      '2026-03-02 10:00:00.002 UTC [2] LOG:  two',
+      '2026-03-02 10:00:00.003 UTC [1] DETAIL:  one more',
+      '2026-03-02 10:00:00.004 UTC [3] LOG:  three',
+    ]
+    const r = parse(lines.join('\n'), { prefix: P })
+    expect(r.records.map((x) => x.message)).toEqual(['one', 'two', 'three'])
+    expect(r.records[0].source.position).toBe(0)
+    expect(r.records[1].source.position).toBe(lines[0].length + 1)
+    expect(r.records[1].id).toBe(recordId('test.log', lines[0].length + 1))
+  })
+
+  it('tab-continued lines extend the field written last (message, then detail)', () => {
+    const text = [
+      '2026-03-02 10:00:00.001 UTC [7] u@d LOG:  duration: 1 ms  statement: SELECT a,',
+      '\t       b',
+      '\tFROM t',
+      "2026-03-02 10:00:00.001 UTC [7] u@d DETAIL:  parameters: $1 = 'x",
+      "\ty'",
+    ].join('\n')
+    const r = parse(text, { prefix: P })
+    expect(r.records).toHaveLength(1)
+    expect(r.records[0].message).toBe('duration: 1 ms  statement: SELECT a,\n       b\nFROM t')
+    expect(r.records[0].detail).toBe("parameters: $1 = 'x\ny'")
+  })
+
+  it('verbose mode: SQLSTATE after the severity, LOCATION dropped', () => {
+    const text = [
+      '2026-03-02 10:00:00.001 UTC [9] FATAL:  28P01: password authentication failed for user "x"',
+      '2026-03-02 10:00:00.001 UTC [9] LOCATION:  auth_failed, auth.c:326',
+    ].join('\n')
+    const r = parse(text, { prefix: '%m [%p] ' })
+    expect(r.records).toEqual([
+      expect.objectContaining({ sqlstate: '28P01', message: 'password authentication failed for user "x"' }),
+    ])
+  })
+
+  it('without a pid in the prefix, continuations join the previous record', () => {
+    const r = parse(
+      '2026-03-02 10:00:00 UTC LOG:  a\n2026-03-02 10:00:00 UTC DETAIL:  b\n2026-03-02 10:00:01 UTC LOG:  c',
+      {
+        prefix: '%t ',
+      },
+    )
+    expect(r.records.map((x) => [x.message, x.detail])).toEqual([
+      ['a', 'b'],
+      ['c', undefined],
+    ])
+  })
+
+  it('a record stays open for JOIN_WINDOW newer records, then a late DETAIL becomes its own record', () => {
+    const lines = ['2026-03-02 10:00:00.000 UTC [1] LOG:  first']
+    for (let i = 0; i < JOIN_WINDOW + 1; i++) lines.push(`2026-03-02 10:00:00.000 UTC [${100 + i}] LOG:  filler ${i}`)
+    lines.push('2026-03-02 10:00:00.000 UTC [1] DETAIL:  too late')
+    const r = parse(lines.join('\n'), { prefix: '%m [%p] ' })
+    expect(r.records[0].detail).toBeUndefined()
+    expect(r.records.at(-1)).toMatchObject({ severity: 'DETAIL', message: 'too late', pid: 1 })
+    expect(r.records).toHaveLength(JOIN_WINDOW + 3)
+  })
+})
+
+describe('stderr dead letters', () => {
+  it('keeps unparseable lines with a reason and goes on', () => {
+    const text = [
+      'pg_ctl: could not start server',
+      '2026-03-02 10:00:00.001 UTC [1] LOG:  fine',
+      '2026-03-02 10:00:00.002 UTC [1] NONSENSE:  not a severity',
+    ].join('\n')
+    const r = parse(text, { format: 'stderr', prefix: '%m [%p] ' })
+    expect(r.records.map((x) => x.message)).toEqual(['fine'])
+    expect(r.dead).toHaveLength(2)
+    expect(r.dead[0]).toMatchObject({ stage: 'parse', raw: 'pg_ctl: could not start server', source: { position: 0 } })
+    expect(r.dead[0].reason).toMatch(/does not match log_line_prefix '%m \[%p\] '/)
+  })
+
+  it('a continuation line with nothing open is a dead letter', () => {
+    const r = parse('\torphan continuation', { format: 'stderr', prefix: '%m [%p] ' })
+    expect(r.dead[0].reason).toMatch(/continuation line/)
+  })
+
+  it('a line over 1 MB neither hangs nor is kept whole in the dead letter', () => {
+    const big = 'x'.repeat(3 * 1024 * 1024)
+    const t0 = Date.now()
+    const r = parse(`${big}\n2026-03-02 10:00:00.001 UTC [1] LOG:  ${big}`, { format: 'stderr', prefix: '%m [%p] ' })
+    expect(Date.now() - t0).toBeLessThan(2000)
+    expect(r.dead[0].raw.length).toBe(64 * 1024)
+    expect(r.records[0].message.length).toBe(big.length)
+  })
+
+  it('prefix without a timestamp: dead letter naming the problem', () => {
+    const r = parse('[5] LOG:  x', { format: 'stderr', prefix: '[%p] ' })
+    expect(r.dead[0].reason).toMatch(/no timestamp/)
+  })
+})
