@@ -18,6 +18,8 @@ export interface KafkaTransport extends Transport {
     handler: BatchHandler<TopicMessage<K>>,
     opts?: SubscribeOptions,
   ): Promise<KafkaSubscription>
+  /** Gives up without flushing: pending publishes reject, consumers leave. For forced exits. */
+  abort(reason: string): Promise<void>
   /** `degraded` while the broker is unreachable or a handler keeps failing (retrying meanwhile). */
   health(): KafkaHealth
 }
@@ -97,6 +99,11 @@ export function createKafkaTransport(cfg: KafkaConfig, opts: KafkaTransportOptio
       const consumers = [...subscriptions].map((s) => s.state)
       const degraded = producer.state.failingSince !== undefined || consumers.some((c) => c.status === 'retrying')
       return { status: degraded ? 'degraded' : 'ok', details: { producer: { ...producer.state }, consumers } }
+    },
+    async abort(reason: string) {
+      await producer.abortAll(reason)
+      await Promise.all([...subscriptions].map((s) => s.close()))
+      subscriptions.clear()
     },
     async close() {
       // Consumers first: their last batches may still publish and dead-letter through the producer.
