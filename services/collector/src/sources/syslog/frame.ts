@@ -110,3 +110,13 @@ export function chunkMarker(content: string): { seq: number; chunk: number; rest
   if (!Number.isInteger(seq) || !Number.isInteger(chunk)) return undefined
   return { seq, chunk, rest: content[close + 1] === ' ' ? close + 2 : close + 1 }
 }
+
+/**
+ * An RFC 5424 message in the RFC 3164 shape (`Mmm dd hh:mm:ss host app[pid]: text`), the form
+ * PostgreSQL syslog files have; the parser reads that form, and the caller restores the exact
+ * 5424 time on the record.
+ */
+export function to3164(m: SyslogMessage): string {
+  const tag = m.pid !== undefined ? `${m.app || 'postgres'}[${m.pid}]` : m.app || 'postgres'
+  return `${m.stamp} ${m.host || '-'} ${tag}: ${m.content}`
+}

@@ -5,7 +5,7 @@ import { createParser, recordId } from '@connrca/pglog'
 import { Batcher } from '../batcher.js'
 import { StreamSequence } from '../sequence.js'
 import type { Deliver, Source, SourceDeps } from '../types.js'
-import { chunkMarker, parseSyslog, type SyslogMessage } from './frame.js'
+import { chunkMarker, parseSyslog, type SyslogMessage, to3164 } from './frame.js'
 import { TcpFramer } from './tcp-framer.js'
 
 /** A PostgreSQL message's chunks that arrived apart wait this long for the rest. */
@@ -45,6 +45,9 @@ export class SyslogListener implements Source {
   private readonly log: (line: string) => void
   private readonly now: () => number
   private dropped = 0
+  /** Position -> RFC 5424 header time, until the record starting there is emitted. */
+  private readonly exactTimes = new Map<number, number>()
+  private stopped = false
   private received = 0
   /** Bound ports (useful when configured as 0). */
   readonly ports: { udp?: number; tcp?: number } = {}
@@ -116,6 +119,8 @@ export class SyslogListener implements Source {
   }
 
   async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
     if (this.timer) clearInterval(this.timer)
     this.udp?.close()
     for (const s of this.sockets) s.destroy()
@@ -215,7 +220,14 @@ export class SyslogListener implements Source {
         parser: createParser(
           { format: this.cfg.format, prefix: this.cfg.prefix, server, source: { kind: 'syslog', name: this.name } },
           {
-            record: (r) => batcher.add(r),
+            record: (r) => {
+              const exact = this.exactTimes.get(r.source.position as number)
+              if (exact !== undefined) {
+                this.exactTimes.delete(r.source.position as number)
+                r.time = exact
+              }
+              batcher.add(r)
+            },
             deadLetter: (d) => batcher.addDeadLetter(d),
           },
         ),
@@ -224,7 +236,13 @@ export class SyslogListener implements Source {
       }
       this.parsers.set(server, entry)
     }
-    entry.parser.push(line, this.seq.take())
+    const pos = this.seq.take()
+    if (m.time !== undefined) {
+      // RFC 5424 is handed on in the RFC 3164 shape; its full, zoned time is put back on the record.
+      if (this.exactTimes.size >= 100_000) this.exactTimes.clear()
+      this.exactTimes.set(pos, m.time)
+      entry.parser.push(to3164(m), pos)
+    } else entry.parser.push(line, pos)
     entry.last = this.now()
     entry.dirty = true
   }

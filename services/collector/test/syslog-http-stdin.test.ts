@@ -1,0 +1,207 @@
+import dgram from 'node:dgram'
+import net from 'node:net'
+import { Readable } from 'node:stream'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createSource, type HttpPushSource, type Source, type SyslogListener } from '../src/sources/index.js'
+import { Collector, pgLine, sleep, waitFor } from './helpers.js'
+
+const live: Source[] = []
+afterEach(async () => {
+  await Promise.all(live.splice(0).map((s) => s.stop()))
+})
+
+const PREFIX = 'user=%u,db=%d,client=%h '
+
+function sendUdp(port: number, msgs: string[]): Promise<void> {
+  const sock = dgram.createSocket('udp4')
+  return new Promise((resolve) => {
+    let n = 0
+    for (const m of msgs) sock.send(m, port, '127.0.0.1', () => ++n === msgs.length && (sock.close(), resolve()))
+  })
+}
+
+function sendTcp(port: number, payload: Buffer | string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end(payload))
+    s.on('close', () => resolve())
+    s.on('error', reject)
+  })
+}
+
+async function syslogSource(extra: Record<string, unknown> = {}): Promise<{ src: SyslogListener; c: Collector }> {
+  const src = createSource({
+    type: 'syslog',
+    name: 'sl',
+    udp: { port: 0 },
+    tcp: { port: 0 },
+    prefix: PREFIX,
+    maxMessageBytes: 2048,
+    ...extra,
+  } as never) as SyslogListener
+  live.push(src)
+  const c = new Collector()
+  await src.start(c.deliver)
+  return { src, c }
+}
+
+describe('syslog source', () => {
+  it('UDP RFC 3164 with [n-m] chunks arriving out of order and interleaved, mapped host names', async () => {
+    const { src, c } = await syslogSource({ hosts: { 'db-7': 'orders-prod' } })
+    await sendUdp(src.ports.udp!, [
+      '<134>May  1 10:00:01 db-7 postgres[411]: [5-2] user=app,db=orders,client=81.2.69.12 DETAIL:  Connection matched pg_hba.conf line 95: "host all all 0.0.0.0/0 scram-sha-256"',
+      '<134>May  1 10:00:01 db-9 postgres[500]: [2-1] user=[unknown],db=[unknown],client=10.1.1.1 LOG:  connection received: host=10.1.1.1 port=5000',
+      '<134>May  1 10:00:01 db-7 postgres[411]: [5-1] user=app,db=orders,client=81.2.69.12 FATAL:  password authentication failed for user "app"',
+    ])
+    await waitFor(() => c.records.length === 2, 'two records')
+    const fatal = c.records.find((r) => r.severity === 'FATAL')!
+    expect(fatal.server).toBe('orders-prod')
+    expect(fatal.detail).toContain('pg_hba.conf line 95')
+    expect(fatal.clientIp).toBe('81.2.69.12')
+    expect(c.records.find((r) => r.severity === 'LOG')!.server).toBe('db-9')
+  })
+
+  it('TCP octet-counted and newline-framed RFC 5424, malformed and oversized frames dead-lettered', async () => {
+    const { src, c } = await syslogSource()
+    const m1 =
+      '<134>1 2024-05-01T10:00:02.250Z db-1 postgres 77 - - [1-1] user=a,db=b,client=1.2.3.4 FATAL:  no pg_hba.conf entry for host "1.2.3.4", user "a", database "b", SSL off'
+    const m2 =
+      '<134>1 2024-05-01T10:00:03Z db-1 postgres 78 - [meta x="1"] [1-1] user=a,db=b,client=1.2.3.5 LOG:  connection authorized: user=a database=b'
+    const big = `<134>May  1 10:00:04 db-1 postgres[79]: [1-1] user=a,db=b,client=1.2.3.6 LOG:  ${'x'.repeat(5000)}`
+    const framed = `${Buffer.byteLength(m1)} ${m1}${Buffer.byteLength(big)} ${big}${m2}\nthis is not syslog\n`
+    await sendTcp(src.ports.tcp!, framed)
+    await waitFor(() => c.records.length === 2 && c.deadLetters.length === 2, 'two records, two dead letters')
+    const r1 = c.records.find((r) => r.pid === 77)!
+    expect(r1.time).toBe(Date.parse('2024-05-01T10:00:02.250Z'))
+    expect(r1.server).toBe('db-1')
+    expect(c.deadLetters.map((d) => d.reason).join('|')).toMatch(/exceeds the limit.*\|.*not a syslog message/)
+    expect(new Set([...c.records, ...c.deadLetters].map((x) => x.id)).size).toBe(4)
+  })
+
+  it('keeps ids unique across restarts (positions continue past the checkpoint)', async () => {
+    const a = await syslogSource()
+    await sendUdp(a.src.ports.udp!, [
+      '<134>May  1 10:00:01 h postgres[1]: [1-1] user=a,db=b,client=c LOG:  connection received: host=c port=1',
+    ])
+    await waitFor(() => a.c.records.length === 1, 'first')
+    await sleep(300)
+    const cp = a.src.checkpoint()
+    await a.src.stop()
+    const b = createSource({ type: 'syslog', name: 'sl', udp: { port: 0 }, prefix: PREFIX } as never) as SyslogListener
+    live.push(b)
+    const c2 = new Collector()
+    await b.start(c2.deliver, cp)
+    await sendUdp(b.ports.udp!, [
+      '<134>May  1 10:00:01 h postgres[1]: [1-1] user=a,db=b,client=c LOG:  connection received: host=c port=1',
+    ])
+    await waitFor(() => c2.records.length === 1, 'second')
+    expect(c2.records[0].id).not.toBe(a.c.records[0].id)
+    expect(Number(c2.records[0].source.position)).toBeGreaterThanOrEqual((cp as { next: number }).next)
+  })
+})
+
+async function httpSource(
+  extra: Record<string, unknown> = {},
+): Promise<{ src: HttpPushSource; c: Collector; url: string }> {
+  const src = createSource({
+    type: 'http',
+    name: 'push',
+    port: 0,
+    token: 's3cret',
+    format: 'stderr',
+    prefix: '%m [%p] ',
+    maxBodyBytes: 4096,
+    ...extra,
+  } as never) as HttpPushSource
+  live.push(src)
+  const c = new Collector()
+  await src.start(c.deliver)
+  return { src, c, url: `http://127.0.0.1:${src.port}/v1/logs` }
+}
+
+describe('http source', () => {
+  it('accepts text and NDJSON, answers 202 only after downstream accepted the records', async () => {
+    const { c, url } = await httpSource()
+    c.hold()
+    const pending = fetch(`${url}?server=orders-prod`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret', 'content-type': 'text/plain' },
+      body: pgLine(1) + pgLine(2),
+    })
+    const early = await Promise.race([pending.then(() => 'answered'), sleep(400).then(() => 'waiting')])
+    expect(early).toBe('waiting')
+    c.release()
+    const res = await pending
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({ accepted: 2, deadLetters: 0 })
+    expect(c.records.map((r) => r.server)).toEqual(['orders-prod', 'orders-prod'])
+
+    const nd = await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer s3cret',
+        'content-type': 'application/x-ndjson',
+        'x-connrca-server': 'billing',
+      },
+      body: `${JSON.stringify({ message: pgLine(3).trimEnd() })}\n${JSON.stringify({ log: pgLine(4).trimEnd(), host: 'ignored' })}\n`,
+    })
+    expect(nd.status).toBe(202)
+    expect(c.records.slice(2).map((r) => r.server)).toEqual(['billing', 'billing'])
+  })
+
+  it('refuses bad tokens (401), oversized bodies (413), bad JSON and formats (400) with a JSON error', async () => {
+    const { c, url } = await httpSource()
+    const post = (headers: Record<string, string>, body: string, q = '') =>
+      fetch(url + q, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body })
+    const noAuth = await post({}, pgLine(1))
+    expect(noAuth.status).toBe(401)
+    expect(((await noAuth.json()) as { error: string }).error).toMatch(/bearer token/)
+    expect((await post({ authorization: 'Bearer wrong!' }, pgLine(1))).status).toBe(401)
+    const big = await post({ authorization: 'Bearer s3cret' }, pgLine(1).repeat(100))
+    expect(big.status).toBe(413)
+    expect(((await big.json()) as { error: string }).error).toMatch(/exceeds the limit of 4096/)
+    const badJson = await post(
+      { authorization: 'Bearer s3cret', 'content-type': 'application/x-ndjson' },
+      '{"message": "x"}\n{oops\n',
+    )
+    expect(badJson.status).toBe(400)
+    expect(((await badJson.json()) as { error: string }).error).toBe('line 2 is not valid JSON')
+    const badFormat = await post({ authorization: 'Bearer s3cret' }, pgLine(1), '?format=xml')
+    expect(badFormat.status).toBe(400)
+    expect(c.records.length).toBe(0)
+  })
+
+  it('a retried body with the same Idempotency-Key gets the same ids', async () => {
+    const { c, url } = await httpSource()
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: 'Bearer s3cret', 'idempotency-key': 'batch-42' },
+        body: pgLine(1) + pgLine(2),
+      })
+      expect(res.status).toBe(202)
+    }
+    expect(c.records.length).toBe(4)
+    expect(new Set(c.records.map((r) => r.id)).size).toBe(2)
+    const other = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer s3cret' }, body: pgLine(1) })
+    expect(other.status).toBe(202)
+    expect(new Set(c.records.map((r) => r.id)).size).toBe(3)
+  })
+})
+
+describe('stdin source', () => {
+  it('reads a stream to its end; caughtUp resolves after delivery', async () => {
+    let text = ''
+    for (let i = 0; i < 12_000; i++) text += pgLine(i)
+    const src = createSource(
+      { type: 'stdin', format: 'stderr', prefix: '%m [%p] ' } as never,
+      { stdin: Readable.from([Buffer.from(text)]) } as never,
+    )
+    live.push(src)
+    const c = new Collector()
+    await src.start(c.deliver)
+    await src.caughtUp()
+    expect(c.records.length).toBe(12_000)
+    expect(c.batches).toBeGreaterThanOrEqual(3)
+    expect(src.checkpoint()).toEqual({ bytes: Buffer.byteLength(text) })
+  })
+})
