@@ -68,8 +68,7 @@ export function parseSyslogFrame(s: string, f: SyslogFrame, ts: TimestampParser,
     f.host = parts[0] === '-' ? '' : parts[0]
     f.tag = parts[1]
     f.pid = /^\d+$/.test(parts[2]) ? Number(parts[2]) : -1
-    // structured data: "-" or one or more [..] elements (parts[3] starts it)
-    p -= parts[3].length + 1
+    // structured data after MSGID: "-" or one or more [..] elements
     if (s.charCodeAt(p) === 91) {
       while (s.charCodeAt(p) === 91) {
         let e = p + 1

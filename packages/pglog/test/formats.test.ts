@@ -1,0 +1,268 @@
+import { describe, expect, it } from 'vitest'
+import { detectFormat, isDeadLetter, parseAzureRow } from '../src/index.js'
+import { iso, parse } from './helpers.js'
+
+const CSV23 =
+  '2021-01-04 00:05:58.232 UTC,"azlev","azlev",36,"172.24.0.1:42326",5ff25bd6.24,2,"authentication",2021-01-04 00:05:58 UTC,3/4,0,FATAL,28P01,"password authentication failed for user ""azlev""","Connection matched pg_hba.conf line 99: ""host all all all md5""",,,,,,,,"psql"'
+
+describe('csvlog', () => {
+  it('23 columns with quoted quotes, IPv4 client, detail', () => {
+    const r = parse(CSV23, { format: 'csvlog' })
+    expect(r.dead).toEqual([])
+    expect(r.records[0]).toMatchObject({
+      severity: 'FATAL',
+      sqlstate: '28P01',
+      message: 'password authentication failed for user "azlev"',
+      detail: 'Connection matched pg_hba.conf line 99: "host all all all md5"',
+      user: 'azlev',
+      database: 'azlev',
+      pid: 36,
+      clientIp: '172.24.0.1',
+      clientPort: 42326,
+      sessionId: '5ff25bd6.24',
+      application: 'psql',
+    })
+    expect(iso(r.records[0].time)).toBe('2021-01-04T00:05:58.232Z')
+  })
+
+  it('24 and 26 column sets (backend_type), IPv6 client', () => {
+    const c24 =
+      '2021-02-14 10:45:48.164 UTC,"postgres","postgres",86,"::1:48978",6028ff3a.56,6,"idle",2021-02-14 10:45:14 UTC,3/4,0,FATAL,25P03,"terminating connection due to idle-in-transaction timeout",,,,,,,,,"psql","client backend"'
+    const c26 = `${c24},0,-123`
+    const r = parse(`${c24}\n${c26}`, { format: 'csvlog' })
+    expect(r.dead).toEqual([])
+    for (const rec of r.records)
+      expect(rec).toMatchObject({ clientIp: '::1', clientPort: 48978, backendType: 'client backend' })
+  })
+
+  it('a record spanning physical lines (quoted newline) is one record at its first line', () => {
+    const text = `${CSV23}\n2021-01-04 00:22:01.903 UTC,"postgres","postgres",59,"172.24.0.1:42642",5ff25f96.3b,3,"SELECT",2021-01-04 00:21:42 UTC,3/0,0,LOG,00000,"duration: 0.658 ms  statement: SELECT 'multi',\n'line';",,,,,,,,,"psql"`
+    const r = parse(text, { format: 'csvlog' })
+    expect(r.records).toHaveLength(2)
+    expect(r.records[1].message).toBe("duration: 0.658 ms  statement: SELECT 'multi',\n'line';")
+    expect(r.records[1].source.position).toBe(CSV23.length + 1)
+  })
+
+  it('broken quoting and short rows are dead letters; parsing continues', () => {
+    const broken = '2021-01-04 00:00:00.000 UTC,"u","d",1,,s,1,,2021-01-04 00:00:00 UTC,,0,LOG,00000,"unterminated'
+    const r = parse(`${broken}\n${CSV23}\na,b,c\n"x"y,z`, { format: 'csvlog' })
+    expect(r.records).toHaveLength(1)
+    expect(r.dead.map((d) => d.reason)).toEqual([
+      'unterminated quoted field (broken CSV quoting)',
+      'csvlog record has 3 columns; expected 22, 23, 24 or 26',
+      'broken CSV quoting (text after a closing quote)',
+    ])
+  })
+})
+
+describe('jsonlog', () => {
+  const line = JSON.stringify({
+    timestamp: '2026-03-02 10:02:03.123 CET',
+    user: 'alice',
+    dbname: 'orders',
+    pid: 4242,
+    remote_host: '81.2.69.10',
+    remote_port: 50123,
+    session_id: '65e2f0a1.1092',
+    error_severity: 'FATAL',
+    state_code: '28000',
+    message: 'no pg_hba.conf entry for host "81.2.69.10", user "alice", database "orders", SSL off',
+    hint: 'h',
+    application_name: 'psql',
+    backend_type: 'client backend',
+  })
+  it('maps PG 15+ keys', () => {
+    const r = parse(line, { format: 'jsonlog' })
+    expect(r.records[0]).toMatchObject({
+      severity: 'FATAL',
+      sqlstate: '28000',
+      user: 'alice',
+      database: 'orders',
+      pid: 4242,
+      clientIp: '81.2.69.10',
+      clientPort: 50123,
+      sessionId: '65e2f0a1.1092',
+      hint: 'h',
+      application: 'psql',
+      backendType: 'client backend',
+    })
+    expect(iso(r.records[0].time)).toBe('2026-03-02T09:02:03.123Z')
+  })
+  it('bad JSON and missing fields are dead letters', () => {
+    const r = parse(`{"timestamp": oops\n{"timestamp":"2026-03-02 10:02:03 UTC"}\n${line}`, { format: 'jsonlog' })
+    expect(r.records).toHaveLength(1)
+    expect(r.dead[0].reason).toMatch(/^bad JSON/)
+    expect(r.dead[1].reason).toMatch(/missing required field/)
+  })
+})
+
+describe('syslog', () => {
+  it('RFC 3164 with [n-m]: own-prefix continuation, #011 tab lines, and split long lines', () => {
+    const text = [
+      'Feb 10 23:15:39 db-host-1 postgres[10808]: [3-1] db=,user=,app=,client= LOG:  ending log output to stderr',
+      'Feb 10 23:15:39 db-host-1 postgres[10808]: [3-2] db=,user=,app=,client= HINT:  Future log output will go to log destination "syslog".',
+      'Feb 10 23:15:40 db-host-1 postgres[10819]: [7-1] db=postgres,user=postgres,app=psql,client=[local] LOG:  statement: SELECT a,',
+      'Feb 10 23:15:40 db-host-1 postgres[10820]: [2-1] db=x,user=bob,app=psql,client=10.0.0.9 FATAL:  password authentication failed for user "bob"',
+      'Feb 10 23:15:40 db-host-1 postgres[10819]: [7-2] #011       b FROM t WHERE c = 12345678901234567890',
+      'Feb 10 23:15:40 db-host-1 postgres[10819]: [7-3] 1234567890 AND d = 1',
+    ].join('\n')
+    const r = parse(text, { format: 'syslog', prefix: 'db=%d,user=%u,app=%a,client=%h ', syslogYear: 2019 })
+    expect(r.dead).toEqual([])
+    expect(r.records).toHaveLength(3)
+    expect(r.records[0]).toMatchObject({
+      server: 'db-host-1',
+      pid: 10808,
+      hint: 'Future log output will go to log destination "syslog".',
+    })
+    expect(iso(r.records[0].time)).toBe('2019-02-10T23:15:39.000Z')
+    expect(r.records[1].message).toBe(
+      'statement: SELECT a,\n       b FROM t WHERE c = 123456789012345678901234567890 AND d = 1',
+    )
+    expect(r.records[2]).toMatchObject({
+      pid: 10820,
+      user: 'bob',
+      database: 'x',
+      clientIp: '10.0.0.9',
+      severity: 'FATAL',
+    })
+  })
+
+  it('RFC 5424 frame; opts.server wins over the host name; inner timestamp wins over the frame', () => {
+    const text = [
+      '<134>1 2026-03-02T10:02:03.500Z pg-a postgres 4711 - - [1-1] 2026-03-02 10:02:03.123 UTC [4711] FATAL:  too many connections for role "x"',
+      '<134>1 2026-03-02T10:02:03.501Z pg-a postgres 4711 - [meta x="1"] [1-2] 2026-03-02 10:02:03.123 UTC [4711] DETAIL:  d',
+    ].join('\n')
+    const r = parse(text, { format: 'syslog', prefix: '%m [%p] ', server: 'orders-prod' })
+    expect(r.dead).toEqual([])
+    expect(r.records).toEqual([expect.objectContaining({ server: 'orders-prod', pid: 4711, detail: 'd' })])
+    expect(iso(r.records[0].time)).toBe('2026-03-02T10:02:03.123Z')
+  })
+
+  it('non-PostgreSQL syslog lines are dead letters', () => {
+    const r = parse('Feb 10 23:15:41 test-pc systemd[1]: Started PostgreSQL Cluster 11-main.', {
+      format: 'syslog',
+      prefix: 'db=%d,user=%u ',
+    })
+    expect(r.dead[0].reason).toMatch(/'systemd'/)
+  })
+})
+
+describe('azure', () => {
+  it('AzureDiagnostics PostgreSQLLogs row', () => {
+    const r = parseAzureRow({
+      TimeGenerated: '2026-03-02T10:02:04.000Z',
+      Category: 'PostgreSQLLogs',
+      Message:
+        '2026-03-02 10:02:03 UTC-5e5c1a2b.1234-FATAL:  no pg_hba.conf entry for host "81.2.69.1", user "u", database "d", SSL on',
+      errorLevel_s: 'FATAL',
+      sqlerrcode_s: '28000',
+      processId_d: 1234,
+      LogicalServerName_s: 'orders-prod',
+      _ResourceId: '/SUBSCRIPTIONS/X/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.DBFORPOSTGRESQL/SERVERS/ORDERS-PROD',
+    })
+    expect(isDeadLetter(r)).toBe(false)
+    expect(r).toMatchObject({
+      server: 'orders-prod',
+      severity: 'FATAL',
+      sqlstate: '28000',
+      pid: 1234,
+      message: 'no pg_hba.conf entry for host "81.2.69.1", user "u", database "d", SSL on',
+    })
+    expect(iso((r as { time: number }).time)).toBe('2026-03-02T10:02:03.000Z')
+  })
+
+  it('PGSQLServerLogs row; server from _ResourceId; plain message', () => {
+    const r = parseAzureRow({
+      TimeGenerated: '2026-03-02T10:02:04.250Z',
+      ErrorLevel: 'LOG',
+      SqlErrorCode: '00000',
+      Message: 'connection received: host=10.0.0.5 port=5432',
+      ProcessId: 99,
+      _ResourceId: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/flex-1',
+    })
+    expect(r).toMatchObject({
+      server: 'flex-1',
+      severity: 'LOG',
+      pid: 99,
+      message: 'connection received: host=10.0.0.5 port=5432',
+    })
+    expect(iso((r as { time: number }).time)).toBe('2026-03-02T10:02:04.250Z')
+  })
+
+  it('rows without Message or time are dead letters; ids are stable', () => {
+    const bad = parseAzureRow({ TimeGenerated: '2026-03-02T10:02:04Z', ErrorLevel: 'LOG' })
+    expect(isDeadLetter(bad) && bad.reason).toBe('azure row: missing Message')
+    const row = { TimeGenerated: '2026-03-02T10:02:04Z', ErrorLevel: 'LOG', Message: 'x', ProcessId: 1 }
+    expect((parseAzureRow(row) as { id: string }).id).toBe((parseAzureRow({ ...row }) as { id: string }).id)
+  })
+
+  it("NDJSON 'azure' format joins DETAIL rows into the record of the same process", () => {
+    const rows = [
+      {
+        TimeGenerated: '2026-03-02T10:00:00Z',
+        ErrorLevel: 'FATAL',
+        Message: 'password authentication failed for user "a"',
+        ProcessId: 5,
+        LogicalServerName: 's1',
+      },
+      {
+        TimeGenerated: '2026-03-02T10:00:00Z',
+        ErrorLevel: 'DETAIL',
+        Message: 'Role "a" does not exist.',
+        ProcessId: 5,
+        LogicalServerName: 's1',
+      },
+      {
+        TimeGenerated: '2026-03-02T10:00:01Z',
+        ErrorLevel: 'LOG',
+        Message: 'ok',
+        ProcessId: 6,
+        LogicalServerName: 's1',
+      },
+    ]
+    const r = parse(rows.map((x) => JSON.stringify(x)).join('\n'))
+    expect(r.records.map((x) => [x.severity, x.detail])).toEqual([
+      ['FATAL', 'Role "a" does not exist.'],
+      ['LOG', undefined],
+    ])
+  })
+})
+
+describe('detectFormat', () => {
+  it('recognises every format', () => {
+    expect(detectFormat([CSV23])).toEqual({ format: 'csvlog' })
+    expect(detectFormat(['{"timestamp":"2026-03-02 10:00:00 UTC","error_severity":"LOG","message":"x"}'])).toEqual({
+      format: 'jsonlog',
+    })
+    expect(detectFormat(['{"TimeGenerated":"2026-03-02T10:00:00Z","ErrorLevel":"LOG","Message":"x"}'])).toEqual({
+      format: 'azure',
+    })
+    expect(detectFormat(['Feb 10 23:15:39 h postgres[1]: [1-1] db=,user=,app=,client= LOG:  x'])).toEqual({
+      format: 'syslog',
+      prefix: 'db=%d,user=%u,app=%a,client=%h ',
+    })
+    expect(
+      detectFormat(['<134>1 2026-03-02T10:02:03Z h postgres 1 - - [1-1] 2026-03-02 10:02:03.123 UTC [1] LOG:  x']),
+    ).toEqual({ format: 'syslog', prefix: '%m [%p] %q%u@%d ' })
+    expect(detectFormat(['2026-03-02 10:02:03.123 UTC [1] u@d LOG:  x'])).toEqual({
+      format: 'stderr',
+      prefix: '%m [%p] %q%u@%d ',
+    })
+    expect(detectFormat(['2026-03-02 10:02:03 UTC:1.2.3.4(5):u@d:[1]:LOG:  x'])).toEqual({
+      format: 'stderr',
+      prefix: '%t:%r:%u@%d:[%p]:',
+    })
+    expect(detectFormat(['2026-03-02 10:02:03 UTC [9]: [3-1] LOG:  x']).prefix).toBe(
+      '%t [%p]: [%l-1] %quser=%u,db=%d,app=%a,client=%h ',
+    )
+  })
+
+  it("'auto' buffers, detects, then replays the buffered lines in order", () => {
+    const lines = Array.from(
+      { length: 30 },
+      (_, i) => `2026-03-02 10:02:03.${String(i).padStart(3, '0')} UTC [${i}] LOG:  line ${i}`,
+    )
+    const r = parse(lines.join('\n'))
+    expect(r.records.map((x) => x.message)).toEqual(lines.map((_, i) => `line ${i}`))
+  })
+})
