@@ -173,6 +173,15 @@
     font: '11px system-ui, sans-serif',
   }
   const tzUtc = (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC')
+  // UTC, 24 h clock: the same times the RCA texts use; dates at midnight
+  const timeTicks = (_u, splits) =>
+    splits.map((s) => {
+      const iso = new Date(s * 1000).toISOString()
+      return iso.slice(11, 16) === '00:00' ? iso.slice(5, 10) : iso.slice(11, 16)
+    })
+  const xAxis = { ...axisStyle, values: timeTicks }
+  /** Ratio buckets: wide enough that a quiet 5 minutes does not read as a 100% failure spike. */
+  const RATIO_STEP = { '1h': '5m', '6h': '15m', '24h': '30m', '7d': '3h', '30d': '12h' }
 
   function chartWidth(node) {
     return Math.max(280, node.clientWidth)
@@ -226,10 +235,7 @@
       legend: { show: false },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, max * 1.08)] } },
-      axes: [
-        { ...axisStyle },
-        { ...axisStyle, size: 48, values: (_u, ticks) => ticks.map((v) => fmtCompact.format(v)) },
-      ],
+      axes: [xAxis, { ...axisStyle, size: 48, values: (_u, ticks) => ticks.map((v) => fmtCompact.format(v)) }],
       series: [
         {},
         ...order.map((i) => ({
@@ -318,7 +324,7 @@
         y: { range: (_u, _min, max) => [0, Math.min(1, Math.max(0.05, (max || 0) * 1.15))] },
       },
       axes: [
-        { ...axisStyle },
+        xAxis,
         { ...axisStyle, size: 48, values: (_u, ticks) => ticks.map((v) => `${Math.round(v * 1000) / 10}%`) },
       ],
       series: [
@@ -441,7 +447,7 @@
     kPipe.className = `value ${health.status === 'ok' ? 'ok' : 'warn'}`
     const dl = health.store.deadLetters.last24h
     $('k-pipeline-sub').textContent =
-      `${lag === null ? 'no events yet' : `last event ${ago(Date.now() - lag)}`} · ${dl} dead letter${dl === 1 ? '' : 's'} 24 h`
+      `${lag === null ? 'no events yet' : `newest ${ago(Date.now() - lag)}`} · ${dl} dead letter${dl === 1 ? '' : 's'}/24h`
   }
 
   // ---------------------------------------------------------------- load loop
@@ -457,7 +463,7 @@
     try {
       const [failures, ratio, servers, clients, rca, allServers, health] = await Promise.all([
         api('/api/v1/failures', filters),
-        api('/api/v1/failure-ratio', { ...filters, limit: 4 }),
+        api('/api/v1/failure-ratio', { ...filters, limit: 4, step: RATIO_STEP[state.range] }),
         api('/api/v1/top', { ...filters, by: 'server', limit: 200 }),
         api('/api/v1/top', { ...filters, by: 'client', limit: 8 }),
         api('/api/v1/rca', { ...filters, limit: 30 }),

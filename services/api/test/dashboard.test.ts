@@ -1,0 +1,174 @@
+/**
+ * The dashboard in a real headless Chromium (Debian package `chromium`, driven by
+ * playwright-core): sample data loads, charts draw, filters change the data and the URL.
+ * Writes test-artifacts/dashboard.png; with CONNRCA_UPDATE_SCREENSHOT=1 also docs/dashboard.png.
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Harness, startHarness, TOKEN } from './harness.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const REPO = fileURLToPath(new URL('../../../', import.meta.url))
+const present = existsSync(CHROMIUM)
+
+if (!present && process.env.CI === 'true') {
+  throw new Error(`dashboard test: ${CHROMIUM} is missing; CI must install the Debian package "chromium"`)
+}
+if (!present) {
+  console.warn(`\n*** dashboard test SKIPPED: ${CHROMIUM} not found (apt-get install chromium) ***\n`)
+}
+
+describe.skipIf(!present)('dashboard in headless Chromium', () => {
+  let h: Harness
+  let browser: Browser
+  let page: Page
+  const external: string[] = []
+  const pageErrors: string[] = []
+
+  beforeAll(async () => {
+    h = await startHarness()
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    })
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 })
+    // offline: anything not served by the api itself is refused and recorded
+    await context.route('**/*', (route) => {
+      const u = route.request().url()
+      if (u.startsWith(h.url)) return route.continue()
+      external.push(u)
+      return route.abort()
+    })
+    page = await context.newPage()
+    page.on('pageerror', (e) => pageErrors.push(String(e)))
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text())
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await h?.close()
+  })
+
+  /** Waits until the load that follows the current one has rendered. */
+  async function nextLoad(action: () => Promise<unknown>) {
+    const before = await page.evaluate(() => Number(document.body.dataset.loaded ?? 0))
+    await action()
+    await page.waitForFunction((n) => Number(document.body.dataset.loaded ?? 0) > n, before, { timeout: 15_000 })
+  }
+
+  /** Painted (non-transparent) pixels of the chart's canvas. */
+  const painted = (selector: string) =>
+    page.evaluate((sel) => {
+      const c = document.querySelector(sel) as HTMLCanvasElement | null
+      if (!c) return -1
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data
+      let n = 0
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++
+      return n
+    }, selector)
+
+  const kpi = (id: string) => page.locator(`#${id}`).innerText()
+
+  it('loads sample data with the token from the URL, then drops it from the address', async () => {
+    await page.goto(`${h.url}/?token=${TOKEN}`)
+    await page.waitForFunction(() => document.body.dataset.loaded !== undefined, null, { timeout: 20_000 })
+    expect(page.url()).toBe(`${h.url}/`)
+    expect(await page.evaluate(() => sessionStorage.getItem('connrca.token'))).toBe(TOKEN)
+    const failed = h.data.connectionEvents.filter((e) => e.outcome === 'failed').length
+    // the default range (last 24 h, 5 min buckets) starts at the first sample window
+    expect(Number((await kpi('k-failures')).replace(/,/g, ''))).toBe(failed)
+    expect(await page.locator('#auth').isHidden()).toBe(true)
+  })
+
+  it('renders non-empty charts, top lists and the RCA feed', async () => {
+    expect(await painted('#chart-failures canvas')).toBeGreaterThan(2_000)
+    expect(await painted('#chart-ratio canvas')).toBeGreaterThan(500)
+    expect(await page.locator('#legend button').count()).toBe(7)
+    const servers = await page.locator('#top-servers li').allInnerTexts()
+    expect(servers.length).toBe(6)
+    expect(servers[0]).toContain('orders-prod')
+    expect(await page.locator('#top-clients li').count()).toBe(8)
+    const feed = page.locator('#feed article')
+    expect(await feed.count()).toBeGreaterThan(5)
+    const fw = page.locator('#feed article', { hasText: 'Firewall rules block clients on orders-prod' })
+    expect(await fw.innerText()).toContain('81.2.69.0/24')
+    expect(await fw.locator('ol li').count()).toBeGreaterThan(1)
+    expect(await page.locator('#k-pipeline-sub').innerText()).toMatch(/2 dead letters\/24h/)
+  })
+
+  it('writes a screenshot artifact', async () => {
+    const dir = path.join(REPO, 'test-artifacts')
+    mkdirSync(dir, { recursive: true })
+    const file = path.join(dir, 'dashboard.png')
+    await page.mouse.move(0, 0)
+    await page.screenshot({ path: file, fullPage: true })
+    expect(existsSync(file)).toBe(true)
+    if (process.env.CONNRCA_UPDATE_SCREENSHOT === '1') {
+      mkdirSync(path.join(REPO, 'docs'), { recursive: true })
+      copyFileSync(file, path.join(REPO, 'docs', 'dashboard.png'))
+    }
+  })
+
+  it('filters by server: data, legend and URL change', async () => {
+    const before = Number((await kpi('k-failures')).replace(/,/g, ''))
+    await nextLoad(() => page.selectOption('#f-server', 'crm-prod'))
+    expect(new URL(page.url()).searchParams.get('server')).toBe('crm-prod')
+    const crm = h.data.connectionEvents.filter((e) => e.outcome === 'failed' && e.server === 'crm-prod').length
+    const after = Number((await kpi('k-failures')).replace(/,/g, ''))
+    expect(after).toBe(crm)
+    expect(after).toBeLessThan(before)
+    const legend = await page.locator('#legend button').allInnerTexts()
+    expect(legend.map((t) => t.split('\n')[0].trim()).sort()).toEqual(['Network', 'TLS rejected'])
+    expect(await page.locator('#top-servers li').count()).toBe(1)
+    expect(await page.locator('#feed article').first().innerText()).toContain('crm-prod')
+    expect(await painted('#chart-failures canvas')).toBeGreaterThan(200)
+  })
+
+  it('filters by category from the legend and restores a shared URL', async () => {
+    await nextLoad(() => page.locator('#legend button', { hasText: 'TLS rejected' }).click())
+    expect(new URL(page.url()).searchParams.get('category')).toBe('tls_reject')
+    expect(await page.locator('#legend button').count()).toBe(1)
+
+    await page.goto(`${h.url}/?server=orders-prod&category=firewall_deny&range=7d&refresh=0`)
+    await page.waitForFunction(() => document.body.dataset.loaded !== undefined, null, { timeout: 20_000 })
+    expect(await page.locator('#f-server').inputValue()).toBe('orders-prod')
+    expect(await page.locator('#f-category').inputValue()).toBe('firewall_deny')
+    expect(await page.locator('#f-range').inputValue()).toBe('7d')
+    const fw = h.data.connectionEvents.filter(
+      (e) => e.outcome === 'failed' && e.server === 'orders-prod' && e.category === 'firewall_deny',
+    ).length
+    expect(Number((await kpi('k-failures')).replace(/,/g, ''))).toBe(fw)
+  })
+
+  it('asks for a token when the tab has none', async () => {
+    const other = await browser.newPage()
+    try {
+      await other.goto(`${h.url}/`)
+      await other.locator('#auth').waitFor({ state: 'visible', timeout: 15_000 })
+      await other.fill('#auth input[name=token]', TOKEN)
+      await other.click('#auth button')
+      await other.waitForFunction(() => document.body.dataset.loaded !== undefined, null, { timeout: 15_000 })
+      expect(await other.locator('#top-servers li').count()).toBe(6)
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('made no request outside the api and raised no page errors', () => {
+    expect(external).toEqual([])
+    expect(pageErrors.filter((e) => !e.includes('401'))).toEqual([])
+  })
+})
