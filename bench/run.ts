@@ -39,13 +39,16 @@ const machine = {
 const LINES = Number(values.lines)
 const BIG = Number(values.big)
 const START = Date.UTC(2026, 2, 2, 0, 0, 0)
+const RATE = 100
 
 async function corpus(format: 'stderr' | 'csvlog' | 'jsonlog', lines: number): Promise<string> {
   const ext = { stderr: 'log', csvlog: 'csv', jsonlog: 'json' }[format]
   const path = join(OUT, `corpus-${lines}.${ext}`)
   if (!existsSync(path)) {
     process.stderr.write(`generating ${path}\n`)
-    await writeLog(path, { servers: 3, start: START, lines, format, prefix: DEFAULT_PREFIX, seed: 42, incidents: 'default' })
+    // Three busy servers at 100 lines/s each: the duration follows from the line count.
+    const durationMs = Math.round((lines / (3 * RATE)) * 1000)
+    await writeLog(path, { servers: 3, start: START, durationMs, ratePerSec: RATE, format, prefix: DEFAULT_PREFIX, seed: 42, incidents: 'default' })
   }
   return path
 }

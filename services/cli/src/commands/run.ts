@@ -1,11 +1,11 @@
-import type { Config, RcaEvent, SourceConfig } from '@connrca/contracts'
+import { type Config, type RcaEvent, SourceConfig } from '@connrca/contracts'
 import { createSource, type Source } from '@connrca/collector'
 import { hasRoutes, storeBackedNotifier } from '@connrca/notifier'
 import { openStore } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
-import { ensureBundledSample } from '../embedded/sample.js'
+import { bundledSample } from '../embedded/sample.js'
 import { UserError } from '../errors.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
 import { parseFormat } from './classify.js'
@@ -136,12 +136,12 @@ async function resolveSources(
   if (paths.length > 0) {
     const files = paths.filter((p) => p !== '-')
     const out: SourceConfig[] = []
-    if (files.length) out.push({ type: 'file', paths: files, ...common } as SourceConfig)
-    if (paths.includes('-')) out.push({ type: 'stdin', ...common } as SourceConfig)
+    if (files.length) out.push(SourceConfig.parse({ type: 'file', paths: files, ...common }))
+    if (paths.includes('-')) out.push(SourceConfig.parse({ type: 'stdin', ...common }))
     return out
   }
   if (config.sources.length > 0) return config.sources
-  const sample = await ensureBundledSample(config)
-  process.stderr.write(`connrca: no inputs given; running on the bundled sample ${sample}\n`)
-  return [{ type: 'file', paths: [sample], format: 'stderr' } as SourceConfig]
+  const sample = await bundledSample(config)
+  process.stderr.write(`connrca: no inputs given; running on the bundled sample in ${(sample as { paths: string[] }).paths[0]}\n`)
+  return [sample]
 }

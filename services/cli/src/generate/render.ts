@@ -19,17 +19,28 @@ export interface RenderCtx {
 
 export type Renderer = (c: RenderCtx) => string
 
-// --- timestamps: most consecutive lines share a second, so format the second once -------------
-let cachedSec = Number.NaN
-let cachedSecText = ''
+// --- timestamps: most lines share a second with a recent line, so format each second once.
+// Two slots, because csv/json lines carry the event time and the (older) session start.
+let secA = Number.NaN
+let textA = ''
+let secB = Number.NaN
+let textB = ''
+let flip = false
 function secondText(ms: number): string {
   const sec = Math.floor(ms / 1000)
-  if (sec !== cachedSec) {
-    const iso = new Date(sec * 1000).toISOString()
-    cachedSec = sec
-    cachedSecText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`
+  if (sec === secA) return textA
+  if (sec === secB) return textB
+  const iso = new Date(sec * 1000).toISOString()
+  const text = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`
+  flip = !flip
+  if (flip) {
+    secA = sec
+    textA = text
+  } else {
+    secB = sec
+    textB = text
   }
-  return cachedSecText
+  return text
 }
 const MS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
 function tsMs(ms: number): string {
@@ -152,34 +163,17 @@ const csvRenderer: Renderer = (c) => {
   const r = c.r
   const session = isSession(r)
   const from = r.ip === undefined ? '' : r.port === undefined ? r.ip : `${r.ip}:${r.port}`
-  return [
-    tsMs(r.t),
-    csvText(session ? r.user : undefined),
-    csvText(session ? r.db : undefined),
-    c.pid,
-    csvText(from),
-    sessionId(c),
-    c.line,
-    csvText(r.cmd),
-    tsSec(c.sessionStart),
-    session ? `3/${c.line}` : '',
-    0,
-    r.sev,
-    r.sqlstate,
-    csvText(r.msg),
-    csvText(r.detail),
-    csvText(r.hint),
-    '',
-    '',
-    '',
-    csvText(r.statement),
-    '',
-    '',
-    csvText(session ? (r.app ?? '') : ''),
-    csvText(r.backend),
-    '',
-    0,
-  ].join(',')
+  return (
+    `${tsMs(r.t)},${csvText(session ? r.user : undefined)},${csvText(session ? r.db : undefined)},${c.pid},` +
+    `${csvText(from)},${sessionId(c)},${c.line},${csvText(r.cmd)},${tsSec(c.sessionStart)},` +
+    `${session ? `3/${c.line}` : ''},0,${r.sev},${r.sqlstate},${csvText(r.msg)},${csvText(r.detail)},` +
+    `${csvText(r.hint)},,,,${csvText(r.statement)},,,${csvText(session ? (r.app ?? '') : '')},${csvText(r.backend)},,0`
+  )
+}
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/
+function jsonStr(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`
 }
 
 /** jsonlog of PostgreSQL 15+: one object per line, absent fields omitted. */
@@ -187,20 +181,20 @@ const jsonRenderer: Renderer = (c) => {
   const r = c.r
   const session = isSession(r)
   let s = `{"timestamp":"${tsMs(r.t)}"`
-  if (session && r.user !== undefined) s += `,"user":${JSON.stringify(r.user)}`
-  if (session && r.db !== undefined) s += `,"dbname":${JSON.stringify(r.db)}`
+  if (session && r.user !== undefined) s += `,"user":${jsonStr(r.user)}`
+  if (session && r.db !== undefined) s += `,"dbname":${jsonStr(r.db)}`
   s += `,"pid":${c.pid}`
-  if (r.ip !== undefined) s += `,"remote_host":${JSON.stringify(r.ip)}`
+  if (r.ip !== undefined) s += `,"remote_host":${jsonStr(r.ip)}`
   if (r.port !== undefined) s += `,"remote_port":${r.port}`
   s += `,"session_id":"${sessionId(c)}","line_num":${c.line}`
-  if (r.cmd) s += `,"ps":${JSON.stringify(r.cmd)}`
+  if (r.cmd) s += `,"ps":${jsonStr(r.cmd)}`
   s += `,"session_start":"${tsSec(c.sessionStart)}"`
   if (session) s += `,"vxid":"3/${c.line}"`
-  s += `,"txid":0,"error_severity":"${r.sev}","state_code":"${r.sqlstate}","message":${JSON.stringify(r.msg)}`
-  if (r.detail !== undefined) s += `,"detail":${JSON.stringify(r.detail)}`
-  if (r.hint !== undefined) s += `,"hint":${JSON.stringify(r.hint)}`
-  if (r.statement !== undefined) s += `,"statement":${JSON.stringify(r.statement)}`
-  if (session && r.app !== undefined) s += `,"application_name":${JSON.stringify(r.app)}`
+  s += `,"txid":0,"error_severity":"${r.sev}","state_code":"${r.sqlstate}","message":${jsonStr(r.msg)}`
+  if (r.detail !== undefined) s += `,"detail":${jsonStr(r.detail)}`
+  if (r.hint !== undefined) s += `,"hint":${jsonStr(r.hint)}`
+  if (r.statement !== undefined) s += `,"statement":${jsonStr(r.statement)}`
+  if (session && r.app !== undefined) s += `,"application_name":${jsonStr(r.app)}`
   s += `,"backend_type":"${r.backend}","query_id":0}`
   return s
 }

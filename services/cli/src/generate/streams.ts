@@ -73,15 +73,48 @@ function* schedule(
   while (heap.size) yield heap.pop()!
 }
 
-function rec(
-  t: number,
-  sess: number,
-  sev: string,
-  msg: string,
-  kind: Kind,
-  extra: Partial<SimRecord> & { backend?: string; cmd?: string; sqlstate?: string } = {},
-): SimRecord {
-  return { t, seq: 0, sev, msg, sqlstate: '00000', sess, last: false, backend: CLIENT, cmd: 'idle', kind, ...extra }
+/** Who a record is about; shared by the records of one session (never mutated). */
+interface Who {
+  ip?: string
+  port?: number
+  user?: string
+  db?: string
+  app?: string
+}
+
+const NOBODY: Who = {}
+
+/** Every record has the same shape (fast property access in the merge and renderers). */
+function rec(t: number, sess: number, sev: string, msg: string, kind: Kind, who: Who, cmd = 'idle'): SimRecord {
+  return {
+    t,
+    seq: 0,
+    sev,
+    msg,
+    detail: undefined,
+    hint: undefined,
+    statement: undefined,
+    sqlstate: '00000',
+    user: who.user,
+    db: who.db,
+    ip: who.ip,
+    port: who.port,
+    app: who.app,
+    sess,
+    last: false,
+    backend: CLIENT,
+    cmd,
+    cat: undefined,
+    reason: undefined,
+    kind,
+  }
+}
+
+function bg(t: number, sess: number, msg: string, backend: string, last = false): SimRecord {
+  const r = rec(t, sess, 'LOG', msg, Kind.Other, NOBODY, '')
+  r.backend = backend
+  r.last = last
+  return r
 }
 
 const TABLES = ['orders', 'order_items', 'customers', 'invoices', 'payments', 'events', 'sessions']
@@ -143,13 +176,10 @@ export function normalTraffic(
     const ip = admin ? rng.pick(p.adminClients) : rng.pick(p.appClients)
     const port = rng.int(32768, 60999)
     const db = rng.chance(0.95) ? p.databases[0] : p.databases[p.databases.length - 1]
-    const who = { ip, port }
-    const known = { ip, port, user, db, app }
-    push(
-      rec(t0, sess, 'LOG', `connection received: host=${ip} port=${port}`, Kind.Received, { ...who, app: undefined }),
-    )
+    const known: Who = { ip, port, user, db, app }
+    push(rec(t0, sess, 'LOG', `connection received: host=${ip} port=${port}`, Kind.Received, { ip, port }, ''))
     let t = t0 + rng.int(2, 15)
-    push(rec(t, sess, 'LOG', authorizedText(p, user, db, app), Kind.Authorized, { ...known, cmd: 'authentication' }))
+    push(rec(t, sess, 'LOG', authorizedText(p, user, db, app), Kind.Authorized, known, 'authentication'))
     let n = 1
     while (rng.chance(0.8) && n < 40) n++
     for (let k = 0; k < n; k++) {
@@ -158,50 +188,54 @@ export function normalTraffic(
       const roll = rng.next()
       if (roll < 0.006) {
         const missing = rng.pick(['order_archive', 'tmp_import', 'customer_v2'])
-        push(
-          rec(t, sess, 'ERROR', `relation "${missing}" does not exist at character 15`, Kind.Other, {
-            ...known,
-            sqlstate: '42P01',
-            statement: `SELECT * FROM ${missing} WHERE id = ${rng.int(1, 9999)}`,
-            cmd: 'SELECT',
-          }),
+        const r = rec(
+          t,
+          sess,
+          'ERROR',
+          `relation "${missing}" does not exist at character 15`,
+          Kind.Other,
+          known,
+          'SELECT',
         )
+        r.sqlstate = '42P01'
+        r.statement = `SELECT * FROM ${missing} WHERE id = ${rng.int(1, 9999)}`
+        push(r)
       } else if (roll < 0.01) {
         const id = rng.int(1, 999_999)
-        push(
-          rec(t, sess, 'ERROR', 'duplicate key value violates unique constraint "orders_pkey"', Kind.Other, {
-            ...known,
-            sqlstate: '23505',
-            detail: `Key (id)=(${id}) already exists.`,
-            statement: `INSERT INTO orders (id, payload) VALUES (${id}, '{}')`,
-            cmd: 'INSERT',
-          }),
+        const r = rec(
+          t,
+          sess,
+          'ERROR',
+          'duplicate key value violates unique constraint "orders_pkey"',
+          Kind.Other,
+          known,
+          'INSERT',
         )
+        r.sqlstate = '23505'
+        r.detail = `Key (id)=(${id}) already exists.`
+        r.statement = `INSERT INTO orders (id, payload) VALUES (${id}, '{}')`
+        push(r)
       } else if (roll < 0.012) {
-        push(
-          rec(t, sess, 'WARNING', 'there is no transaction in progress', Kind.Other, {
-            ...known,
-            sqlstate: '25P01',
-            cmd: 'COMMIT',
-          }),
-        )
+        const r = rec(t, sess, 'WARNING', 'there is no transaction in progress', Kind.Other, known, 'COMMIT')
+        r.sqlstate = '25P01'
+        push(r)
       } else {
         const ms = (rng.exp(3) + 0.02).toFixed(3)
         const verb = sql.slice(0, sql.indexOf(' ') >>> 0)
-        push(rec(t, sess, 'LOG', `duration: ${ms} ms  statement: ${sql}`, Kind.Other, { ...known, cmd: verb }))
+        push(rec(t, sess, 'LOG', `duration: ${ms} ms  statement: ${sql}`, Kind.Other, known, verb))
       }
     }
     t += Math.floor(rng.exp(100)) + 1
-    push(
-      rec(
-        t,
-        sess,
-        'LOG',
-        `disconnection: session time: ${sessionTime(t - t0)} user=${user} database=${db} host=${ip} port=${port}`,
-        Kind.Closed,
-        { ...known, last: true },
-      ),
+    const closed = rec(
+      t,
+      sess,
+      'LOG',
+      `disconnection: session time: ${sessionTime(t - t0)} user=${user} database=${db} host=${ip} port=${port}`,
+      Kind.Closed,
+      known,
     )
+    closed.last = true
+    push(closed)
   })
 }
 
@@ -213,15 +247,13 @@ export function background(p: ServerProfile, rng: Rng, start: number, end: numbe
     if (rng.chance(0.2)) {
       const buffers = rng.int(10, 5000)
       const write = rng.exp(20).toFixed(3)
-      push(rec(t, CHECKPOINTER, 'LOG', 'checkpoint starting: time', Kind.Other, { backend: 'checkpointer', cmd: '' }))
+      push(bg(t, CHECKPOINTER, 'checkpoint starting: time', 'checkpointer'))
       push(
-        rec(
+        bg(
           t + Math.floor(Number(write) * 1000) + 5,
           CHECKPOINTER,
-          'LOG',
           `checkpoint complete: wrote ${buffers} buffers (${((buffers / 16384) * 100).toFixed(1)}%); 0 WAL file(s) added, 0 removed, ${rng.int(0, 3)} recycled; write=${write} s, sync=0.004 s, total=${(Number(write) + 0.01).toFixed(3)} s; sync files=${rng.int(1, 40)}, longest=0.002 s, average=0.001 s; distance=${rng.int(100, 90000)} kB, estimate=${rng.int(100, 90000)} kB`,
-          Kind.Other,
-          { backend: 'checkpointer', cmd: '' },
+          'checkpointer',
         ),
       )
     }
@@ -229,13 +261,12 @@ export function background(p: ServerProfile, rng: Rng, start: number, end: numbe
       const table = `${p.databases[0]}.public.${rng.pick(TABLES)}`
       const removed = rng.int(0, 20000)
       push(
-        rec(
+        bg(
           t + rng.int(0, 30_000),
           -2 - key++,
-          'LOG',
           `automatic vacuum of table "${table}": index scans: 1\npages: 0 removed, ${rng.int(100, 9000)} remain, 0 skipped due to pins, 0 skipped frozen\ntuples: ${removed} removed, ${rng.int(10000, 900000)} remain, 0 are dead but not yet removable`,
-          Kind.Other,
-          { backend: 'autovacuum worker', cmd: '', last: true },
+          'autovacuum worker',
+          true,
         ),
       )
     }
@@ -262,8 +293,7 @@ export function incidentAttempts(inc: InjectedIncident, p: ServerProfile, rng: R
   const initial: SimRecord[] = []
   if (restart) {
     const pm = -1
-    const postmaster = (t: number, msg: string) =>
-      initial.push(rec(t, pm, 'LOG', msg, Kind.Other, { backend: 'postmaster', cmd: '' }))
+    const postmaster = (t: number, msg: string) => initial.push(bg(t, pm, msg, 'postmaster'))
     postmaster(inc.start, 'received fast shutdown request')
     postmaster(inc.start + 1, 'aborting any active transactions')
     postmaster(inc.start + 40, 'shutting down')
@@ -284,36 +314,31 @@ export function incidentAttempts(inc: InjectedIncident, p: ServerProfile, rng: R
       const ip = rng.pick(clients)
       const port = rng.int(32768, 60999)
       const f = tpl.text({ p, ip, user, database })
-      push(rec(t0, sess, 'LOG', `connection received: host=${ip} port=${port}`, Kind.Received, { ip, port }))
+      push(rec(t0, sess, 'LOG', `connection received: host=${ip} port=${port}`, Kind.Received, { ip, port }, ''))
       let t = t0 + rng.int(1, 12)
-      const known = tpl.knowsUser ? { user, db: database, app } : {}
+      const who: Who = tpl.knowsUser ? { ip, port, user, db: database, app } : { ip, port }
       if (tpl.shape === 'session') {
-        push(rec(t, sess, 'LOG', authorizedText(p, user, database, app), Kind.Authorized, { ip, port, ...known }))
+        push(rec(t, sess, 'LOG', authorizedText(p, user, database, app), Kind.Authorized, who, 'authentication'))
         t += Math.floor(rng.exp(2000)) + 1
-        push(
-          rec(t, sess, 'LOG', `duration: 0.${rng.int(100, 999)} ms  statement: BEGIN`, Kind.Other, {
-            ip,
-            port,
-            ...known,
-            cmd: 'BEGIN',
-          }),
-        )
+        push(rec(t, sess, 'LOG', `duration: 0.${rng.int(100, 999)} ms  statement: BEGIN`, Kind.Other, who, 'BEGIN'))
         t += Math.floor(rng.exp(5000)) + 1
       }
-      push(
-        rec(t, sess, f.sev, f.msg, Kind.Failure, {
-          ip,
-          port,
-          ...known,
-          detail: f.detail,
-          hint: f.hint,
-          sqlstate: f.sqlstate,
-          cat: tpl.category,
-          reason: r,
-          last: true,
-          cmd: tpl.shape === 'session' ? 'idle in transaction' : 'authentication',
-        }),
+      const failed = rec(
+        t,
+        sess,
+        f.sev,
+        f.msg,
+        Kind.Failure,
+        who,
+        tpl.shape === 'session' ? 'idle in transaction' : 'authentication',
       )
+      failed.detail = f.detail
+      failed.hint = f.hint
+      failed.sqlstate = f.sqlstate
+      failed.cat = tpl.category
+      failed.reason = r
+      failed.last = true
+      push(failed)
     },
     initial,
   )

@@ -15,15 +15,23 @@ export async function writeLog(file: string, opts: GenerateOptions): Promise<Gro
   const fh = await open(file, 'w')
   let truth: GroundTruth | undefined
   try {
-    let buf = ''
+    // joining an array once per chunk is cheaper than growing one string record by record
+    let parts: string[] = []
+    let size = 0
     for (const text of renderedRecords(opts, (t) => (truth = t))) {
-      buf += `${text}\n`
-      if (buf.length >= CHUNK) {
-        await fh.write(buf)
-        buf = ''
+      parts.push(text)
+      size += text.length + 1
+      if (size >= CHUNK) {
+        parts.push('')
+        await fh.write(parts.join('\n'))
+        parts = []
+        size = 0
       }
     }
-    if (buf) await fh.write(buf)
+    if (parts.length) {
+      parts.push('')
+      await fh.write(parts.join('\n'))
+    }
   } finally {
     await fh.close()
   }
