@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { TokenCredential } from '@azure/core-auth'
 import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity'
 import { LogsQueryClient } from '@azure/monitor-query-logs'
-import { type AzureSource as AzureConfig, toMs } from '@connrca/contracts'
+import { AzureSource, type AzureSource as AzureConfig, toMs } from '@connrca/contracts'
 import cron, { type ScheduledTask } from 'node-cron'
 import type { Deliver, Source, SourceBatch, SourceDeps } from '../types.js'
 import { AzurePuller, type AzureQueryClient, type PullProgress, withWorkspaceLock, workspaceBusy } from './puller.js'
@@ -156,13 +156,20 @@ export class AzureMonitorSource implements Source {
  * progress. Waits for (never overlaps) a scheduled pull of the same workspace.
  */
 export async function backfill(
-  cfg: AzureConfig,
+  input: AzureConfig,
   from: Date | number,
   to: Date | number,
   deliver: Deliver,
   onProgress?: (p: PullProgress) => void,
   deps: SourceDeps & { client?: AzureQueryClient; signal?: AbortSignal } = {},
 ): Promise<PullProgress> {
+  // Defaults applied here too, so the CLI may pass the config entry as written.
+  const parsed = AzureSource.safeParse(input)
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]
+    throw new Error(`azure source: ${i.path.join('.')}${i.path.length ? ': ' : ''}${i.message}`)
+  }
+  const cfg = parsed.data
   const name = cfg.name ?? `azure:${cfg.workspaceId}`
   const client = deps.client ?? queryClientFor(cfg, credentialFor(cfg, deps.credential))
   const puller = new AzurePuller(cfg, client, name, deps.logger ?? (() => {}), deps.signal)
