@@ -1,6 +1,6 @@
 import { type KafkaConfig, TOPICS, type TopicKey } from '@connrca/contracts'
-import { errorText } from './backoff.js'
-import { createKafkaJsClient, type WireClient } from './client.js'
+import { backoffDelay, errorText, pause } from './backoff.js'
+import { createKafkaJsClient, type WireAdmin, type WireClient } from './client.js'
 import { noopLogger, type TransportLogger } from './options.js'
 
 export function topicName(cfg: Pick<KafkaConfig, 'topicPrefix'>, key: TopicKey): string {
@@ -29,22 +29,36 @@ export async function ensureTopics(
     throw new KafkaUnavailableError(`kafka: cannot reach brokers ${cfg.brokers.join(',')}: ${errorText(err)}`)
   }
   try {
-    const existing = await admin.describeTopics(names)
-    const missing = names.filter((n) => !existing.has(n))
-    for (const [name, partitions] of existing) {
-      if (partitions < cfg.partitions) {
-        logger.warn(`kafka: topic ${name} has ${partitions} partitions, config asks for ${cfg.partitions}; left as is`)
+    // Another process creating the same topics at this moment makes metadata briefly
+    // inconsistent (listed but "does not host this topic-partition"): look again shortly.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await createMissing(cfg, admin, names, logger)
+        return
+      } catch (err) {
+        if (attempt >= 8) throw err
+        await pause(backoffDelay(attempt, 100, 1000))
       }
-    }
-    if (missing.length > 0) {
-      await admin.createTopics(
-        missing.map((topic) => ({ topic, partitions: cfg.partitions, replicationFactor: cfg.replicationFactor })),
-      )
-      logger.info(`kafka: created topics ${missing.join(', ')}`, { partitions: cfg.partitions })
     }
   } catch (err) {
     throw new KafkaUnavailableError(`kafka: cannot create topics on ${cfg.brokers.join(',')}: ${errorText(err)}`)
   } finally {
     await admin.disconnect().catch(() => {})
+  }
+}
+
+async function createMissing(cfg: KafkaConfig, admin: WireAdmin, names: string[], logger: TransportLogger) {
+  const existing = await admin.describeTopics(names)
+  const missing = names.filter((n) => !existing.has(n))
+  for (const [name, partitions] of existing) {
+    if (partitions < cfg.partitions) {
+      logger.warn(`kafka: topic ${name} has ${partitions} partitions, config asks for ${cfg.partitions}; left as is`)
+    }
+  }
+  if (missing.length > 0) {
+    await admin.createTopics(
+      missing.map((topic) => ({ topic, partitions: cfg.partitions, replicationFactor: cfg.replicationFactor })),
+    )
+    logger.info(`kafka: created topics ${missing.join(', ')}`, { partitions: cfg.partitions })
   }
 }
