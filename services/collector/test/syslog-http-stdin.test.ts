@@ -16,7 +16,12 @@ function sendUdp(port: number, msgs: string[]): Promise<void> {
   const sock = dgram.createSocket('udp4')
   return new Promise((resolve) => {
     let n = 0
-    for (const m of msgs) sock.send(m, port, '127.0.0.1', () => ++n === msgs.length && (sock.close(), resolve()))
+    for (const m of msgs)
+      sock.send(m, port, '127.0.0.1', () => {
+        if (++n < msgs.length) return
+        sock.close()
+        resolve()
+      })
   })
 }
 
