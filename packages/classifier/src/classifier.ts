@@ -25,8 +25,8 @@ interface PidState {
   application: string | undefined
   /** `connection authorized` (or `authenticated`) seen: later SSL errors break a session, not a startup. */
   authorized: boolean
-  /** An authorized event was already emitted for this session (from `connection authenticated`). */
-  authorizedEmitted: boolean
+  /** Event time of the authorized event emitted for this session, or -Infinity. */
+  authorizedAt: number
   /** Event time of the counted failure of this session, or -Infinity. */
   failedAt: number
   /** Reason learnt from a LOG line that precedes the FATAL of the same attempt. */
@@ -115,23 +115,21 @@ export class Classifier {
     return s
   }
 
+  private pidState(s: ServerState, r: LogRecord, create: boolean): PidState | undefined {
+    if (r.pid === undefined) return undefined
+    let st = s.pids.get(r.pid)
+    if (!st && create) {
+      st = newPidState(r.clientIp, r.clientPort)
+      s.pids.set(r.pid, st)
+    }
+    return st
+  }
+
   private received(r: LogRecord, msg: string): ConnectionEvent {
     const host = keyValue(msg, 'host=', 20)
     const ip = r.clientIp ?? host
     const port = r.clientPort ?? toPort(keyValue(msg, 'port=', 20))
-    if (r.pid !== undefined) {
-      this.server(r.server).pids.set(r.pid, {
-        ip,
-        port,
-        user: undefined,
-        database: undefined,
-        application: undefined,
-        authorized: false,
-        authorizedEmitted: false,
-        failedAt: Number.NEGATIVE_INFINITY,
-        pending: undefined,
-      })
-    }
+    if (r.pid !== undefined) this.server(r.server).pids.set(r.pid, newPidState(ip, port))
     return this.event(r, msg, 'received', undefined, undefined, r.user, r.database, ip, port, undefined)
   }
 
@@ -143,7 +141,7 @@ export class Classifier {
    */
   private authorized(r: LogRecord, msg: string, authenticated: boolean): ConnectionEvent | undefined {
     const s = this.server(r.server)
-    const st = r.pid === undefined ? undefined : s.pids.get(r.pid)
+    const st = this.pidState(s, r, true)
     const user = r.user ?? (authenticated ? quotedAfter(msg, 'identity=') : keyValue(msg, 'user='))
     const database = r.database ?? (authenticated ? undefined : keyValue(msg, 'database='))
     const application = r.application ?? (authenticated ? undefined : applicationName(msg))
@@ -152,9 +150,10 @@ export class Classifier {
     if (ip !== undefined) s.admitted.touch(ip, 1)
     let alreadyEmitted = false
     if (st) {
-      alreadyEmitted = st.authorizedEmitted
+      // either order: some exports (CloudNativePG) list records newest first
+      alreadyEmitted = Math.abs(r.time - st.authorizedAt) <= this.samePidWindowMs
       st.authorized = true
-      st.authorizedEmitted = true
+      if (!alreadyEmitted) st.authorizedAt = r.time
       if (user !== undefined) st.user = user
       if (database !== undefined) st.database = database
       if (application !== undefined) st.application = application
@@ -181,7 +180,9 @@ export class Classifier {
     if (m === undefined) return undefined
 
     const s = this.server(r.server)
-    const st = r.pid === undefined ? undefined : s.pids.get(r.pid)
+    // a failure without an earlier `connection received` still opens a pid entry, so that the
+    // lines that follow it (e.g. `could not send data to client`) are seen as the same attempt
+    const st = this.pidState(s, r, true)
     const ip = r.clientIp ?? quotedAfter(msg, 'host ') ?? st?.ip
 
     let reason: Reason
@@ -271,6 +272,20 @@ export class Classifier {
       message: msg,
       source: r.source,
     }
+  }
+}
+
+function newPidState(ip: string | undefined, port: number | undefined): PidState {
+  return {
+    ip,
+    port,
+    user: undefined,
+    database: undefined,
+    application: undefined,
+    authorized: false,
+    authorizedAt: Number.NEGATIVE_INFINITY,
+    failedAt: Number.NEGATIVE_INFINITY,
+    pending: undefined,
   }
 }
 
