@@ -34,15 +34,18 @@ export async function run(argv: string[]): Promise<void> {
   const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
 
   const store = await openStore(config.store)
-  const pipeline = await EmbeddedPipeline.open(config, store).catch(async (err) => {
-    await store.close()
-    throw err
-  })
-  await store.migrate()
+  const pipeline = await store
+    .migrate()
+    .then(() => EmbeddedPipeline.open(config, store))
+    .catch(async (err) => {
+      await store.close()
+      throw err
+    })
 
+  // Terminals get openings and resolutions; every revision is in --json and in the store.
   const print = values.json
     ? (e: RcaEvent) => process.stdout.write(`${JSON.stringify(e)}\n`)
-    : (e: RcaEvent) => process.stdout.write(`${renderRcaForTerminal(e)}\n\n`)
+    : (e: RcaEvent) => e.status !== 'updated' && process.stdout.write(`${renderRcaForTerminal(e)}\n\n`)
   await pipeline.onRca('console', async (events) => events.forEach(print))
 
   const notifier = hasRoutes(config.notify) ? storeBackedNotifier(config.notify, store, log) : undefined
@@ -142,6 +145,6 @@ async function resolveSources(
   }
   if (config.sources.length > 0) return config.sources
   const sample = await bundledSample(config)
-  process.stderr.write(`connrca: no inputs given; running on the bundled sample in ${(sample as { paths: string[] }).paths[0]}\n`)
+  process.stderr.write(`connrca: no inputs given; running on the bundled sample ${(sample as { paths: string[] }).paths[0]}\n`)
   return [sample]
 }

@@ -11,6 +11,8 @@ export const SAMPLE = {
   seed: 2026,
 }
 
+export const SAMPLE_THRESHOLDS = { network: 3, user_error: 3 }
+
 /**
  * Writes the bundled sample under the data dir once, describes its servers (flavour, region)
  * unless the config already does, and returns the file source that reads it.
@@ -31,9 +33,11 @@ export async function bundledSample(config: Config): Promise<SourceConfig> {
   if (config.servers.length === 0) {
     config.servers = SAMPLE_SERVERS.map(({ name, flavour, region }) => ({ name, flavour, region }))
   }
+  // Health probes and typos trickle in all day; below these counts per window they are noise.
+  if (Object.keys(config.pipeline.thresholds).length === 0) config.pipeline.thresholds = SAMPLE_THRESHOLDS
   return SourceConfig.parse({
     type: 'file',
-    paths: [dir],
+    paths: [join(dir, '*', 'postgresql.log')],
     format: 'stderr',
     prefix: DEFAULT_PREFIX,
     serverFromPath: '(?<server>[^/]+)/postgresql\\.log$',

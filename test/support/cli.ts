@@ -1,0 +1,32 @@
+import { spawn } from 'node:child_process'
+import { resolve } from 'node:path'
+
+export const REPO = resolve(import.meta.dirname, '..', '..')
+const TSX = resolve(REPO, 'node_modules', '.bin', 'tsx')
+const MAIN = resolve(REPO, 'services', 'cli', 'src', 'main.ts')
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `connrca …` as a real child process, the way a user does. */
+export function connrca(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(TSX, [MAIN, ...args], { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', fail)
+    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }))
+    child.stdin.end(opts.input ?? '')
+  })
+}
+
+/** Starts `connrca …` and hands back the child, for tests that signal or kill it. */
+export function startConnrca(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
+  return spawn(TSX, [MAIN, ...args], { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+}
