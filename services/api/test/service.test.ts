@@ -19,7 +19,7 @@ it('starts on a fresh store from connrca.yaml settings and answers with empty da
     const auth = { authorization: 'Bearer service-token-0123456789' }
     const res = await fetch(`${svc.url}/api/v1/failures?from=now-1h`, { headers: auth })
     expect(res.status).toBe(200)
-    const body = await res.json()
+    const body = (await res.json()) as { step: number; total: number; series: unknown[] }
     expect(body.step).toBe(60_000) // never finer than the configured window
     expect(body.total).toBe(0)
     expect(body.series).toEqual([])
