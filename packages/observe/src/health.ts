@@ -79,3 +79,22 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
       }),
   }
 }
+
+/** Port of every service's /healthz and /metrics unless CONNRCA_HEALTH_PORT says otherwise. */
+export const DEFAULT_HEALTH_PORT = 9464
+
+/**
+ * Where a service's health server listens: CONNRCA_HEALTH_PORT (default 9464) and
+ * CONNRCA_HEALTH_HOST (default 0.0.0.0, so container health checks and Prometheus reach it).
+ */
+export function healthListenFromEnv(env: Record<string, string | undefined> = process.env): {
+  port: number
+  host: string
+} {
+  const raw = env.CONNRCA_HEALTH_PORT
+  const port = raw === undefined || raw === '' ? DEFAULT_HEALTH_PORT : Number(raw)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`CONNRCA_HEALTH_PORT: expected a port number 0-65535, got "${raw}"`)
+  }
+  return { port, host: env.CONNRCA_HEALTH_HOST || '0.0.0.0' }
+}

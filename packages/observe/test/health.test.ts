@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type HealthReport, Metrics, startHealthServer } from '../src/index.js'
+import { type HealthReport, healthListenFromEnv, Metrics, startHealthServer } from '../src/index.js'
 
 const servers: { close(): Promise<void> }[] = []
 afterEach(async () => {
@@ -61,5 +61,16 @@ describe('startHealthServer', () => {
     await expect(
       startHealthServer({ port: a.port, host: '127.0.0.1', metrics: new Metrics(), health: () => ({ status: 'ok' }) }),
     ).rejects.toThrow(`cannot listen on 127.0.0.1:${a.port}: EADDRINUSE`)
+  })
+})
+
+describe('healthListenFromEnv', () => {
+  it('defaults to 0.0.0.0:9464 and validates CONNRCA_HEALTH_PORT', () => {
+    expect(healthListenFromEnv({})).toEqual({ port: 9464, host: '0.0.0.0' })
+    expect(healthListenFromEnv({ CONNRCA_HEALTH_PORT: '9100', CONNRCA_HEALTH_HOST: '127.0.0.1' })).toEqual({
+      port: 9100,
+      host: '127.0.0.1',
+    })
+    expect(() => healthListenFromEnv({ CONNRCA_HEALTH_PORT: 'http' })).toThrow('CONNRCA_HEALTH_PORT: expected a port')
   })
 })
