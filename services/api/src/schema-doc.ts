@@ -192,6 +192,8 @@ ORDER BY day DESC, incidents DESC`,
   },
 ]
 
+const cell = (s: string) => s.replace(/\|/g, '\\|')
+
 export function renderSchemaMarkdown(): string {
   const out: string[] = [
     '# connrca store schema',
@@ -206,7 +208,7 @@ export function renderSchemaMarkdown(): string {
   ]
   for (const t of TABLES) {
     out.push(`## ${t.name}`, '', t.doc, '', '| column | type | meaning |', '|---|---|---|')
-    for (const c of t.columns) out.push(`| \`${c.name}\` | \`${c.type.replace(/\|/g, '\\|')}\` | ${c.doc} |`)
+    for (const c of t.columns) out.push(`| \`${c.name}\` | \`${cell(c.type)}\` | ${cell(c.doc)} |`)
     out.push('')
   }
   out.push('## Example queries', '')

@@ -26,7 +26,5 @@ export const ApiConfig = z.object({
   /** Longest time range a JSON query may span. */
   maxRangeDays: z.number().int().positive().max(400).default(93),
   sql: ApiSqlLimits.default({ maxRows: 10_000, timeoutSec: 10 }),
-  /** Dashboard auto-refresh default, seconds (0 = off). */
-  refreshSec: z.number().int().min(0).max(3600).default(30),
 })
 export type ApiConfig = z.infer<typeof ApiConfig>
