@@ -40,7 +40,7 @@ export const SAMPLE_SERVERS: ServerProfile[] = [
     flavour: 'citus',
     region: 'West Europe',
     version: 14,
-    hostname: 'analytics-citus-c',
+    hostname: 'analytics-citus',
     databases: ['citus'],
     users: [
       ['citus', 'dashboards', 80],

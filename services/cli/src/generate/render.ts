@@ -4,7 +4,7 @@ import type { GenFormat } from './types.js'
 /** Debian / Ubuntu packaging default. */
 export const DEFAULT_PREFIX = '%m [%p] %q%u@%d '
 /** A common prefix with syslog (syslog adds time, host and pid itself). */
-export const SYSLOG_PREFIX = 'user=%u,db=%d,app=%a,client=%h '
+export const SYSLOG_PREFIX = 'db=%d,user=%u,app=%a,client=%h '
 
 /** One record with what the merge stage assigned. */
 export interface RenderCtx {
