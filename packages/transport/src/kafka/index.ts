@@ -5,3 +5,4 @@ export type { BatchOptions, KafkaTransportOptions, TransportLogger, TransportMet
 export { MAX_MESSAGE_BYTES, type ProducerState } from './producer.js'
 export { ensureTopics, KafkaUnavailableError, topicName } from './topics.js'
 export { createKafkaTransport, type KafkaHealth, type KafkaTransport } from './transport.js'
+export { partitionFor } from './partition.js'
