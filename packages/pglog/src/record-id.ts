@@ -33,34 +33,55 @@ export function seedFor(sourceName: string): IdSeed {
   return s
 }
 
-const scratch: IdSeed = { h0: 0, h1: 0, h2: 0, h3: 0 }
-
 /** Id for a position of the source whose seed is given. Positions are ASCII (digits or row keys). */
 export function idFromSeed(seed: IdSeed, position: number | string): string {
-  scratch.h0 = seed.h0
-  scratch.h1 = seed.h1
-  scratch.h2 = seed.h2
-  scratch.h3 = seed.h3
+  let h0 = seed.h0
+  let h1 = seed.h1
+  let h2 = seed.h2
+  let h3 = seed.h3
+  let digits: Uint8Array | Buffer
+  let n: number
   if (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0) {
-    // Digits most-significant first, without building a string.
-    let div = 1
-    while (div * 10 <= position) div *= 10
-    for (; div >= 1; div /= 10) mix(scratch, 48 + (Math.floor(position / div) % 10))
+    // digits most-significant first, without building a string
+    n = 0
+    let v = position
+    do {
+      DIGITS[n++] = 48 + (v % 10)
+      v = Math.floor(v / 10)
+    } while (v > 0)
+    for (let i = 0, j = n - 1; i < j; i++, j--) {
+      const t = DIGITS[i]
+      DIGITS[i] = DIGITS[j]
+      DIGITS[j] = t
+    }
+    digits = DIGITS
   } else {
-    const bytes = Buffer.from(String(position), 'utf8')
-    for (let i = 0; i < bytes.length; i++) mix(scratch, bytes[i])
+    digits = Buffer.from(String(position), 'utf8')
+    n = digits.length
+  }
+  for (let i = 0; i < n; i++) {
+    const x0 = h0 ^ digits[i]
+    const t0 = x0 * 0x1b3
+    const t1 = h1 * 0x1b3 + (t0 >>> 16)
+    const t2 = h2 * 0x1b3 + x0 * 0x100 + (t1 >>> 16)
+    h3 = (h3 * 0x1b3 + h1 * 0x100 + (t2 >>> 16)) & 0xffff
+    h0 = t0 & 0xffff
+    h1 = t1 & 0xffff
+    h2 = t2 & 0xffff
   }
   return (
-    HEX[scratch.h3 >>> 8] +
-    HEX[scratch.h3 & 0xff] +
-    HEX[scratch.h2 >>> 8] +
-    HEX[scratch.h2 & 0xff] +
-    HEX[scratch.h1 >>> 8] +
-    HEX[scratch.h1 & 0xff] +
-    HEX[scratch.h0 >>> 8] +
-    HEX[scratch.h0 & 0xff]
+    HEX[h3 >>> 8] +
+    HEX[h3 & 0xff] +
+    HEX[h2 >>> 8] +
+    HEX[h2 & 0xff] +
+    HEX[h1 >>> 8] +
+    HEX[h1 & 0xff] +
+    HEX[h0 >>> 8] +
+    HEX[h0 & 0xff]
   )
 }
+
+const DIGITS = new Uint8Array(24)
 
 let lastName: string | undefined
 let lastSeed: IdSeed = OFFSET

@@ -60,7 +60,7 @@ export class SeverityScan {
     }
     const len = i - pos
     if (len < 3 || s.charCodeAt(i) !== 58) return false
-    const sev = WORDS[s.slice(pos, i)]
+    const sev = wordAt(s, pos, len)
     if (sev === undefined) return false
     i++
     if (s.charCodeAt(i) === 32) i++
@@ -75,6 +75,40 @@ export class SeverityScan {
     this.msgStart = i
     return true
   }
+}
+
+/** Severity word at s[pos, pos+len) without slicing: dispatch on length and first letter, then compare. */
+function wordAt(s: string, pos: number, len: number): Severity | undefined {
+  const c = s.charCodeAt(pos)
+  switch (len) {
+    case 3:
+      return c === 76 && s.startsWith('LOG', pos) ? 'LOG' : undefined
+    case 4:
+      if (c === 73) return s.startsWith('INFO', pos) ? 'INFO' : undefined
+      return c === 72 && s.startsWith('HINT', pos) ? 'HINT' : undefined
+    case 5:
+      if (c === 70) return s.startsWith('FATAL', pos) ? 'FATAL' : undefined
+      if (c === 69) return s.startsWith('ERROR', pos) ? 'ERROR' : undefined
+      if (c === 80) return s.startsWith('PANIC', pos) ? 'PANIC' : undefined
+      if (c === 81) return s.startsWith('QUERY', pos) ? 'QUERY' : undefined
+      return c === 68 && s.startsWith('DEBUG', pos) ? 'DEBUG' : undefined
+    case 6:
+      if (c === 68) {
+        if (s.startsWith('DETAIL', pos)) return 'DETAIL'
+        return s.startsWith('DEBUG', pos) && s.charCodeAt(pos + 5) >= 49 && s.charCodeAt(pos + 5) <= 53
+          ? 'DEBUG'
+          : undefined
+      }
+      return c === 78 && s.startsWith('NOTICE', pos) ? 'NOTICE' : undefined
+    case 7:
+      if (c === 87) return s.startsWith('WARNING', pos) ? 'WARNING' : undefined
+      return c === 67 && s.startsWith('CONTEXT', pos) ? 'CONTEXT' : undefined
+    case 8:
+      return c === 76 && s.startsWith('LOCATION', pos) ? 'LOCATION' : undefined
+    case 9:
+      return c === 83 && s.startsWith('STATEMENT', pos) ? 'STATEMENT' : undefined
+  }
+  return undefined
 }
 
 function isStateCode(s: string, i: number): boolean {
