@@ -20,6 +20,7 @@
 #   CONNRCA_CACHE_DIR    ${XDG_CACHE_HOME:-$HOME/.cache}/connrca     jar cache (kafka-<version>/)
 #   KAFKA_START_TIMEOUT  90         seconds to wait for readiness
 #   KAFKA_OWNER          (none)     free-form tag recorded in $KAFKA_STATE_DIR/owner on start
+#   KAFKA_RESET_ON_FAILURE 1        if a start with existing data fails, wipe the data and retry once
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
@@ -147,31 +148,25 @@ format_storage() {
     { cat "$LOGDIR/format.log" >&2; die "formatting the KRaft storage in $DATADIR failed"; }
 }
 
+# Returns 1 (after printing the log tail) when the broker died or did not get ready in time.
 wait_ready() {
   local deadline=$((SECONDS + TIMEOUT))
   while ! ready; do
     if ! pid_alive; then
       tail -n 40 "$LOGDIR/server.log" "$LOGDIR/stdout.log" >&2 2>/dev/null || true
-      die "broker exited during start-up (logs: $LOGDIR)"
+      say "broker exited during start-up (logs: $LOGDIR)"
+      return 1
     fi
-    [ "$SECONDS" -lt "$deadline" ] || { tail -n 40 "$LOGDIR/server.log" >&2 || true; die "broker not ready after ${TIMEOUT}s (logs: $LOGDIR)"; }
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 40 "$LOGDIR/server.log" >&2 || true
+      say "broker not ready after ${TIMEOUT}s (logs: $LOGDIR)"
+      return 1
+    fi
     sleep 0.2
   done
 }
 
-start_locked() {
-  if pid_alive; then
-    wait_ready
-    echo "$ADDRESS"
-    return 0
-  fi
-  need_java
-  fetch
-  for p in "$PORT" "$CONTROLLER_PORT"; do
-    port_open "$p" && die "port $p on 127.0.0.1 is used by another process (not the broker of $STATE); set KAFKA_PORT"
-  done
-  write_config
-  format_storage
+launch() {
   # A fresh log per start, so readiness is judged on this start's lines only.
   [ -f "$LOGDIR/server.log" ] && mv -f "$LOGDIR/server.log" "$LOGDIR/server.log.prev"
   printf '%s\n' "${KAFKA_OWNER:-}" >"$STATE/owner"
@@ -183,6 +178,34 @@ start_locked() {
     -cp "$JARS/*" kafka.Kafka "$STATE/server.properties" >"$LOGDIR/stdout.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$PIDFILE"
   wait_ready
+}
+
+start_locked() {
+  if pid_alive; then
+    wait_ready || die "the running broker (pid $(cat "$PIDFILE")) is not ready; try: $0 restart"
+    echo "$ADDRESS"
+    return 0
+  fi
+  need_java
+  fetch
+  for p in "$PORT" "$CONTROLLER_PORT"; do
+    port_open "$p" && die "port $p on 127.0.0.1 is used by another process (not the broker of $STATE); set KAFKA_PORT"
+  done
+  write_config
+  local had_data=0
+  [ -f "$DATADIR/meta.properties" ] && had_data=1
+  format_storage
+  if ! launch; then
+    stop_locked
+    # Data left by a killed broker or another Kafka version can keep it from starting. This is
+    # a scratch broker: unless told otherwise, start over once with empty storage.
+    [ "$had_data" = 1 ] && [ "${KAFKA_RESET_ON_FAILURE:-1}" = 1 ] || die "broker failed to start (logs: $LOGDIR)"
+    say "start with the existing data failed; wiping $DATADIR and starting fresh (KAFKA_RESET_ON_FAILURE=0 to prevent)"
+    rm -rf "$DATADIR"
+    mkdir -p "$DATADIR"
+    format_storage
+    launch || { stop_locked; die "broker failed to start on empty storage too (logs: $LOGDIR)"; }
+  fi
   say "ready after ${SECONDS}s"
   echo "$ADDRESS"
 }
