@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { ApiConfig, type PipelineHealth } from '@connrca/contracts'
 import type { Store } from '@connrca/store'
 import { assertSafeBinding, bearerMatches } from './auth.js'
-import type { Deps } from './deps.js'
+import { type Deps, limitedQuery } from './deps.js'
 import { HttpError, readJson, send, sendError, sendJson } from './http.js'
 import { ApiMetrics } from './metrics.js'
 import { buildOpenApi } from './openapi.js'
@@ -47,6 +47,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     health: opts.health,
     windowMs: opts.windowMs ?? 5 * 60_000,
     maxRangeMs: config.maxRangeDays * 86_400_000,
+    query: limitedQuery(opts.store),
   }
   const routes: Route[] = [
     ...metaRoutes(deps),

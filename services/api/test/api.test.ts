@@ -334,4 +334,27 @@ describe('configuration and errors', () => {
       await api.close()
     }
   })
+
+  it('bounds every query in time and answers 503 when ClickHouse stops it', async () => {
+    const seen: string[] = []
+    const slow: Store = {
+      ...h.store,
+      query: (sql: string) => {
+        seen.push(sql)
+        return Promise.reject(Object.assign(new Error('Timeout exceeded: elapsed 30.1 seconds'), { code: '159' }))
+      },
+    }
+    const api = createApiServer({ store: slow, config: { port: 0 }, onError: () => {} })
+    const { url } = await api.listen()
+    try {
+      const res = await fetch(`${url}/api/v1/top`)
+      expect(res.status).toBe(503)
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+        /longer than 30 s; narrow the time range/,
+      )
+      expect(seen[0]).toMatch(/SETTINGS max_execution_time = 30, timeout_overflow_mode = 'throw'$/)
+    } finally {
+      await api.close()
+    }
+  })
 })

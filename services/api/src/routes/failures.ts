@@ -64,7 +64,7 @@ export function failuresRoutes(deps: Deps) {
         const from = alignDown(range.from, step)
         const params: Record<string, unknown> = { from, to: range.to, step, limit: query.limit }
         const filters = filterSql(query, params)
-        const rows = await deps.store.query<Cell>(failuresSql(query.groupBy, filters), params)
+        const rows = await deps.query<Cell>(failuresSql(query.groupBy, filters), params)
         const times = bucketTimes(range, step)
         return { from, to: range.to, step, groupBy: query.groupBy, times, ...toSeries(rows, times, from, step, query) }
       },
@@ -91,7 +91,7 @@ export function failuresRoutes(deps: Deps) {
           failedCond += ' AND category IN {category:Array(String)}'
           params.category = query.category
         }
-        const rows = await deps.store.query<{ t: number; server: string; f: number; a: number }>(
+        const rows = await deps.query<{ t: number; server: string; f: number; a: number }>(
           `SELECT toFloat64(${bucket('time')}) AS t, server,
                   toFloat64(uniqExactIf(id, ${failedCond})) AS f,
                   toFloat64(uniqExactIf(id, outcome = 'received')) AS a

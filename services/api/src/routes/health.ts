@@ -21,20 +21,20 @@ export function healthRoutes(deps: Deps) {
         const since = now - DAY
         const [pipeline, servers, dead, checkpoints] = await Promise.all([
           deps.health ? Promise.resolve(deps.health()).catch(() => null) : Promise.resolve(null),
-          deps.store.query<{ server: string; last: number; n: number }>(
+          deps.query<{ server: string; last: number; n: number }>(
             `SELECT server, ${ms('max(time)')} AS last,
                     toFloat64(countIf(time >= fromUnixTimestamp64Milli({since:Int64}))) AS n
              FROM connection_events GROUP BY server ORDER BY server LIMIT 1000`,
             { since },
           ),
-          deps.store.query<{ stage: string; n: number; recent: number; last: number }>(
+          deps.query<{ stage: string; n: number; recent: number; last: number }>(
             `SELECT stage, toFloat64(count()) AS n,
                     toFloat64(countIf(time >= fromUnixTimestamp64Milli({since:Int64}))) AS recent,
                     ${ms('max(time)')} AS last
              FROM dead_letters FINAL GROUP BY stage ORDER BY stage`,
             { since },
           ),
-          deps.store.query<{ name: string; value: string; upd: number }>(
+          deps.query<{ name: string; value: string; upd: number }>(
             `SELECT name, argMax(value, updated) AS value, ${ms('max(updated)')} AS upd
              FROM checkpoints GROUP BY name ORDER BY name LIMIT 500`,
           ),

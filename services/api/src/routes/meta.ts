@@ -13,7 +13,7 @@ export function metaRoutes(deps: Deps) {
       auth: false,
       query: NoQuery,
       async handler() {
-        await deps.store.query('SELECT 1')
+        await deps.query('SELECT 1')
         return { status: 'ok' }
       },
     }),

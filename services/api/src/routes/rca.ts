@@ -104,15 +104,12 @@ export function rcaRoutes(deps: Deps) {
         }
         const where = `last_failure >= ${FROM_MS} AND first_failure < ${TO_MS}${listFilters(query, params)}`
         const [rows, count] = await Promise.all([
-          deps.store.query<SummaryRow>(
+          deps.query<SummaryRow>(
             `SELECT ${SUMMARY_COLUMNS} FROM rca_events FINAL WHERE ${where}
              ORDER BY last_failure DESC, id LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
             params,
           ),
-          deps.store.query<{ n: number }>(
-            `SELECT toFloat64(count()) AS n FROM rca_events FINAL WHERE ${where}`,
-            params,
-          ),
+          deps.query<{ n: number }>(`SELECT toFloat64(count()) AS n FROM rca_events FINAL WHERE ${where}`, params),
         ])
         return { ...range, events: rows.map(toSummary), total: num(count[0]?.n ?? 0) }
       },
@@ -125,7 +122,7 @@ export function rcaRoutes(deps: Deps) {
       params: RcaIdParams,
       response: RcaDetailResponse,
       async handler({ params: { id } }) {
-        const rows = await deps.store.query<DetailRow>(
+        const rows = await deps.query<DetailRow>(
           `SELECT ${DETAIL_COLUMNS} FROM rca_events FINAL WHERE id = {id:String} LIMIT 1`,
           { id },
         )
@@ -147,7 +144,7 @@ export function rcaRoutes(deps: Deps) {
         }
         const [windowCounts, revisions] = await Promise.all([
           incidentWindows(deps, event),
-          deps.store.query<{ revision: number; status: string; count: number; emittedAt: number }>(
+          deps.query<{ revision: number; status: string; count: number; emittedAt: number }>(
             `SELECT revision, any(status) AS status, any(count) AS count, ${ms('any(emitted_at)')} AS emittedAt
              FROM rca_events WHERE id = {id:String} GROUP BY revision ORDER BY revision LIMIT 1000`,
             { id },
@@ -169,7 +166,7 @@ export function rcaRoutes(deps: Deps) {
 }
 
 async function incidentWindows(deps: Deps, e: RcaEvent): Promise<WindowCount[]> {
-  const rows = await deps.store.query<WindowCount>(
+  const rows = await deps.query<WindowCount>(
     `SELECT server, category, ${ms('window_start')} AS windowStart, ${ms('window_end')} AS windowEnd,
             failures, attempts, distinct_clients AS distinctClients,
             ${ms('first_failure')} AS firstFailure, ${ms('last_failure')} AS lastFailure,

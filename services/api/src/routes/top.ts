@@ -62,8 +62,8 @@ export function topRoutes(deps: Deps) {
         const params: Record<string, unknown> = { from: range.from, to: range.to, limit: query.limit }
         const filters = filterSql(query, params)
         const [cells, totals] = await Promise.all([
-          deps.store.query<Cell>(topSql(query.by, filters), params),
-          deps.store.query<{ n: number }>(totalSql(query.by, filters), params),
+          deps.query<Cell>(topSql(query.by, filters), params),
+          deps.query<{ n: number }>(totalSql(query.by, filters), params),
         ])
         const rows = new Map<string, TopRow>()
         const serverSets = new Map<string, Set<string>>()
