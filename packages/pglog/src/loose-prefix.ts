@@ -8,33 +8,44 @@ import type { TimestampParser } from './timestamp.js'
 
 const MAX_PREFIX = 400
 
-export const loosePrefix: PrefixMatcher = {
-  prefix: '',
-  keyed: true,
-  match(s: string, pos: number, out: PrefixFields, ts: TimestampParser, sev: SeverityScan): number {
-    out.reset()
-    let i = pos
-    const t = ts.parse(s, pos)
-    if (!Number.isNaN(t)) {
-      out.time = t
-      i = ts.end
-    } else if (s.charCodeAt(pos) !== 91) return -1
-    // find "WORD:" where WORD is a severity and starts a token
-    const lim = Math.min(s.length, pos + MAX_PREFIX)
-    let sevAt = -1
-    for (let c = s.indexOf(':', i); c >= 0 && c < lim; c = s.indexOf(':', c + 1)) {
-      let w = c
-      while (w > i && isUpper(s.charCodeAt(w - 1))) w--
-      while (w < c && isDigit(s.charCodeAt(w))) w++
-      if (c - w >= 3 && (w === i || !isAlnum(s.charCodeAt(w - 1))) && sev.scan(s, w)) {
-        sevAt = w
-        break
+/**
+ * Without a timestamp the line must start with `[`: in a stderr log a line that has neither is
+ * more likely a stray continuation than a record.
+ */
+export const loosePrefix: PrefixMatcher = looseMatcher(true)
+
+/** In syslog the frame carries the time, and the message after `[n-m]` may start with anything. */
+export const syslogLoosePrefix: PrefixMatcher = looseMatcher(false)
+
+function looseMatcher(anchored: boolean): PrefixMatcher {
+  return {
+    prefix: '',
+    keyed: true,
+    match(s: string, pos: number, out: PrefixFields, ts: TimestampParser, sev: SeverityScan): number {
+      out.reset()
+      let i = pos
+      const t = ts.parse(s, pos)
+      if (!Number.isNaN(t)) {
+        out.time = t
+        i = ts.end
+      } else if (anchored && s.charCodeAt(pos) !== 91) return -1
+      // find "WORD:" where WORD is a severity and starts a token
+      const lim = Math.min(s.length, pos + MAX_PREFIX)
+      let sevAt = -1
+      for (let c = s.indexOf(':', i); c >= 0 && c < lim; c = s.indexOf(':', c + 1)) {
+        let w = c
+        while (w > i && isUpper(s.charCodeAt(w - 1))) w--
+        while (w < c && isDigit(s.charCodeAt(w))) w++
+        if (c - w >= 3 && (w === i || !isAlnum(s.charCodeAt(w - 1))) && sev.scan(s, w)) {
+          sevAt = w
+          break
+        }
       }
-    }
-    if (sevAt < 0) return -1
-    scanFields(s, i, sevAt, out)
-    return sevAt
-  },
+      if (sevAt < 0) return -1
+      scanFields(s, i, sevAt, out)
+      return sevAt
+    },
+  }
 }
 
 function scanFields(s: string, from: number, to: number, out: PrefixFields): void {

@@ -10,6 +10,7 @@ import { JsonLogParser } from './jsonlog.js'
 import { compilePrefix, type PrefixMatcher } from './prefix.js'
 import { isContinuation } from './severity.js'
 import { TextLogParser } from './stderr.js'
+import { syslogLoosePrefix } from './loose-prefix.js'
 import { SyslogParser } from './syslog.js'
 
 export interface ParseOptions {
@@ -53,8 +54,10 @@ function build(
   switch (format) {
     case 'stderr':
       return new TextLogParser(origin, matchers(), emit)
-    case 'syslog':
-      return new SyslogParser(origin, matchers(), emit, opts.server, opts.syslogYear)
+    case 'syslog': {
+      const m = opts.prefix !== undefined ? matchers() : [...matchers(), syslogLoosePrefix]
+      return new SyslogParser(origin, m, emit, opts.server, opts.syslogYear)
+    }
     case 'csvlog':
       return new CsvLogParser(origin, emit)
     case 'jsonlog':
