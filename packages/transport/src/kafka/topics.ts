@@ -60,5 +60,10 @@ async function createMissing(cfg: KafkaConfig, admin: WireAdmin, names: string[]
       missing.map((topic) => ({ topic, partitions: cfg.partitions, replicationFactor: cfg.replicationFactor })),
     )
     logger.info(`kafka: created topics ${missing.join(', ')}`, { partitions: cfg.partitions })
+    // "Already exists" (another process won the race) returns before the broker's metadata
+    // shows the topic; callers produce right after, so wait until every topic is visible.
+    const visible = await admin.describeTopics(names)
+    const notYet = names.filter((n) => !visible.has(n))
+    if (notYet.length > 0) throw new Error(`topics not yet visible in metadata: ${notYet.join(', ')}`)
   }
 }
