@@ -4,6 +4,8 @@ import { resolve } from 'node:path'
 export const REPO = resolve(import.meta.dirname, '..', '..')
 const TSX = resolve(REPO, 'node_modules', '.bin', 'tsx')
 const MAIN = resolve(REPO, 'services', 'cli', 'src', 'main.ts')
+/** Tests run side by side: the embedded dashboard takes a free port instead of 8080. */
+const TEST_ENV = { CONNRCA_API_PORT: '0' }
 
 export interface CliResult {
   code: number | null
@@ -15,7 +17,7 @@ export interface CliResult {
 /** Runs `connrca …` as a real child process, the way a user does. */
 export function connrca(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(TSX, [MAIN, ...args], { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env } })
+    const child = spawn(TSX, [MAIN, ...args], { cwd: opts.cwd ?? REPO, env: { ...process.env, ...TEST_ENV, ...opts.env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -28,5 +30,5 @@ export function connrca(args: string[], opts: { input?: string; env?: NodeJS.Pro
 
 /** Starts `connrca …` and hands back the child, for tests that signal or kill it. */
 export function startConnrca(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
-  return spawn(TSX, [MAIN, ...args], { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawn(TSX, [MAIN, ...args], { cwd: REPO, env: { ...process.env, ...TEST_ENV, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
 }

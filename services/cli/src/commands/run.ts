@@ -1,7 +1,8 @@
-import { type Config, type RcaEvent, SourceConfig } from '@connrca/contracts'
+import { createApiServer } from '@connrca/api'
+import { type Config, type PipelineHealth, type RcaEvent, SourceConfig, toMs } from '@connrca/contracts'
 import { createSource, type Source } from '@connrca/collector'
 import { hasRoutes, storeBackedNotifier } from '@connrca/notifier'
-import { openStore } from '@connrca/store'
+import { openStore, type Store } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
@@ -54,6 +55,8 @@ export async function run(argv: string[]): Promise<void> {
     notifier.start()
   }
 
+  const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
+
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
   const sources: Source[] = sourceConfigs.map((cfg) => createSource(cfg, { logger: log }))
   const names = new Set<string>()
@@ -64,6 +67,7 @@ export async function run(argv: string[]): Promise<void> {
   const sourcesState = () => Object.fromEntries(sources.map((s) => [s.name, s.checkpoint()]))
 
   let stopping = false
+  const started = performance.now()
   const timer = setInterval(() => {
     if (stopping) return
     pipeline
@@ -79,6 +83,7 @@ export async function run(argv: string[]): Promise<void> {
     await Promise.all(sources.map((s) => s.stop()))
     await pipeline.commit(sourcesState)
     await notifier?.stop()
+    await api?.close()
     await pipeline.close()
     await store.close()
   }
@@ -95,11 +100,11 @@ export async function run(argv: string[]): Promise<void> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  const started = performance.now()
   await Promise.all(sources.map((s) => s.start(pipeline.deliver, restored[s.name])))
   const progress = setInterval(() => reportProgress(sources, pipeline, started, log), 2000)
   await Promise.all(sources.map((s) => s.caughtUp()))
   clearInterval(progress)
+  if (api) log(`dashboard: ${api.url}/${await dashboardRange(store)}`)
   log(`caught up: ${fmt(pipeline.recordsIn)} records, ${fmt(pipeline.deadLettersIn)} unparsed, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
   if (values.once) {
@@ -109,6 +114,41 @@ export async function run(argv: string[]): Promise<void> {
   }
   log('following inputs; Ctrl-C stops and remembers positions')
   await new Promise(() => {})
+}
+
+async function startApi(config: Config, store: Store, health: () => PipelineHealth, log: (l: string) => void) {
+  const server = createApiServer({ store, config: config.api, windowMs: toMs(config.pipeline.window), health })
+  try {
+    const { url } = await server.listen()
+    return { url, close: () => server.close() }
+  } catch (err) {
+    // The pipeline is the main job; a busy port should not stop it.
+    log(`dashboard and API not started: ${(err as Error).message}`)
+    return undefined
+  }
+}
+
+/** Old logs (the sample, a post-mortem) lie outside "last 24 h": link to the day of the newest event. */
+async function dashboardRange(store: Store): Promise<string> {
+  const [row] = await store.query<{ newest: string | number }>(
+    'SELECT toUnixTimestamp64Milli(max(time)) AS newest FROM connection_events',
+  )
+  const newest = Number(row?.newest ?? 0)
+  if (!newest || Date.now() - newest < 86_400_000) return ''
+  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16)
+  return `?from=${iso(newest - 86_400_000)}Z&to=${iso(newest + 60_000)}Z`
+}
+
+function health(sources: Source[], configs: SourceConfig[], pipeline: EmbeddedPipeline, started: number, stopping: boolean): PipelineHealth {
+  return {
+    status: stopping ? 'stopping' : 'ok',
+    startedAt: Date.now() - (performance.now() - started),
+    sources: sources.map((s, i) => ({ name: s.name, kind: configs[i].type, status: 'ok' as const })),
+    stages: [
+      { name: 'classifier', processed: pipeline.classifier.recordsIn },
+      { name: 'aggregator', processed: pipeline.aggregator.eventsIn, watermark: pipeline.aggregator.watermark },
+    ],
+  }
 }
 
 function reportProgress(sources: Source[], pipeline: EmbeddedPipeline, started: number, log: (l: string) => void) {
