@@ -2,6 +2,8 @@
 // records everything it emits, and the accounting checks every fuzz case must pass.
 
 import { mkdtempSync } from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { DEAD_LETTER_RAW_LIMIT, DeadLetter, type LogFormat, LogRecord } from '@connrca/contracts'
@@ -180,4 +182,102 @@ export function tmpDir(prefix: string): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
+}
+
+export interface RawResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  text: string
+  // biome-ignore lint/suspicious/noExplicitAny: hostile tests read arbitrary JSON bodies
+  json: any
+}
+
+/**
+ * One HTTP request that tolerates the server hanging up mid-upload (as it should on an oversized
+ * body): the response, if one arrived, wins over the write error.
+ */
+export function request(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string; chunked?: boolean } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const headers: Record<string, string> = { ...opts.headers }
+    if (opts.body !== undefined && !opts.chunked) headers['content-length'] = String(Buffer.byteLength(opts.body))
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: opts.method ?? 'GET',
+        headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let json: unknown
+          try {
+            json = JSON.parse(text)
+          } catch {}
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json })
+        })
+        res.on('error', reject)
+      },
+    )
+    req.on('error', (err) => setTimeout(() => reject(err), 200)) // a response may still be on its way
+    if (opts.body === undefined) return void req.end()
+    const body = Buffer.from(opts.body)
+    const step = 64 * 1024
+    let i = 0
+    const pump = (): void => {
+      while (i < body.length) {
+        const part = body.subarray(i, i + step)
+        i += step
+        if (req.destroyed) return
+        if (!req.write(part)) return void req.once('drain', pump)
+      }
+      req.end()
+    }
+    pump()
+  })
+}
+
+/** Opens a raw socket, sends `head`, then drips `drip` one byte per `everyMs`; reports when the server hangs up. */
+export function slowloris(port: number, head: string, drip: string, everyMs = 100) {
+  const sock = net.connect(port, '127.0.0.1')
+  let closedAt: number | undefined
+  let received = ''
+  const started = Date.now()
+  sock.on('data', (d) => {
+    received += d.toString('latin1')
+  })
+  sock.on('error', () => {})
+  sock.on('close', () => {
+    closedAt = Date.now()
+    clearInterval(timer)
+  })
+  sock.write(head)
+  let i = 0
+  const timer = setInterval(() => {
+    if (sock.destroyed || i >= drip.length) return
+    sock.write(drip[i++])
+  }, everyMs)
+  return {
+    get closedAfterMs() {
+      return closedAt === undefined ? undefined : closedAt - started
+    },
+    get received() {
+      return received
+    },
+    get sent() {
+      return i
+    },
+    destroy() {
+      clearInterval(timer)
+      sock.destroy()
+    },
+  }
 }
