@@ -267,7 +267,7 @@ describe('API server under hostile clients', () => {
     ]
     for (const p of paths) {
       for (const h of [
-        {},
+        {} as Record<string, string>,
         { authorization: 'Bearer nope' },
         { authorization: `Basic ${API_TOKEN}` },
         { authorization: `Bearer ${API_TOKEN.slice(1)}` },
@@ -286,7 +286,7 @@ describe('API server under hostile clients', () => {
     "orders-prod' UNION SELECT name FROM system.users --",
     '{a:String}',
     '{from:UInt64}',
-    '${jndi:ldap://x}',
+    '$' + '{jndi:ldap://x}', // a template-injection probe, literally
     '\\',
     "\\'; SELECT 1; --",
     '%00',
@@ -323,7 +323,7 @@ describe('API server under hostile clients', () => {
       }
       try {
         expectCleanError(r, allowed)
-      } catch (err) {
+      } catch {
         bad.push(`${target.slice(0, 120)} -> ${r.status} ${r.text.slice(0, 160)} [${serverErrors.at(-1) ?? ''}]`)
       }
     }
