@@ -6,6 +6,7 @@ import { openStore, type Store } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
+import { assertPrefix } from '../embedded/read-files.js'
 import { bundledSample } from '../embedded/sample.js'
 import { UserError } from '../errors.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
@@ -171,6 +172,7 @@ async function resolveSources(
   paths: string[],
   flags: { format?: string; prefix?: string; server?: string },
 ): Promise<SourceConfig[]> {
+  if (flags.prefix !== undefined) assertPrefix(flags.prefix)
   const common = {
     format: parseFormat(flags.format),
     ...(flags.prefix ? { prefix: flags.prefix } : {}),

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import type { DeadLetter, LogFormat, LogRecord } from '@connrca/contracts'
-import { createParser, readLines } from '@connrca/pglog'
+import { compilePrefix, createParser, readLineBatches, splitLineBatches } from '@connrca/pglog'
 import { UserError } from '../errors.js'
 import type { Batch } from './pipeline.js'
 
@@ -20,12 +20,12 @@ export async function readFiles(
   deliver: (batch: Batch) => Promise<void>,
 ): Promise<{ lines: number; bytes: number }> {
   for (const p of paths) if (p !== '-') await assertReadable(p)
+  if (opts.prefix !== undefined) assertPrefix(opts.prefix)
   let lines = 0
   let bytes = 0
   for (const path of paths) {
     let records: LogRecord[] = []
     let deadLetters: DeadLetter[] = []
-    const file = path === '-' ? '/dev/stdin' : path
     const parser = createParser(
       { format: opts.format, prefix: opts.prefix, server: opts.server, source: { kind: path === '-' ? 'stdin' : 'file', name: path } },
       { record: (r) => records.push(r), deadLetter: (d) => deadLetters.push(d) },
@@ -38,10 +38,11 @@ export async function readFiles(
       await deliver(batch)
     }
     let fileBytes = 0
-    for await (const { line, position } of readLines(file)) {
-      parser.push(line, position)
-      lines++
-      fileBytes = position + line.length + 1
+    for await (const batch of path === '-' ? splitLineBatches(process.stdin) : readLineBatches(path)) {
+      const n = batch.lines.length
+      for (let i = 0; i < n; i++) parser.push(batch.lines[i], batch.positions[i])
+      lines += n
+      fileBytes = batch.positions[n - 1] + Buffer.byteLength(batch.lines[n - 1]) + 1
       if (records.length >= BATCH) {
         await send()
         opts.onProgress?.(bytes + fileBytes, lines)
@@ -53,6 +54,15 @@ export async function readFiles(
     opts.onProgress?.(bytes, lines)
   }
   return { lines, bytes }
+}
+
+/** A bad --prefix is a usage error before any input is read, not a dead letter per line. */
+export function assertPrefix(prefix: string): void {
+  try {
+    compilePrefix(prefix)
+  } catch (err) {
+    throw new UserError(`bad --prefix: ${(err as Error).message}`)
+  }
 }
 
 async function assertReadable(path: string) {

@@ -1,7 +1,6 @@
 import type { StdinSource as StdinSourceConfig } from '@connrca/contracts'
-import { createParser } from '@connrca/pglog'
 import { Batcher } from './batcher.js'
-import { LineSplitter } from './file/lines.js'
+import { createParser, LineSplitter } from '@connrca/pglog'
 import type { Deliver, Source, SourceDeps } from './types.js'
 
 /**

@@ -2,12 +2,11 @@ import { type FSWatcher, watch } from 'node:fs'
 import { type FileHandle, open, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { type FileSource as FileSourceConfig, type LogRecord, toMs } from '@connrca/contracts'
-import { createParser, readLines } from '@connrca/pglog'
 import { Batcher } from '../batcher.js'
 import type { Deliver, Source, SourceDeps } from '../types.js'
 import { compilePattern, expandPatterns, type PathPattern } from './glob.js'
 import { type Fingerprint, FINGERPRINT_BYTES, fingerprint, sameHead } from './identity.js'
-import { LineSplitter } from './lines.js'
+import { createParser, LineSplitter, readLines } from '@connrca/pglog'
 
 const CHUNK_BYTES = 256 * 1024
 /** A file quiet this long has its last (possibly multi-line) record flushed out of the parser. */

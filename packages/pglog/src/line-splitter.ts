@@ -1,0 +1,108 @@
+import { isAscii } from 'node:buffer'
+
+/** A line longer than this is cut and handed on, so one runaway line cannot exhaust memory. */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024
+
+export type OnLine = (line: string, position: number) => void
+
+/**
+ * Splits byte chunks into lines with the byte offset of each line start; keeps the unfinished
+ * tail for the next chunk. Synchronous and callback-based: the per-line cost is one string
+ * slice, with no promise or iterator object per line. ASCII chunks (almost all server logs)
+ * are decoded once and sliced, where byte and character offsets agree.
+ */
+export class LineSplitter {
+  private tail: Buffer | undefined
+  private tailPos = 0
+  private skipping = false
+
+  constructor(private readonly maxLineBytes = MAX_LINE_BYTES) {}
+
+  /** Bytes at the end of the input that do not form a complete line yet. */
+  get pendingBytes(): number {
+    return this.tail?.length ?? 0
+  }
+
+  /** `chunk` starts at absolute byte offset `pos`. */
+  feed(chunk: Buffer, pos: number, onLine: OnLine): void {
+    let start = 0
+    if (this.tail !== undefined || this.skipping) {
+      const nl = chunk.indexOf(10)
+      if (nl < 0) {
+        if (!this.skipping) this.grow(chunk, onLine)
+        return
+      }
+      if (this.skipping) this.skipping = false
+      else {
+        const joined = Buffer.concat([this.tail!, chunk.subarray(0, nl)])
+        onLine(decode(joined, 0, joined.length), this.tailPos)
+      }
+      this.tail = undefined
+      start = nl + 1
+    }
+    const last = chunk.lastIndexOf(10)
+    if (last >= start) {
+      if (isAscii(chunk.subarray(start, last))) start = splitAscii(chunk, start, last, pos, onLine)
+      else start = splitUtf8(chunk, start, pos, onLine)
+    }
+    if (start < chunk.length) {
+      this.tail = Buffer.from(chunk.subarray(start))
+      this.tailPos = pos + start
+      if (this.tail.length > this.maxLineBytes) this.cut(onLine)
+    }
+  }
+
+  /** Hands on an unterminated last line (the input ends here). */
+  end(onLine: OnLine): void {
+    if (this.tail !== undefined && this.tail.length > 0) {
+      const t = this.tail
+      this.tail = undefined
+      onLine(decode(t, 0, t.length), this.tailPos)
+    }
+    this.tail = undefined
+    this.skipping = false
+  }
+
+  reset(): void {
+    this.tail = undefined
+    this.skipping = false
+  }
+
+  private grow(chunk: Buffer, onLine: OnLine): void {
+    this.tail = Buffer.concat([this.tail!, chunk])
+    if (this.tail.length > this.maxLineBytes) this.cut(onLine)
+  }
+
+  /** An over-long line: hand on what we have, drop the rest of it up to its newline. */
+  private cut(onLine: OnLine): void {
+    const t = this.tail!
+    this.tail = undefined
+    this.skipping = true
+    onLine(decode(t, 0, t.length), this.tailPos)
+  }
+}
+
+/** Lines of chunk[start..last] (last = index of the final newline); returns the index after it. */
+function splitAscii(chunk: Buffer, start: number, last: number, pos: number, onLine: OnLine): number {
+  const text = chunk.toString('latin1', start, last + 1)
+  let s = 0
+  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', s)) {
+    const e = nl > s && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl
+    onLine(text.slice(s, e), pos + start + s)
+    s = nl + 1
+  }
+  return last + 1
+}
+
+function splitUtf8(chunk: Buffer, start: number, pos: number, onLine: OnLine): number {
+  for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
+    onLine(decode(chunk, start, nl), pos + start)
+    start = nl + 1
+  }
+  return start
+}
+
+function decode(b: Buffer, start: number, end: number): string {
+  if (end > start && b[end - 1] === 13) end--
+  return b.toString('utf8', start, end)
+}

@@ -1,0 +1,107 @@
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { GroundTruth } from '@connrca/cli'
+import { ConnectionEvent } from '@connrca/contracts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { connrca } from '../support/cli.js'
+
+const LOG = [
+  '2026-03-02 10:00:00.100 UTC [11] [unknown]@[unknown] LOG:  connection received: host=81.2.69.7 port=50001',
+  '2026-03-02 10:00:00.120 UTC [11] reporting@orders FATAL:  no pg_hba.conf entry for host "81.2.69.7", user "reporting", database "orders", no encryption',
+  '2026-03-02 10:00:01.000 UTC [12] [unknown]@[unknown] LOG:  connection received: host=10.1.0.11 port=50002',
+  '2026-03-02 10:00:01.010 UTC [12] app@orders FATAL:  password authentication failed for user "app"',
+  '2026-03-02 10:00:01.010 UTC [12] app@orders DETAIL:  Connection matched pg_hba.conf line 99: "host all all 0.0.0.0/0 scram-sha-256"',
+  '2026-03-02 10:00:02.000 UTC [13] app@orders LOG:  duration: 1.234 ms  statement: SELECT 1',
+  '2026-03-02 10:00:03.000 UTC [14] app@orders FATAL:  sorry, too many clients already',
+  'this line is not a log line at all',
+  '',
+].join('\n')
+
+describe('connrca CLI', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'connrca-cli-'))
+  })
+
+  it('classify: stdin to one JSON connection event per line, non-connection lines dropped', async () => {
+    const r = await connrca(['classify', '--server', 'orders-prod'], { input: LOG })
+    expect(r.code).toBe(0)
+    const events = r.stdout.trim().split('\n').map((l) => ConnectionEvent.parse(JSON.parse(l)))
+    expect(events.map((e) => [e.outcome, e.category ?? null])).toEqual([
+      ['received', null],
+      ['failed', 'firewall_deny'],
+      ['received', null],
+      ['failed', 'auth_fail'],
+      ['failed', 'limit_reached'],
+    ])
+    expect(events[1]).toMatchObject({ server: 'orders-prod', clientIp: '81.2.69.7', user: 'reporting', database: 'orders' })
+    expect(r.stderr).toContain('unparsed line')
+  })
+
+  it('analyze --json: totals keyed by category, unparsed lines counted', async () => {
+    const file = join(dir, 'small.log')
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, LOG))
+    const r = await connrca(['analyze', file, '--json', '--no-store', '--server', 'orders-prod'])
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.stdout)
+    expect(Object.keys(report.totals).sort()).toEqual(['auth_fail', 'firewall_deny', 'limit_reached'])
+    expect(report.totals.firewall_deny.failures).toBe(1)
+    expect(report.totals.firewall_deny.topClients).toEqual([{ value: '81.2.69.7', count: 1 }])
+    expect(report.unparsed).toBe(1)
+    expect(report.outcomes).toEqual({ received: 2, authorized: 0, failed: 3, closed: 0 })
+  })
+
+  it('analyze agrees with the generator on a generated log (every format)', async () => {
+    for (const format of ['stderr', 'csvlog', 'jsonlog'] as const) {
+      const file = join(dir, `gen.${format}`)
+      const truthFile = join(dir, `gen.${format}.truth.json`)
+      const g = await connrca(['generate', '--servers', 'orders-prod', '--duration', '2h', '--rate', '5', '--format', format, '--start', '2026-03-02T09:00:00Z', '--out', file, '--truth', truthFile])
+      expect(g.code).toBe(0)
+      const truth = JSON.parse(await readFile(truthFile, 'utf8')) as GroundTruth
+      const r = await connrca(['analyze', file, '--json', '--no-store', '--server', 'orders-prod'])
+      expect(r.code, r.stderr).toBe(0)
+      const report = JSON.parse(r.stdout)
+      const got = Object.fromEntries(Object.entries(report.totals as Record<string, { failures: number }>).map(([c, t]) => [c, t.failures]))
+      expect(got, format).toEqual(truth.failures['orders-prod'])
+      expect(report.unparsed, format).toBe(0)
+    }
+  }, 120_000)
+
+  it('one clear line for what a user gets wrong', async () => {
+    const missing = await connrca(['analyze', join(dir, 'nope.log')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr.trim()).toBe(`connrca: cannot read ${join(dir, 'nope.log')}: ENOENT`)
+    const format = await connrca(['classify', '--format', 'xml'])
+    expect(format.code).toBe(2)
+    expect(format.stderr).toMatch(/^connrca: unknown format "xml"/)
+    const prefix = await connrca(['classify', '--prefix', '%Z'])
+    expect(prefix.code).toBe(1)
+    expect(prefix.stderr.trim().split('\n')).toHaveLength(1)
+    expect(prefix.stderr).toContain("unknown escape '%Z'")
+    const badConfig = join(dir, 'bad.yaml')
+    await import('node:fs/promises').then((fs) => fs.writeFile(badConfig, 'pipeline:\n  window: five minutes\n'))
+    const cfg = await connrca(['analyze', '--no-store', '--config', badConfig, join(dir, 'small.log')])
+    expect(cfg.code).toBe(1)
+    expect(cfg.stderr).toMatch(/bad\.yaml: pipeline\.window: /)
+    for (const r of [missing, format, prefix, cfg]) expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('sql: reads the store, refuses writes with a clear message', async () => {
+    const data = join(dir, 'data')
+    const a = await connrca(['analyze', join(dir, 'small.log'), '--server', 'orders-prod', '--data-dir', data])
+    expect(a.code, a.stderr).toBe(0)
+    const q = await connrca(['sql', "SELECT category, count() AS n FROM connection_events FINAL WHERE outcome = 'failed' GROUP BY category ORDER BY category", '--format', 'json', '--data-dir', data])
+    expect(q.code, q.stderr).toBe(0)
+    expect(JSON.parse(q.stdout).rows).toEqual([
+      ['auth_fail', '1'],
+      ['firewall_deny', '1'],
+      ['limit_reached', '1'],
+    ])
+    const w = await connrca(['sql', 'DROP TABLE connection_events', '--data-dir', data])
+    expect(w.code).toBe(1)
+    expect(w.stderr).toMatch(/^connrca: refused: /)
+    const again = await connrca(['sql', 'SELECT count() FROM connection_events', '--format', 'csv', '--data-dir', data])
+    expect(again.stdout.trim().split('\n')[1]).toBe('5')
+  }, 60_000)
+})
