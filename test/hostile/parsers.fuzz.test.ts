@@ -19,12 +19,6 @@ const MB = 1024 * 1024
 
 const classifier = new Classifier()
 
-/**
- * Violations already reported with minimal repros in parsers.known-bug.test.ts(.txt); tolerated
- * here so the fuzz keeps hunting for new ones. Empty this list once those are fixed.
- */
-const KNOWN_BUGS: RegExp[] = [/fails (the LogRecord|its) schema at (pid|clientPort): .*received (NaN|-?Infinity)/]
-
 /** Runs `lines` through `format` and returns every problem found (empty when the case is fine). */
 function problems(format: LogFormat, lines: readonly string[], budgetMs = CASE_MS, opts = {}): string[] {
   const e: Emitted = runParser(format, lines, opts)
@@ -44,7 +38,7 @@ function problems(format: LogFormat, lines: readonly string[], budgetMs = CASE_M
       v.push(`classifier threw on ${JSON.stringify(r).slice(0, 200)}: ${(err as Error).stack}`)
     }
   }
-  return v.filter((x) => !KNOWN_BUGS.some((k) => k.test(x)))
+  return v
 }
 
 function expectClean(format: LogFormat, lines: readonly string[], budgetMs?: number, opts = {}): void {
@@ -243,8 +237,7 @@ describe('deeply nested JSON', () => {
   const depth = 200_000
   const nested = `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`
   const nestedMsg = `{"message":"x","errorLevel_s":"LOG","b":${'{"c":'.repeat(depth)}1${'}'.repeat(depth)}}`
-  // azure: known bug (JSON.stringify of the row for the dead letter overflows), see the known-bug file
-  for (const format of FORMATS.filter((f) => f !== 'azure')) {
+  for (const format of FORMATS) {
     it(`${format}: no stack overflow escapes`, { timeout: 20_000 }, () => {
       expectClean(format, [nested, nestedMsg, SEEDS.jsonlog[1]], BIG_MS)
     })

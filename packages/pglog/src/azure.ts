@@ -51,7 +51,8 @@ export function parseAzureRow(row: Record<string, unknown>, opts: AzureRowOption
     'default'
   const generated = text(pick(row, 'TimeGenerated', 'timeGenerated', 'TimeGenerated [UTC]'))
   const pidV = pick(row, 'processId_d', 'ProcessId', 'processId', 'ProcessId_d')
-  const pid = pidV === undefined ? undefined : Number(pidV)
+  const pidN = pidV === undefined ? Number.NaN : Number(pidV)
+  const pid = Number.isSafeInteger(pidN) ? pidN : undefined
   const position =
     opts.position ??
     text(pick(row, '_ItemId', 'ItemId')) ??
@@ -59,7 +60,7 @@ export function parseAzureRow(row: Record<string, unknown>, opts: AzureRowOption
   const ref: SourceRef = { kind: source.kind, name: source.name, position }
   const id = recordId(source.name, position)
   const dead = (reason: string): DeadLetter => {
-    const raw = JSON.stringify(row)
+    const raw = serialise(row)
     return {
       id,
       stage: 'parse',
@@ -115,5 +116,14 @@ export function parseAzureRow(row: Record<string, unknown>, opts: AzureRowOption
     application: prefixed ? fields.application : undefined,
     backendType: text(pick(row, 'BackendType', 'backendType_s')),
     source: ref,
+  }
+}
+
+/** The row as JSON for a dead letter; a row too deep or cyclic to serialise is described instead. */
+function serialise(row: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(row) ?? String(row)
+  } catch (err) {
+    return `[row not serialisable: ${(err as Error).message}; keys: ${Object.keys(row).slice(0, 20).join(', ')}]`
   }
 }

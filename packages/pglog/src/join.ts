@@ -22,6 +22,24 @@ interface Slot {
   seq: number
   closed: boolean
   field: Field
+  /** Characters joined onto the record so far. */
+  size: number
+}
+
+/**
+ * A record stops growing at this many joined characters: a runaway statement must not hold the
+ * memory of every line after it. The record says it was cut; the lines themselves are consumed.
+ */
+export const MAX_JOINED_CHARS = 1 << 20
+const CUT_MARK = '\n…[connrca: record cut at 1 MiB of joined lines]'
+
+/** Counts `n` more characters against the slot's budget; false (after marking the record once) when over. */
+function budget(slot: Slot, n: number): boolean {
+  if (slot.size > MAX_JOINED_CHARS) return false
+  slot.size += n
+  if (slot.size <= MAX_JOINED_CHARS) return true
+  slot.rec.message += CUT_MARK
+  return false
 }
 
 export class Joiner {
@@ -38,8 +56,9 @@ export class Joiner {
   start(key: string | number, rec: LogRecord): void {
     const prev = this.open.get(key)
     if (prev !== undefined) prev.closed = true
-    const slot = this.free.pop() ?? { rec, key, seq: 0, closed: false, field: Field.Message }
+    const slot = this.free.pop() ?? { rec, key, seq: 0, closed: false, field: Field.Message, size: 0 }
     slot.rec = rec
+    slot.size = 0
     slot.key = key
     slot.seq = ++this.seq
     slot.closed = false
@@ -54,6 +73,7 @@ export class Joiner {
   attach(key: string | number, sev: Severity, text: string): boolean {
     const slot = this.open.get(key)
     if (slot === undefined) return false
+    if (!budget(slot, text.length)) return true
     const r = slot.rec
     let field: Field
     switch (sev) {
@@ -149,6 +169,7 @@ export class Joiner {
 }
 
 function append(slot: Slot, text: string, newline: boolean): void {
+  if (!budget(slot, text.length)) return
   const r = slot.rec
   const sep = newline ? '\n' : ''
   switch (slot.field) {

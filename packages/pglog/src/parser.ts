@@ -47,7 +47,12 @@ function build(
   sample: string[],
 ): LogParser {
   const origin = new Origin(opts.source, opts.server ?? 'default', sink)
-  const emit = (r: LogRecord) => sink.record(r)
+  const emit = (r: LogRecord) => {
+    // Digits that overflow (a 400-digit pid, 1e999 in JSON) must not leave the parser as NaN/Infinity.
+    if (r.pid !== undefined && !Number.isSafeInteger(r.pid)) r.pid = undefined
+    if (r.clientPort !== undefined && !Number.isSafeInteger(r.clientPort)) r.clientPort = undefined
+    sink.record(r)
+  }
   // a configured prefix is strict; without one, other known prefixes and the loose matcher catch the rest
   const matchers = (): PrefixMatcher[] =>
     opts.prefix !== undefined ? [compilePrefix(opts.prefix)] : fallbackMatchers(sample, prefix)

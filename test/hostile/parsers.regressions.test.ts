@@ -1,6 +1,4 @@
-// Minimal reproductions of parser bugs the hostile suite found. Each test states the expected
-// behaviour; they fail until the parser is fixed (then the file can drop its .known-bug name and
-// the KNOWN_BUGS tolerance in parsers.fuzz.test.ts can go).
+// Minimal reproductions of parser bugs the hostile suite found, kept so they stay fixed.
 
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -9,7 +7,7 @@ import { createParser } from '@connrca/pglog'
 import { describe, expect, it } from 'vitest'
 import { runParser } from './support.js'
 
-describe('known parser bugs', () => {
+describe('parser regressions found by the fuzz suite', () => {
   it('azure: a deeply nested row is dead-lettered, not a RangeError out of push()', () => {
     const depth = 100_000
     const line = `{"b":${'{"c":'.repeat(depth)}1${'}'.repeat(depth)}}` // no Message: goes to dead()
