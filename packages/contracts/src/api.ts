@@ -22,24 +22,27 @@ export const API_DEFAULT_RANGE_MS = DAY
 const UNIT: Record<string, number> = { ms: 1, s: 1000, m: MINUTE, h: HOUR, d: DAY, w: 7 * DAY }
 
 /** `5m`, `1h`, `90s` or plain milliseconds. */
+/** Times must fall in years 1970–9999: anything else is a typo or an attack, and a bad query. */
+const MAX_TIME_MS = 253_402_300_799_999
+const inRange = (t: number) => (Number.isSafeInteger(t) && t >= 0 && t <= MAX_TIME_MS ? t : undefined)
+
 export function parseDurationMs(v: string): number | undefined {
   const m = /^(\d+)(ms|s|m|h|d|w)?$/.exec(v.trim())
   if (!m) return undefined
-  return Number(m[1]) * (m[2] ? UNIT[m[2]] : 1)
+  return inRange(Number(m[1]) * (m[2] ? UNIT[m[2]] : 1))
 }
 
 /** Epoch ms, ISO 8601, `now` or `now-24h`. Relative values resolve against `now`. */
 export function parseTimePoint(v: string, now: number): number | undefined {
   const s = v.trim()
-  if (/^\d{10,}$/.test(s)) return Number(s)
+  if (/^\d{10,}$/.test(s)) return inRange(Number(s))
   if (s === 'now') return now
   if (s.startsWith('now-')) {
     const d = parseDurationMs(s.slice(4))
-    return d === undefined ? undefined : now - d
+    return d === undefined ? undefined : inRange(now - d)
   }
   if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return undefined
-  const t = Date.parse(s)
-  return Number.isNaN(t) ? undefined : t
+  return inRange(Date.parse(s))
 }
 
 const timePoint = z

@@ -1,6 +1,5 @@
-// Known API bug found by the hostile suite: time points and steps beyond ±2^53 ms pass the query
-// schema and reach the store, whose client refuses to serialize them; the caller gets a 500
-// ("internal error") instead of a 400 naming the parameter.
+// Regression found by the hostile suite: time points and steps beyond ±2^53 ms used to pass the
+// query schema and reach the store, whose client refused them: a 500 instead of a 400.
 
 import { createApiServer } from '@connrca/api'
 import { openStore, type Store } from '@connrca/store'
