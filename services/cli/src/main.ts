@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   sql: { summary: 'run read-only SQL against the store', load: async () => (await import('./commands/sql.js')).sql },
   notify: { summary: 'send a test notification, or re-send dead-lettered ones', load: async () => (await import('./commands/notify.js')).notify },
   migrate: { summary: 'apply schema migrations to the store', load: async () => (await import('./commands/migrate.js')).migrate },
+  azure: { summary: 'backfill a past time range from an Azure Log Analytics workspace', load: async () => (await import('./commands/azure.js')).azure },
 }
 
 function help(): string {
