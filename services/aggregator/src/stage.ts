@@ -1,6 +1,7 @@
 import type {
   ConnectionEvent,
   DeadLetter,
+  Outcome,
   PipelineConfig,
   RcaEvent,
   ServerInfo,
@@ -18,6 +19,14 @@ export interface AggregatorStageOptions {
   rcaOut: Publisher<RcaEvent>
   /** Rows buffered before handle() writes them itself (backpressure). */
   maxBufferedRows?: number
+  /**
+   * Attempts per write before the stage gives up (default 5, backing off up to 8 s). After that
+   * its in-memory state is ahead of the store: the process must stop and resume from its last
+   * checkpoint, never retry the same input into this instance.
+   */
+  writeRetries?: number
+  /** Outcomes whose events are stored row by row (default: all). */
+  storeOutcomes?: readonly Outcome[]
   /** State from a previous snapshot(): restarts continue the same windows and incidents. */
   state?: AggregatorState
 }
@@ -38,7 +47,10 @@ export class AggregatorStage {
   private windowRows: WindowCount[] = []
   private rcaRows: RcaEvent[] = []
   private unpublished: Message<RcaEvent>[] = []
+  /** The write in flight; a rejection is fatal for this stage (see AggregatorStageOptions.writeRetries). */
+  private writing: Promise<void> = Promise.resolve()
   private readonly maxBuffered: number
+  private readonly keep: ReadonlySet<Outcome> | undefined
   eventsIn = 0
   windowsOut = 0
   rcaOut = 0
@@ -68,6 +80,7 @@ export class AggregatorStage {
       ? WindowAggregator.restore(windowOptions, onWindow, opts.state.windows)
       : new WindowAggregator(windowOptions, onWindow)
     this.maxBuffered = opts.maxBufferedRows ?? 50_000
+    this.keep = opts.storeOutcomes ? new Set(opts.storeOutcomes) : undefined
   }
 
   get watermark(): number {
@@ -80,14 +93,18 @@ export class AggregatorStage {
 
   readonly handle = async (batch: ConnectionEvent[]): Promise<void> => {
     const now = Date.now()
+    const keep = this.keep
     for (const e of batch) {
-      this.events.push(e)
+      if (keep === undefined || keep.has(e.outcome)) this.events.push(e)
       this.windows.add(e, now)
     }
     this.eventsIn += batch.length
     this.incidents.onWatermark(this.windows.watermarks())
     await this.publish()
-    if (this.events.length >= this.maxBuffered) await this.flush()
+    if (this.events.length >= this.maxBuffered) {
+      await this.writing
+      this.startWrite()
+    }
   }
 
   /** Processing-time tick: lets the idle timeout close windows when logs stop. */
@@ -109,24 +126,44 @@ export class AggregatorStage {
     return { windows: this.windows.snapshot(), incidents: this.incidents.snapshot() }
   }
 
-  /** Writes everything buffered. Idempotent in the store: a replay after a crash double counts nothing. */
+  /**
+   * Writes everything buffered and waits until it is stored: a commit point. Idempotent in the
+   * store, so a replay after a crash double counts nothing.
+   */
   async flush(): Promise<void> {
+    this.startWrite()
+    await this.writing
+  }
+
+  /**
+   * Hands the buffered rows to the store without waiting: the store inserts on its own threads
+   * while parsing goes on here. One write in flight at a time keeps memory bounded and keeps
+   * raw events ahead of the windows and incidents derived from them.
+   */
+  private startWrite(): void {
     const events = this.events
     const windows = this.windowRows
     const rca = this.rcaRows
+    if (events.length === 0 && windows.length === 0 && rca.length === 0) return
     this.events = []
     this.windowRows = []
     this.rcaRows = []
-    try {
-      if (events.length) await this.opts.store.insertConnectionEvents(events)
-      if (windows.length) await this.opts.store.insertWindowCounts(windows)
-      if (rca.length) await this.opts.store.insertRcaEvents(rca)
-    } catch (err) {
-      // Put the rows back so a retry writes them; the store dedupes what did land.
-      this.events = events.concat(this.events)
-      this.windowRows = windows.concat(this.windowRows)
-      this.rcaRows = rca.concat(this.rcaRows)
-      throw err
+    this.writing = this.writing.then(() => this.write(events, windows, rca))
+  }
+
+  private async write(events: ConnectionEvent[], windows: WindowCount[], rca: RcaEvent[]): Promise<void> {
+    const { store, writeRetries = 5 } = this.opts
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (events.length) await store.insertConnectionEvents(events)
+        if (windows.length) await store.insertWindowCounts(windows)
+        if (rca.length) await store.insertRcaEvents(rca)
+        return
+      } catch (err) {
+        // The store dedupes whatever part of the batch did land, so the whole batch is retried.
+        if (attempt >= writeRetries) throw err
+        await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** attempt)))
+      }
     }
   }
 

@@ -8,6 +8,15 @@ export const StoreConfig = z.object({
   database: z.string().default('connrca'),
   username: z.string().default('default'),
   password: z.string().default(''),
+  /**
+   * Which connection events are stored row by row. Failures and received connections (the
+   * failure ratio's denominator) by default; `authorized` and `closed` are counted in windows
+   * either way, and storing them triples the rows of a busy server.
+   */
+  storeOutcomes: z
+    .array(z.enum(['received', 'authorized', 'failed', 'closed']))
+    .min(1)
+    .default(['received', 'failed']),
   /** Days raw connection events are kept. */
   ttlDays: z.number().int().positive().default(30),
   batch: z

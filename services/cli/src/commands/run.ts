@@ -44,6 +44,11 @@ export async function run(argv: string[]): Promise<void> {
       throw err
     })
 
+  pipeline.onFatal = (err) => {
+    log(`stopped: ${err.message} (positions are saved up to the last checkpoint; a restart resumes from there)`)
+    process.exit(1)
+  }
+
   // Terminals get openings and resolutions; every revision is in --json and in the store.
   const print = values.json
     ? (e: RcaEvent) => process.stdout.write(`${JSON.stringify(e)}\n`)

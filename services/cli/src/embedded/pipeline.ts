@@ -44,6 +44,7 @@ export class EmbeddedPipeline {
       pipeline: config.pipeline,
       servers: config.servers,
       store: store ?? DISCARD,
+      storeOutcomes: config.store.storeOutcomes,
       rcaOut: this.transport.publisher('rca'),
       state,
     })
@@ -93,11 +94,26 @@ export class EmbeddedPipeline {
     return this.serial(() => this.aggregator.finish())
   }
 
+  /**
+   * Called once when a stage fails (the store stayed unwritable through its retries). The stages'
+   * memory is then ahead of the store, so nothing may be fed again: the process must stop, and a
+   * restart resumes from the last checkpoint, which is consistent.
+   */
+  onFatal: (err: Error) => void = () => {}
+  private failure: Error | undefined
+
   /** Deliveries from several sources, ticks and commits run one at a time. */
   private queue: Promise<unknown> = Promise.resolve()
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn)
-    this.queue = next.catch(() => {})
+    const next = this.queue.then(() => {
+      if (this.failure) throw this.failure
+      return fn()
+    })
+    this.queue = next.catch((err: Error) => {
+      if (this.failure) return
+      this.failure = err
+      this.onFatal(err)
+    })
     return next
   }
 
