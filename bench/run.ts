@@ -12,8 +12,8 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Classifier } from '@connrca/classifier'
 import type { LogFormat, LogRecord } from '@connrca/contracts'
-import { createParser, readLines } from '@connrca/pglog'
-import { DEFAULT_PREFIX, writeLog } from '../services/cli/src/generate/index.js'
+import { createParser, readLineBatches } from '@connrca/pglog'
+import { DEFAULT_PREFIX, SAMPLE_SERVERS, writeLog } from '@connrca/cli'
 
 const { values } = parseArgs({
   options: {
@@ -46,9 +46,10 @@ async function corpus(format: 'stderr' | 'csvlog' | 'jsonlog', lines: number): P
   const path = join(OUT, `corpus-${lines}.${ext}`)
   if (!existsSync(path)) {
     process.stderr.write(`generating ${path}\n`)
-    // Three busy servers at 100 lines/s each: the duration follows from the line count.
+    // The sample's three servers (so every failure kind is injected) at 100 lines/s each: the
+    // duration follows from the line count, and the incidents scale with it.
     const durationMs = Math.round((lines / (3 * RATE)) * 1000)
-    await writeLog(path, { servers: 3, start: START, durationMs, ratePerSec: RATE, format, prefix: DEFAULT_PREFIX, seed: 42, incidents: 'default' })
+    await writeLog(path, { servers: SAMPLE_SERVERS.map((s) => s.name), start: START, durationMs, ratePerSec: RATE, format, prefix: DEFAULT_PREFIX, seed: 42, incidents: 'default' })
   }
   return path
 }
@@ -70,9 +71,9 @@ async function parseClassify(path: string, format: LogFormat) {
     },
   )
   const t0 = performance.now()
-  for await (const { line, position } of readLines(path)) {
-    parser.push(line, position)
-    lines++
+  for await (const b of readLineBatches(path)) {
+    for (let i = 0; i < b.lines.length; i++) parser.push(b.lines[i], b.positions[i])
+    lines += b.lines.length
   }
   parser.flush()
   const secs = (performance.now() - t0) / 1000

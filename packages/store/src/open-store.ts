@@ -8,7 +8,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { type ClickHouseClient, createClient } from '@clickhouse/client'
 import { type ConnectionEvent, type DeadLetter, type RcaEvent, StoreConfig, type WindowCount } from '@connrca/contracts'
-import { RecyclingChdbConnection } from './chdb-session.js'
+import type { RecyclingChdbConnection } from './chdb-session.js'
 import { applyMigrations, defaultMigrationsDir, loadMigrations, reconcileTtl } from './migrations.js'
 import { connectionEvents, deadLetters, encodeRows, rcaEvents, type TableSpec, windowCounts } from './rows.js'
 
@@ -75,6 +75,8 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     mkdirSync(dir, { recursive: true })
     let connection: RecyclingChdbConnection
     try {
+      // Loaded on demand: the engine costs ~150 MB of resident memory, which a store on a server never needs.
+      const { RecyclingChdbConnection } = await import('./chdb-session.js')
       connection = new RecyclingChdbConnection(dir)
     } catch (err) {
       throw new StoreError(`store: cannot open chDB data directory ${dir}: ${oneLine(err)}`)
