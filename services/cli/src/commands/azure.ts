@@ -95,7 +95,7 @@ async function azureBackfill(argv: string[]): Promise<void> {
     await pipeline.finish()
     await pipeline.close()
     deadLetters = pipeline.deadLettersIn
-    if (failure) throw explain(failure, name, progress, abort.signal.aborted)
+    if (failure) throw explain(failure, name, source.credential?.type ?? 'default', progress, abort.signal.aborted)
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -172,11 +172,17 @@ function progressLine(name: string, maxSlice: number) {
 }
 
 /** One line that says what failed, and from where a re-run continues. */
-function explain(err: unknown, name: string, p: PullProgress, interrupted: boolean): UserError {
+function explain(err: unknown, name: string, credential: string, p: PullProgress, interrupted: boolean): UserError {
   const resume =
     p.doneUntil > p.from ? `; stored up to ${iso(p.doneUntil)}, continue with --from ${iso(p.doneUntil)}` : ''
   if (interrupted) return new UserError(`backfill of ${name} interrupted${resume}`, 130)
   const msg = firstLine(err)
+  // The SDK reports a credential that yields no token like a network error (the puller retries it).
+  const token = /\(((?:\w+Credential|ChainedTokenCredential)\b.*)\)$/.exec(msg)
+  if (err instanceof AzureQueryError && token)
+    return new UserError(
+      `${name}: could not get an Azure access token (credential type ${credential}): ${token[1]}${resume}`,
+    )
   if (err instanceof AzureQueryError && /HTTP (401|403)\b/.test(msg))
     return new UserError(
       `${msg} — the credential was refused; it needs the Log Analytics Reader role on the workspace${resume}`,
