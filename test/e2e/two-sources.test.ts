@@ -89,7 +89,13 @@ function watch(proc: NonNullable<typeof child>) {
         const m = stderr.match(re)
         if (m) return done(m)
         const timer = setTimeout(() => fail(new Error(`timed out waiting for ${re} in:\n${stderr}`)), ms)
-        waiters.push({ re, done: (x) => (clearTimeout(timer), done(x)) })
+        waiters.push({
+          re,
+          done: (x) => {
+            clearTimeout(timer)
+            done(x)
+          },
+        })
       }),
   }
 }
