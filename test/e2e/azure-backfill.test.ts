@@ -232,13 +232,9 @@ describe('connrca azure backfill', () => {
   }, 120_000)
 
   // Known bug in the collector (services/collector/src/sources/azure/kql.ts): the
-  // `connectionsOnly` term filter has no term of two connection failures, so Log Analytics never
-  // returns them: "sorry, too many clients already" (53300, limit_reached) and Azure's "Client
-  // from Azure Virtual Networks is not allowed to access the server." (firewall_deny). KQL `has`
-  // matches whole terms, so "connection" does not cover "connections" either. Fix: add `clients`,
-  // `Virtual` (or `allowed`) to CONNECTION_TERMS, or also admit rows by SQLSTATE class
-  // (08, 28, 53, 57P0x, 3D000). Once fixed this turns red: make it a plain `it`.
-  it.fails('known bug: the default connection filter loses failures', async () => {
+  // Regression: the `connectionsOnly` term filter once had no term of two failures ("sorry, too
+  // many clients already", Azure's "Client from Azure Virtual Networks is not allowed …").
+  it('the default connection filter keeps every failure', async () => {
     const r = await backfill(join(home, 'connrca.yaml'), join(home, 'filtered'), ['--json'], 'la')
     expect(r.code, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout).failures).toBe([...truth.values()].reduce((a, b) => a + b, 0))

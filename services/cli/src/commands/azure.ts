@@ -177,8 +177,7 @@ function explain(err: unknown, name: string, credential: string, p: PullProgress
     p.doneUntil > p.from ? `; stored up to ${iso(p.doneUntil)}, continue with --from ${iso(p.doneUntil)}` : ''
   if (interrupted) return new UserError(`backfill of ${name} interrupted${resume}`, 130)
   const msg = firstLine(err)
-  // The SDK reports a credential that yields no token like a network error (the puller retries it).
-  const token = /\(((?:\w+Credential|ChainedTokenCredential)\b.*)\)$/.exec(msg)
+  const token = /cannot get a token for Log Analytics: (.*)$/.exec(msg)
   if (err instanceof AzureQueryError && token)
     return new UserError(
       `${name}: could not get an Azure access token (credential type ${credential}): ${token[1]}${resume}`,

@@ -30,9 +30,17 @@ export const COLUMNS: Record<AzureTable, Array<[name: string, type: string]>> = 
   ],
 }
 
-/** Words that occur in every connection-related server message; `has_any` uses the term index, so this is cheap. */
+/**
+ * Words that occur in every connection-related server message; `has_any` uses the term index, so
+ * this is cheap. `has` matches whole terms ("connection" does not match "connections"), so every
+ * failure text of the classifier's catalog must contain one of these words as a term.
+ */
 const CONNECTION_TERMS = [
   'connection',
+  'connections',
+  'clients',
+  'Virtual',
+  'allowed',
   'authentication',
   'password',
   'pg_hba.conf',

@@ -176,6 +176,9 @@ export class AzurePuller {
           response?: { headers?: { get(n: string): string | undefined } }
         }
         const status = err.statusCode
+        // No token to be had (no identity, wrong secret): retrying only delays the message.
+        if (/^(CredentialUnavailableError|AuthenticationError|AggregateAuthenticationError)$/.test((e as Error).name ?? ''))
+          throw new AzureQueryError(`${this.name}: cannot get a token for Log Analytics: ${oneLine(err.message)}`)
         if (
           status === 400 &&
           /resolve.*(table|expression)|SemanticError/i.test(`${err.code} ${err.message}`) &&
