@@ -1,0 +1,38 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { resolve } from 'node:path'
+
+export const REPO = resolve(import.meta.dirname, '..', '..', '..')
+const MAIN = resolve(REPO, 'services', 'cli', 'src', 'main.ts')
+
+/**
+ * `connrca …` as ONE process. test/support's startConnrca goes through the tsx wrapper, which
+ * runs the CLI in a grandchild: SIGKILL on the wrapper leaves the real connrca running as an
+ * orphan, so it cannot simulate a crash. `node --import tsx` loads TypeScript in-process.
+ */
+export function spawnConnrca(args: string[]): ChildProcess & { output: () => string; stdoutText: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: REPO,
+    env: { ...process.env, CONNRCA_API_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  let stdout = ''
+  child.stderr?.on('data', (d) => (stderr += d))
+  child.stdout?.on('data', (d) => (stdout += d))
+  return Object.assign(child, { output: () => stderr, stdoutText: () => stdout })
+}
+
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode })
+  return new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })))
+}
+
+/** Runs `connrca …` to completion. */
+export async function runConnrca(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  const child = spawnConnrca(args)
+  const { code } = await exited(child)
+  return { code, stderr: child.output(), stdout: child.stdoutText() }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
