@@ -8,6 +8,7 @@ import { SourceConfig } from './sources.js'
 import { StoreConfig } from './store.js'
 
 export * from './api.js'
+export * from './duration.js'
 export * from './load.js'
 export * from './kafka.js'
 export * from './notify.js'

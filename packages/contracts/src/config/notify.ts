@@ -1,12 +1,9 @@
 import { z } from 'zod'
+import { Duration } from './duration.js'
 import { Category } from '../connection-event.js'
 import { Persistence, RcaSeverity } from '../rca-event.js'
 
-/** Milliseconds or `500ms`, `30s`, `5m`, `4h`, `1d`. */
-const duration = z.union([
-  z.number().int().nonnegative(),
-  z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 500ms, 30s, 5m, 4h or 1d'),
-])
+const duration = Duration
 
 export const NotifyFormat = z.enum(['generic', 'alertmanager', 'slack', 'teams'])
 export type NotifyFormat = z.infer<typeof NotifyFormat>

@@ -1,11 +1,8 @@
 import { z } from 'zod'
+import { Duration } from './duration.js'
 import { LogFormat } from '../log-record.js'
 
-/** Milliseconds or `500ms`, `30s`, `5m`, `4h`, `1d`. */
-const duration = z.union([
-  z.number().int().nonnegative(),
-  z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 500ms, 30s, 5m, 4h or 1d'),
-])
+const duration = Duration
 
 const common = {
   /** Unique per config; defaults to `<type>:<first path / port / workspace>`. Checkpoints are keyed by it. */
