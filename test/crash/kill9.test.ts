@@ -16,9 +16,20 @@ const SEED = seedFromEnv()
 const CHUNKS = 20
 const MIN_KILLS = 5
 const MAX_KILLS = 12
-/** How long a child lives before its SIGKILL: from inside its start-up to well into following. */
-const LIFETIME_MS: [number, number] = [700, 5000]
-const GAP_MS: [number, number] = [300, 1500]
+/** Kills that must cut a run after it committed progress and before the end of the file. */
+const MIN_MID_STREAM = 3
+/** Pause before a restart: the next child starts on a backlog. */
+const DOWNTIME_MS: [number, number] = [0, 2000]
+/** Time a child gets before new slices arrive: kills then land in start-up, catch-up or following. */
+const SETTLE_MS: [number, number] = [300, 3000]
+/** Slices appended per child, a short pause between them. */
+const SLICES: [number, number] = [2, 5]
+const GAP_MS: [number, number] = [100, 700]
+/**
+ * SIGKILL this long after the last append: the child is reading, storing or committing that
+ * slice (it commits every second), or idle-flushing a record cut mid-way.
+ */
+const AFTER_APPEND_MS: [number, number] = [0, 1500]
 
 interface Kill {
   lifetimeMs: number
@@ -26,8 +37,10 @@ interface Kill {
   written: Map<string, number>
   /** Checkpointed offsets read right after the child died. */
   positions: Positions
+  /** Slices were still to come after this kill. */
   stillGrowing: boolean
-  caughtUp: boolean
+  /** The checkpoint moved since the previous kill and lies inside a file: the child was cut mid-stream. */
+  midStream: boolean
 }
 
 const rng = prng(SEED)
@@ -41,7 +54,7 @@ let crashed: Outcome
 let reference: Outcome
 let running: ChildProcess | undefined
 
-async function setUp(dir: string, api = false) {
+async function setUp(dir: string) {
   const logs = join(dir, 'logs')
   const files = new Map<string, string>()
   for (const s of SERVERS) {
@@ -60,37 +73,47 @@ async function setUp(dir: string, api = false) {
           serverFromPath: '/(?<server>[^/]+)/postgresql\\.log$',
         },
       ],
-      api: { enabled: api },
+      api: { enabled: false },
     }),
   )
   return { config, data: join(dir, 'data'), files }
 }
 
-/** Appends the corpus in CHUNKS slices per file; holds the last slice until MIN_KILLS kills happened. */
-function startWriter() {
+/** Appends the corpus to the live files in CHUNKS slices per file, both servers growing together. */
+function sliceWriter() {
   const cuts = corpus.map((c) =>
     cutPoints(c.text.length, CHUNKS, rng, c.server === 'billing-flex' ? multiLineCuts(c.text) : []),
   )
-  const gaps = Array.from({ length: CHUNKS }, () => rng.int(...GAP_MS))
   const written = new Map<string, number>(corpus.map((c) => [c.server, 0]))
-  let done = false
-  const appendStep = async (i: number) => {
-    for (const [k, c] of corpus.entries()) {
-      const from = written.get(c.server)!
-      const to = cuts[k][i]
-      await appendFile(live.files.get(c.server)!, c.text.subarray(from, to))
-      written.set(c.server, to)
-    }
+  let next = 0
+  return {
+    remaining: () => CHUNKS - next,
+    written: () => new Map(written),
+    async append(): Promise<void> {
+      for (const [k, c] of corpus.entries()) {
+        const from = written.get(c.server)!
+        const to = cuts[k][next]
+        await appendFile(live.files.get(c.server)!, c.text.subarray(from, to))
+        written.set(c.server, to)
+      }
+      next++
+    },
   }
-  const finished = (async () => {
-    for (let i = 0; i < CHUNKS; i++) {
-      if (i > 0) await sleep(gaps[i])
-      while (i === CHUNKS - 1 && kills.length < MIN_KILLS) await sleep(100)
-      await appendStep(i)
-    }
-    done = true
-  })()
-  return { finished, written: () => new Map(written), done: () => done, cuts }
+}
+
+function enoughKills(): boolean {
+  return kills.length >= MIN_KILLS && kills.filter((k) => k.midStream).length >= MIN_MID_STREAM
+}
+
+function isMidStream(positions: Positions, before: Positions): boolean {
+  const sizes = new Map(corpus.map((c) => [live.files.get(c.server)!, c.text.length]))
+  let advanced = false
+  let inside = false
+  for (const [path, offset] of positions) {
+    if (offset > (before.get(path) ?? 0)) advanced = true
+    if (offset > 0 && offset < (sizes.get(path) ?? 0)) inside = true
+  }
+  return advanced && inside
 }
 
 beforeAll(async () => {
@@ -106,27 +129,45 @@ beforeAll(async () => {
   const refRun = runConnrca(['run', '--once', '--config', ref.config, '--data-dir', ref.data])
 
   for (const c of corpus) await writeFile(live.files.get(c.server)!, '')
-  const writer = startWriter()
-  while (!writer.done() && kills.length < MAX_KILLS) {
+  const writer = sliceWriter()
+  await writer.append()
+  let before: Positions = new Map()
+  while (writer.remaining() > 0 || !enoughKills()) {
+    if (kills.length >= MAX_KILLS) break
+    await sleep(rng.int(...DOWNTIME_MS))
     const child = spawnConnrca(['run', '--config', live.config, '--data-dir', live.data])
     running = child
-    const lifetimeMs = rng.int(...LIFETIME_MS)
-    const ended = await Promise.race([exited(child).then(() => true), sleep(lifetimeMs).then(() => false)])
-    if (ended) throw new Error(`connrca run stopped by itself (exit ${child.exitCode}):\n${child.output()}`)
+    const born = performance.now()
+    const died = exited(child).then(() => {
+      throw new Error(`connrca run stopped by itself (exit ${child.exitCode}):\n${child.output()}`)
+    })
+    died.catch(() => {})
+    await Promise.race([died, sleep(rng.int(...SETTLE_MS))])
+    // The last slice waits until enough kills happened, so all of them hit a growing file.
+    let slices = Math.min(rng.int(...SLICES), writer.remaining() - (enoughKills() ? 0 : 1))
+    while (slices-- > 0) {
+      await writer.append()
+      if (slices > 0) await Promise.race([died, sleep(rng.int(...GAP_MS))])
+    }
+    await Promise.race([died, sleep(rng.int(...AFTER_APPEND_MS))])
     const written = writer.written()
-    const stillGrowing = !writer.done()
     child.kill('SIGKILL')
     const { signal } = await exited(child)
     running = undefined
     if (signal !== 'SIGKILL') throw new Error(`connrca run ended with ${signal} instead of SIGKILL:\n${child.output()}`)
+    const lifetimeMs = Math.round(performance.now() - born)
     const positions = await readPositions(live.data)
-    kills.push({ lifetimeMs, written, positions, stillGrowing, caughtUp: child.output().includes('caught up') })
-    const fmt = [...positions].map(([p, o]) => `${p.split('/').at(-2)}@${o}`).join(' ')
+    const stillGrowing = writer.remaining() > 0
+    const midStream = stillGrowing && isMidStream(positions, before)
+    kills.push({ lifetimeMs, written, positions, stillGrowing, midStream })
+    before = positions
+    const cp = [...positions].map(([p, o]) => `${p.split('/').at(-2)}@${o}`).join(' ')
+    const w = [...written].map(([s, n]) => `${s}@${n}`).join(' ')
     console.log(
-      `kill ${kills.length} after ${lifetimeMs} ms: written ${[...written.values()].join('/')}, checkpoint ${fmt || 'none'}`,
+      `kill ${kills.length} after ${lifetimeMs} ms${midStream ? ' (mid-stream)' : ''}: written ${w}; checkpoint ${cp || 'none'}`,
     )
   }
-  await writer.finished
+  while (writer.remaining() > 0) await writer.append()
 
   // Whatever the last child did not commit, a one-shot run picks up from the checkpoint.
   finalRun = await runConnrca(['run', '--once', '--config', live.config, '--data-dir', live.data])
@@ -134,8 +175,10 @@ beforeAll(async () => {
   if (refResult.code !== 0) throw new Error(`reference run failed:\n${refResult.stderr}`)
   crashed = await readOutcome(live.data)
   reference = await readOutcome(ref.data)
+  const took = ((performance.now() - t0) / 1000).toFixed(1)
+  const resumed = /caught up: [^\n]*/.exec(finalRun.stderr)?.[0]
   console.log(
-    `crash run: ${kills.length} kills, final run: ${/caught up: [^\n]*/.exec(finalRun.stderr)?.[0]}; raw rows ${JSON.stringify(crashed.raw)} vs reference ${JSON.stringify(reference.raw)}; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `${kills.length} kills; final run ${resumed}; rows ${JSON.stringify(crashed.raw)} vs reference ${JSON.stringify(reference.raw)}; ${took} s`,
   )
 }, 300_000)
 
@@ -152,23 +195,18 @@ describe(`connrca run killed with SIGKILL on a growing file (seed ${SEED})`, () 
     const sizes = new Map(corpus.map((c) => [c.server, c.text.length]))
     expect(kills.filter((k) => k.stillGrowing).length).toBeGreaterThanOrEqual(MIN_KILLS)
     let before: Positions = new Map()
-    let midStream = 0
     for (const k of kills) {
-      let advanced = false
-      let inside = false
       for (const [path, offset] of k.positions) {
         const server = SERVERS.find((s) => path.endsWith(`/${s}/postgresql.log`))!
         // A checkpoint never claims bytes that were not written yet, and never moves back.
         expect(offset).toBeLessThanOrEqual(k.written.get(server)!)
+        expect(offset).toBeLessThanOrEqual(sizes.get(server)!)
         expect(offset).toBeGreaterThanOrEqual(before.get(path) ?? 0)
-        if (offset > (before.get(path) ?? 0)) advanced = true
-        if (offset > 0 && offset < sizes.get(server)!) inside = true
       }
-      if (advanced && inside && k.stillGrowing) midStream++
       before = k.positions
     }
     // Kills that land in start-up are fine, but several must cut a run that had committed progress.
-    expect(midStream).toBeGreaterThanOrEqual(3)
+    expect(kills.filter((k) => k.midStream).length).toBeGreaterThanOrEqual(MIN_MID_STREAM)
     expect(finalRun.code).toBe(0)
     const resumed = Number(/caught up: ([\d,]+) records/.exec(finalRun.stderr)?.[1]?.replaceAll(',', ''))
     const total = corpus.reduce((n, c) => n + c.lines, 0)

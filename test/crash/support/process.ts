@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 
 export const REPO = resolve(import.meta.dirname, '..', '..', '..')
 const MAIN = resolve(REPO, 'services', 'cli', 'src', 'main.ts')
+const MUTANTS = resolve(import.meta.dirname, 'mutants.ts')
 
 /**
  * `connrca …` as ONE process. test/support's startConnrca goes through the tsx wrapper, which
@@ -10,7 +11,9 @@ const MAIN = resolve(REPO, 'services', 'cli', 'src', 'main.ts')
  * orphan, so it cannot simulate a crash. `node --import tsx` loads TypeScript in-process.
  */
 export function spawnConnrca(args: string[]): ChildProcess & { output: () => string; stdoutText: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  // CRASH_MUTANT breaks `run` on purpose (see mutants.ts): proof that the test can fail.
+  const mutate = process.env.CRASH_MUTANT && args[0] === 'run' ? ['--import', MUTANTS] : []
+  const child = spawn(process.execPath, ['--import', 'tsx', ...mutate, MAIN, ...args], {
     cwd: REPO,
     env: { ...process.env, CONNRCA_API_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
