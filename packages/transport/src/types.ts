@@ -11,7 +11,17 @@ export interface Message<T> {
  * re-published); only then may the transport commit. Handlers must be idempotent: a
  * redelivered batch (rebalance, restart) must not change any count.
  */
-export type BatchHandler<T> = (batch: T[]) => Promise<void>
+export type BatchHandler<T> = (batch: T[], meta?: BatchMeta) => Promise<void>
+
+/**
+ * Where a batch came from, for handlers that keep state per partition (Kafka only; the
+ * in-process transport passes nothing). `offsets[i]` is the offset of `batch[i]`; messages that
+ * failed validation went to the dead-letter topic and have no entry.
+ */
+export interface BatchMeta {
+  partition: number
+  offsets: string[]
+}
 
 export interface Publisher<T> {
   /** Resolves once the messages are accepted by the topic (and, in-process, handled). */

@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   sql: { summary: 'run read-only SQL against the store', load: async () => (await import('./commands/sql.js')).sql },
   notify: { summary: 'send a test notification, or re-send dead-lettered ones', load: async () => (await import('./commands/notify.js')).notify },
   migrate: { summary: 'apply schema migrations to the store', load: async () => (await import('./commands/migrate.js')).migrate },
+  service: { summary: 'run one stage as its own process on Kafka (collector|classifier|aggregator|notifier|api)', load: async () => (await import('./commands/service.js')).service },
   azure: { summary: 'backfill a past time range from an Azure Log Analytics workspace', load: async () => (await import('./commands/azure.js')).azure },
 }
 

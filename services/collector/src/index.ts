@@ -1,1 +1,2 @@
 export * from './sources/index.js'
+export * from './service.js'

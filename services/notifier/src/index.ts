@@ -11,3 +11,4 @@ export function storeBackedNotifier(config: NotifyConfig, store: Store, logger?:
 export function hasRoutes(config: NotifyConfig | undefined): config is NotifyConfig {
   return (config?.routes.length ?? 0) > 0
 }
+export * from './service.js'

@@ -1,5 +1,5 @@
 import { DEAD_LETTER_RAW_LIMIT, type DeadLetter, TOPICS, type TopicKey } from '@connrca/contracts'
-import type { Subscription } from '../types.js'
+import type { BatchMeta, Subscription } from '../types.js'
 import { backoffDelay, errorText, pause } from './backoff.js'
 import type { WireBatch, WireClient, WireConsumer, WireRecord } from './client.js'
 import type { TransportLogger, TransportMetrics } from './options.js'
@@ -51,7 +51,7 @@ export async function subscribeKafka<T>(
   key: TopicKey,
   topic: string,
   group: string,
-  handler: (batch: T[]) => Promise<void>,
+  handler: (batch: T[], meta?: BatchMeta) => Promise<void>,
   opts: SubscribeOptions = {},
 ): Promise<KafkaSubscription> {
   const schema = TOPICS[key].schema
@@ -87,8 +87,9 @@ export async function subscribeKafka<T>(
     state.failingSince = undefined
   }
 
-  function decode(records: WireRecord[]): { values: T[]; dead: DeadLetter[] } {
+  function decode(records: WireRecord[]): { values: T[]; offsets: string[]; dead: DeadLetter[] } {
     const values: T[] = []
+    const offsets: string[] = []
     const dead: DeadLetter[] = []
     for (const r of records) {
       const raw = r.value ? r.value.toString('utf8') : ''
@@ -103,6 +104,7 @@ export async function subscribeKafka<T>(
         const parsed = schema.safeParse(json)
         if (parsed.success) {
           values.push(parsed.data as T)
+          offsets.push(r.offset)
           continue
         }
         const issue = parsed.error.issues[0]
@@ -117,16 +119,17 @@ export async function subscribeKafka<T>(
         time: Date.now(),
       })
     }
-    return { values, dead }
+    return { values, offsets, dead }
   }
 
   async function eachBatch(b: WireBatch): Promise<void> {
     if (b.messages.length === 0) return
     const t0 = performance.now()
-    const { values, dead } = decode(b.messages)
+    const { values, offsets, dead } = decode(b.messages)
+    const meta: BatchMeta = { partition: b.partition, offsets }
     for (let attempt = 1; values.length > 0; attempt++) {
       try {
-        await handler(values)
+        await handler(values, meta)
         if (state.status === 'retrying') recovered()
         break
       } catch (err) {

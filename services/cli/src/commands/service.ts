@@ -1,0 +1,99 @@
+import { startAggregatorService } from '@connrca/aggregator'
+import { startApiService } from '@connrca/api'
+import { startClassifierService } from '@connrca/classifier-service'
+import { startCollectorService } from '@connrca/collector'
+import type { Config } from '@connrca/contracts'
+import { startNotifierService } from '@connrca/notifier'
+import {
+  configureShutdown,
+  createLogger,
+  type HealthReport,
+  healthListenFromEnv,
+  type Logger,
+  Metrics,
+  onShutdown,
+  shutdown,
+  startHealthServer,
+} from '@connrca/observe'
+import { parse } from '../args.js'
+import { loadConfig } from '../config-file.js'
+import { UsageError, UserError } from '../errors.js'
+
+const NAMES = ['collector', 'classifier', 'aggregator', 'notifier', 'api'] as const
+type Name = (typeof NAMES)[number]
+const USAGE = `connrca service ${NAMES.join('|')} [--config C]`
+
+interface Running {
+  health(): HealthReport
+  close(): Promise<void>
+}
+
+/**
+ * One pipeline stage as its own process (distributed mode): Kafka between stages, a ClickHouse
+ * server as the store. /healthz and /metrics on CONNRCA_HEALTH_PORT (9464); SIGTERM finishes the
+ * running batch, commits, leaves the consumer group and flushes before exiting.
+ */
+export async function service(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { config: { type: 'string' } }, USAGE)
+  const name = positionals[0] as Name | undefined
+  if (!name || !NAMES.includes(name) || positionals.length > 1) {
+    throw new UsageError(`${name ? `unknown service "${positionals.join(' ')}"` : 'which service?'}\nusage: ${USAGE}`)
+  }
+  const config = loadConfig(values.config)
+  if (name !== 'api' && !config.kafka) {
+    throw new UserError(`service ${name}: Kafka is not configured; set kafka.brokers in the config or KAFKA_BROKERS`)
+  }
+  const logger = createLogger(`connrca-${name}`)
+  if (!config.store.url) {
+    logger.warn(
+      `no store.url (CONNRCA_STORE_URL): using embedded chDB at ${config.store.dataDir}, which only one process can open`,
+    )
+  }
+  const listen = healthListenFromEnv()
+  const metrics = new Metrics({ prefix: 'connrca_', labels: { service: name } })
+  configureShutdown({ log: (line) => logger.info(line) })
+
+  let running: Running
+  try {
+    running = await start(name, config, logger, metrics)
+  } catch (err) {
+    throw new UserError(`service ${name}: ${(err as Error).message}`)
+  }
+  onShutdown(() => running.close())
+  const health = await startHealthServer({ ...listen, metrics, health: () => running.health() })
+  onShutdown(() => health.close())
+  logger.info(`${name}: running; /healthz and /metrics on port ${health.port}`, { healthPort: health.port })
+  process.on('unhandledRejection', (err) => {
+    logger.error(`${name}: ${(err as Error)?.message ?? String(err)}`)
+    void shutdown('unhandled error')
+  })
+  await new Promise(() => {})
+}
+
+async function start(name: Name, config: Config, logger: Logger, metrics: Metrics): Promise<Running> {
+  const opts = { logger, metrics }
+  switch (name) {
+    case 'collector':
+      return startCollectorService(config, opts)
+    case 'classifier':
+      return startClassifierService(config, opts)
+    case 'aggregator':
+      return startAggregatorService(config, opts)
+    case 'notifier':
+      return startNotifierService(config, opts)
+    case 'api': {
+      let closing = false
+      const api = await startApiService(config, {
+        onError: (err, where) => logger.error(`api: ${where}: ${(err as Error)?.message ?? String(err)}`),
+      })
+      logger.info(`api: listening on ${api.url}`)
+      return {
+        health: () => ({ status: closing ? 'degraded' : 'ok', details: { url: api.url } }),
+        close: async () => {
+          closing = true
+          await api.close()
+        },
+      }
+    }
+  }
+}
