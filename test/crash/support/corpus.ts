@@ -17,20 +17,23 @@ export interface ServerText {
 }
 
 /** The complete log of each server, rendered once; the writer appends slices of it. */
-export function renderCorpus(seed = 11): ServerText[] {
-  const incidents = defaultIncidents([...SERVERS], START, DURATION).map((i) => ({
+export function renderCorpus(
+  opts: { servers?: readonly string[]; durationMs?: number; ratePerSec?: number; seed?: number } = {},
+): ServerText[] {
+  const { servers = SERVERS, durationMs = DURATION, ratePerSec = RATE_PER_SEC, seed = 11 } = opts
+  const incidents = defaultIncidents([...servers], START, durationMs).map((i) => ({
     ...i,
     perMinute: i.perMinute * INCIDENT_BOOST,
   }))
-  return SERVERS.map((server) => {
+  return servers.map((server) => {
     const parts: string[] = []
     let truth: GroundTruth | undefined
     const records = renderedRecords(
       {
         servers: [server],
         start: START,
-        durationMs: DURATION,
-        ratePerSec: RATE_PER_SEC,
+        durationMs,
+        ratePerSec,
         format: 'stderr',
         prefix: DEFAULT_PREFIX,
         seed,
