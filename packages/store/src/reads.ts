@@ -210,10 +210,13 @@ function nextStamp(): number {
   return lastStamp
 }
 
+/**
+ * The value travels in the INSERT body, not as a query parameter: window state can be larger
+ * than a URL may be (16 KiB behind Node fronts, http_max_uri_size on a server).
+ */
 export async function putCheckpoint(store: Store, name: string, value: string): Promise<void> {
-  await store.client.command({
-    query:
-      'INSERT INTO checkpoints (name, value, updated) VALUES ({name:String}, {value:String}, fromUnixTimestamp64Micro({updated:Int64}))',
-    query_params: { name, value, updated: nextStamp() },
-  })
+  const micros = nextStamp()
+  const stamp = new Date(Math.floor(micros / 1000)).toISOString().replace('T', ' ').replace('Z', '')
+  const updated = `${stamp}${String(micros % 1000).padStart(3, '0')}`
+  await store.client.insert({ table: 'checkpoints', values: [{ name, value, updated }], format: 'JSONEachRow' })
 }

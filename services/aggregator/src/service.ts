@@ -1,6 +1,6 @@
 import type { Config, ConnectionEvent } from '@connrca/contracts'
 import { type HealthReport, type Logger, Metrics, silentLogger } from '@connrca/observe'
-import { getCheckpoint, openStore, type Store } from '@connrca/store'
+import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { type BatchMeta, createKafkaTransport } from '@connrca/transport'
 import { windowOptionsFromConfig } from '@connrca/windowing'
 import { AggregatorStage, type AggregatorState, deadLetterSink } from './stage.js'
@@ -167,7 +167,7 @@ export async function startAggregatorService(config: Config, opts: ServiceOption
       state: wk.stage.snapshot(),
       seen: wk.seen.snapshot(),
     }
-    await saveCheckpoint(store, checkpointName(p), JSON.stringify(cp))
+    await putCheckpoint(store, checkpointName(p), JSON.stringify(cp))
     storeError = undefined
     m.windows.inc(wk.stage.windowsOut - before.w)
     m.rca.inc(wk.stage.rcaOut - before.r)
@@ -268,15 +268,3 @@ export async function startAggregatorService(config: Config, opts: ServiceOption
   }
 }
 
-let lastStamp = 0
-/**
- * putCheckpoint from @connrca/store sends the value as a URL parameter, which servers cap
- * (http_max_uri_size, 1 MiB; Node fronts 16 KiB); window state can be larger, so it goes in the body.
- */
-async function saveCheckpoint(store: Store, name: string, value: string): Promise<void> {
-  const now = Date.now() * 1000
-  lastStamp = now > lastStamp ? now : lastStamp + 1
-  const d = new Date(Math.floor(lastStamp / 1000)).toISOString().replace('T', ' ').replace('Z', '')
-  const updated = `${d}${String(lastStamp % 1000).padStart(3, '0')}`
-  await store.client.insert({ table: 'checkpoints', values: [{ name, value, updated }], format: 'JSONEachRow' })
-}

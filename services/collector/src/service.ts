@@ -1,6 +1,6 @@
 import type { Config, DeadLetter, LogRecord } from '@connrca/contracts'
 import { type HealthReport, type Logger, Metrics, silentLogger } from '@connrca/observe'
-import { getCheckpoint, openStore, type Store } from '@connrca/store'
+import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { createKafkaTransport, type Message } from '@connrca/transport'
 import { createSource, type Source, type SourceBatch } from './sources/index.js'
 
@@ -77,7 +77,7 @@ export async function startCollectorService(
         const value = JSON.stringify(s.checkpoint() ?? null)
         if (saved.get(s.name) === value) continue
         try {
-          await saveCheckpoint(store, `collector.${s.name}`, value)
+          await putCheckpoint(store, `collector.${s.name}`, value)
           saved.set(s.name, value)
           storeError = undefined
         } catch (err) {
@@ -125,15 +125,3 @@ function keyed<T extends LogRecord | DeadLetter>(value: T): Message<T> {
   return { key: value.server ?? '', value }
 }
 
-let lastStamp = 0
-/**
- * putCheckpoint from @connrca/store sends the value as a URL parameter, which servers cap
- * (http_max_uri_size, 1 MiB; Node fronts 16 KiB); window state can be larger, so it goes in the body.
- */
-async function saveCheckpoint(store: Store, name: string, value: string): Promise<void> {
-  const now = Date.now() * 1000
-  lastStamp = now > lastStamp ? now : lastStamp + 1
-  const d = new Date(Math.floor(lastStamp / 1000)).toISOString().replace('T', ' ').replace('Z', '')
-  const updated = `${d}${String(lastStamp % 1000).padStart(3, '0')}`
-  await store.client.insert({ table: 'checkpoints', values: [{ name, value, updated }], format: 'JSONEachRow' })
-}
