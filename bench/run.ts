@@ -104,7 +104,12 @@ function analyze(path: string, extra: string[], dataDir?: string) {
   const report = JSON.parse(m.stdout)
   return {
     lines: report.lines as number,
+    /** wall time of the whole command, process start to exit */
     seconds: m.seconds,
+    /** inside the command: input read, stored and every window closed */
+    analyzeMs: report.elapsedMs as number,
+    /** inside the command: from the first line read to the last RCA event */
+    timeToLastRcaMs: report.lastRcaMs as number | null,
     linesPerSec: Math.round(report.lines / m.seconds),
     peakRssMB: m.peakRssMB,
     incidents: report.incidents.length as number,

@@ -60,7 +60,8 @@ export async function analyze(argv: string[]): Promise<void> {
       lateDropped: pipeline.aggregator.lateDropped,
     })
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ ...report, elapsedMs })}\n`)
+      const lastRcaMs = summary.lastRcaAt === undefined ? null : Math.round(summary.lastRcaAt - started)
+      process.stdout.write(`${JSON.stringify({ ...report, elapsedMs, lastRcaMs })}\n`)
       return
     }
     const out: string[] = []

@@ -15,6 +15,8 @@ export class Summary {
   readonly outcomes: Record<Outcome, number> = { received: 0, authorized: 0, failed: 0, closed: 0 }
   private readonly categories = new Map<Category, CategoryTally>()
   readonly rca = new Map<string, RcaEvent>()
+  /** performance.now() when the last RCA event arrived. */
+  lastRcaAt: number | undefined
 
   readonly onEvents = async (events: ConnectionEvent[]): Promise<void> => {
     for (const e of events) {
@@ -35,6 +37,7 @@ export class Summary {
 
   /** Keeps the latest revision of each incident. */
   readonly onRca = async (events: RcaEvent[]): Promise<void> => {
+    if (events.length) this.lastRcaAt = performance.now()
     for (const e of events) {
       const prev = this.rca.get(e.id)
       if (!prev || prev.revision < e.revision) this.rca.set(e.id, e)
