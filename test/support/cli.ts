@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 
 export const REPO = resolve(import.meta.dirname, '..', '..')
-const TSX = resolve(REPO, 'node_modules', '.bin', 'tsx')
+/** `node --import tsx main.ts`: one process, so a signal or SIGKILL reaches connrca itself (the tsx wrapper would orphan it). */
+const NODE_ARGS = ['--import', 'tsx']
 const MAIN = resolve(REPO, 'services', 'cli', 'src', 'main.ts')
 /** Tests run side by side: the embedded dashboard takes a free port instead of 8080. */
 const TEST_ENV = { CONNRCA_API_PORT: '0' }
@@ -17,7 +18,7 @@ export interface CliResult {
 /** Runs `connrca …` as a real child process, the way a user does. */
 export function connrca(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(TSX, [MAIN, ...args], { cwd: opts.cwd ?? REPO, env: { ...process.env, ...TEST_ENV, ...opts.env } })
+    const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: opts.cwd ?? REPO, env: { ...process.env, ...TEST_ENV, ...opts.env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -30,5 +31,5 @@ export function connrca(args: string[], opts: { input?: string; env?: NodeJS.Pro
 
 /** Starts `connrca …` and hands back the child, for tests that signal or kill it. */
 export function startConnrca(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
-  return spawn(TSX, [MAIN, ...args], { cwd: REPO, env: { ...process.env, ...TEST_ENV, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: REPO, env: { ...process.env, ...TEST_ENV, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
 }

@@ -82,11 +82,13 @@ export async function run(argv: string[]): Promise<void> {
       .catch((err) => log(`commit failed, will retry: ${(err as Error).message}`))
   }, COMMIT_EVERY_MS)
 
+  let sourcesStopped: Promise<unknown> | undefined
+  const stopSources = () => (sourcesStopped ??= Promise.all(sources.map((s) => s.stop())))
   const stop = async () => {
     if (stopping) return
     stopping = true
     clearInterval(timer)
-    await Promise.all(sources.map((s) => s.stop()))
+    await stopSources()
     await pipeline.commit(sourcesState)
     await notifier?.stop()
     await api?.close()
@@ -114,6 +116,8 @@ export async function run(argv: string[]): Promise<void> {
   log(`caught up: ${fmt(pipeline.recordsIn)} records, ${fmt(pipeline.deadLettersIn)} unparsed, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
   if (values.once) {
+    // Stopping the sources delivers records still held for a multi-line join; then close windows.
+    await stopSources()
     await pipeline.finish()
     await stop()
     return

@@ -145,10 +145,13 @@ export class FileTailSource implements Source {
       await this.scan()
       await this.readAll(!caughtUp)
       if (!caughtUp) {
-        for (const t of this.files.values()) {
-          if (!this.cfg.follow) t.lines.end((line, pos) => this.push(t, line, pos))
-          this.flushParser(t)
-        }
+        // A followed file may end inside a record whose DETAIL is still being written: that record
+        // is left to the idle flush, as in a follower that never restarted (stop() flushes too).
+        if (!this.cfg.follow)
+          for (const t of this.files.values()) {
+            t.lines.end((line, pos) => this.push(t, line, pos))
+            this.flushParser(t)
+          }
         await this.batcher!.flush()
         caughtUp = true
         this.caughtUpResolve()
