@@ -36,4 +36,9 @@ export class BoundedMap<K, V> {
   delete(key: K): void {
     this.map.delete(key)
   }
+
+  /** Oldest first, the order eviction follows. */
+  entries(): IterableIterator<[K, V]> {
+    return this.map.entries()
+  }
 }

@@ -56,6 +56,62 @@ export class Classifier {
     this.samePidWindowMs = opts.samePidWindowMs ?? 60_000
   }
 
+  /**
+   * The per-server memory as JSON-safe data. A restart that resumes reading in the middle of an
+   * attempt (after `connection received`, before its FATAL) needs it to name the client.
+   */
+  snapshot(): ClassifierSnapshot {
+    const servers: ClassifierSnapshot['servers'] = []
+    for (const [name, s] of this.servers) {
+      const pids: SnapshotPid[] = []
+      for (const [pid, p] of s.pids.entries()) {
+        pids.push([
+          pid,
+          p.ip ?? null,
+          p.port ?? null,
+          p.user ?? null,
+          p.database ?? null,
+          p.application ?? null,
+          p.authorized,
+          finite(p.authorizedAt),
+          finite(p.failedAt),
+          p.pending ?? null,
+        ])
+      }
+      servers.push({ name, pids, admitted: [...s.admitted.entries()].map(([ip]) => ip) })
+    }
+    return { format: 'connrca.classifier.v1', servers }
+  }
+
+  static restore(opts: ClassifierOptions, state: unknown): Classifier {
+    const snap = state as ClassifierSnapshot | undefined
+    if (!snap || snap.format !== 'connrca.classifier.v1' || !Array.isArray(snap.servers)) {
+      throw new Error('classifier: cannot restore checkpoint: not a connrca.classifier.v1 snapshot')
+    }
+    const c = new Classifier(opts)
+    for (const { name, pids, admitted } of snap.servers) {
+      const s = c.server(name)
+      for (const [pid, ip, port, user, database, application, authorized, authorizedAt, failedAt, pending] of pids) {
+        if (pending !== null && !(pending in REASONS)) {
+          throw new Error(`classifier: cannot restore checkpoint: unknown reason "${pending}"`)
+        }
+        s.pids.set(pid, {
+          ip: ip ?? undefined,
+          port: port ?? undefined,
+          user: user ?? undefined,
+          database: database ?? undefined,
+          application: application ?? undefined,
+          authorized,
+          authorizedAt: authorizedAt ?? Number.NEGATIVE_INFINITY,
+          failedAt: failedAt ?? Number.NEGATIVE_INFINITY,
+          pending: pending ?? undefined,
+        })
+      }
+      for (const ip of admitted) s.admitted.set(ip, 1)
+    }
+    return c
+  }
+
   /** undefined for records that are not about connections */
   classify(r: LogRecord): ConnectionEvent | undefined {
     const sev = r.severity
@@ -287,6 +343,30 @@ function newPidState(ip: string | undefined, port: number | undefined): PidState
     failedAt: Number.NEGATIVE_INFINITY,
     pending: undefined,
   }
+}
+
+/** Compact rows: a snapshot can hold 100 000 pids per server. */
+type SnapshotPid = [
+  pid: number,
+  ip: string | null,
+  port: number | null,
+  user: string | null,
+  database: string | null,
+  application: string | null,
+  authorized: boolean,
+  authorizedAt: number | null,
+  failedAt: number | null,
+  pending: Reason | null,
+]
+
+export interface ClassifierSnapshot {
+  format: 'connrca.classifier.v1'
+  servers: { name: string; pids: SnapshotPid[]; admitted: string[] }[]
+}
+
+/** JSON has no -Infinity. */
+function finite(t: number): number | null {
+  return Number.isFinite(t) ? t : null
 }
 
 function isSqlstateChar(c: number): boolean {

@@ -1,2 +1,2 @@
-export { Classifier, type ClassifierOptions } from './classifier.js'
+export { Classifier, type ClassifierOptions, type ClassifierSnapshot } from './classifier.js'
 export { REASONS, type Reason, type ReasonInfo } from './reasons.js'

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '@connrca/store'
 import { renderCorpus } from './corpus.js'
-import { exited, runConnrca, sleep, spawnConnrca } from './process.js'
+import { runConnrca, sleep, spawnConnrca, stop, until } from './process.js'
 
 const SERVER = 'billing-flex'
 
@@ -34,21 +34,6 @@ async function reasonCounts(dataDir: string): Promise<ReasonCounts> {
     return { reasons: Object.fromEntries(rows.map((r) => [r.reason, Number(r.n)])), deadLetters: Number(dl.n) }
   } finally {
     await store.close()
-  }
-}
-
-/** Stops a follower the polite way (it flushes and saves positions) and checks it did. */
-async function stop(child: ReturnType<typeof spawnConnrca>): Promise<void> {
-  child.kill('SIGTERM')
-  const { code } = await exited(child)
-  if (code !== 0) throw new Error(`connrca run did not stop cleanly (${code}):\n${child.output()}`)
-}
-
-async function until(child: ReturnType<typeof spawnConnrca>, text: string): Promise<void> {
-  for (let waited = 0; !child.output().includes(text); waited += 50) {
-    if (child.exitCode !== null) throw new Error(`connrca run exited:\n${child.output()}`)
-    if (waited > 60_000) throw new Error(`no "${text}" from connrca run within 60 s:\n${child.output()}`)
-    await sleep(50)
   }
 }
 

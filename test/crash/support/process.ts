@@ -39,3 +39,18 @@ export async function runConnrca(args: string[]): Promise<{ code: number | null;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Stops a follower the polite way (it flushes and saves positions) and checks it did. */
+export async function stop(child: ReturnType<typeof spawnConnrca>): Promise<void> {
+  child.kill('SIGTERM')
+  const { code } = await exited(child)
+  if (code !== 0) throw new Error(`connrca run did not stop cleanly (${code}):\n${child.output()}`)
+}
+
+export async function until(child: ReturnType<typeof spawnConnrca>, text: string): Promise<void> {
+  for (let waited = 0; !child.output().includes(text); waited += 50) {
+    if (child.exitCode !== null) throw new Error(`connrca run exited:\n${child.output()}`)
+    if (waited > 60_000) throw new Error(`no "${text}" from connrca run within 60 s:\n${child.output()}`)
+    await sleep(50)
+  }
+}

@@ -1,5 +1,6 @@
 import type { Config, DeadLetter, LogRecord, RcaEvent } from '@connrca/contracts'
 import { AggregatorStage, type AggregatorState, deadLetterSink } from '@connrca/aggregator'
+import { Classifier, type ClassifierSnapshot } from '@connrca/classifier'
 import { ClassifierStage } from '@connrca/classifier-service'
 import { getCheckpoint, putCheckpoint, type Store } from '@connrca/store'
 import { createInProcessTransport, type Message, type Transport } from '@connrca/transport'
@@ -14,6 +15,8 @@ export interface Batch {
 interface PipelineCheckpoint {
   sources: unknown
   stages: AggregatorState
+  /** Absent in checkpoints written before the classifier's memory was saved. */
+  classifier?: ClassifierSnapshot
 }
 
 /**
@@ -34,19 +37,22 @@ export class EmbeddedPipeline {
     readonly config: Config,
     readonly store: Store | undefined,
     readonly restoredSources: unknown,
-    state: AggregatorState | undefined,
+    cp: PipelineCheckpoint | undefined,
   ) {
     this.transport = createInProcessTransport()
     this.logs = this.transport.publisher('logs')
     this.deadLetters = this.transport.publisher('deadletter')
-    this.classifier = new ClassifierStage(this.transport.publisher('connections'))
+    this.classifier = new ClassifierStage(
+      this.transport.publisher('connections'),
+      cp?.classifier ? Classifier.restore({}, cp.classifier) : new Classifier(),
+    )
     this.aggregator = new AggregatorStage({
       pipeline: config.pipeline,
       servers: config.servers,
       store: store ?? DISCARD,
       storeOutcomes: config.store.storeOutcomes,
       rcaOut: this.transport.publisher('rca'),
-      state,
+      state: cp?.stages,
     })
   }
 
@@ -54,7 +60,7 @@ export class EmbeddedPipeline {
   static async open(config: Config, store: Store | undefined, opts: { fresh?: boolean } = {}): Promise<EmbeddedPipeline> {
     const saved = opts.fresh || !store ? undefined : await getCheckpoint(store, CHECKPOINT)
     const cp = saved ? (JSON.parse(saved) as PipelineCheckpoint) : undefined
-    const p = new EmbeddedPipeline(config, store, cp?.sources, cp?.stages)
+    const p = new EmbeddedPipeline(config, store, cp?.sources, cp)
     await p.transport.subscribe('logs', 'classifier', p.classifier.handle)
     await p.transport.subscribe('connections', 'aggregator', p.aggregator.handle)
     await p.transport.subscribe('deadletter', 'store', deadLetterSink(store ?? DISCARD))
@@ -83,7 +89,11 @@ export class EmbeddedPipeline {
    */
   commit(sourcesState: () => unknown): Promise<void> {
     return this.serial(async () => {
-      const cp: PipelineCheckpoint = { sources: sourcesState(), stages: this.aggregator.snapshot() }
+      const cp: PipelineCheckpoint = {
+        sources: sourcesState(),
+        stages: this.aggregator.snapshot(),
+        classifier: this.classifier.classifier.snapshot(),
+      }
       await this.aggregator.flush()
       if (this.store) await putCheckpoint(this.store, CHECKPOINT, JSON.stringify(cp))
     })
