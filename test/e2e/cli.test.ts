@@ -27,7 +27,10 @@ describe('connrca CLI', () => {
   it('classify: stdin to one JSON connection event per line, non-connection lines dropped', async () => {
     const r = await connrca(['classify', '--server', 'orders-prod'], { input: LOG })
     expect(r.code).toBe(0)
-    const events = r.stdout.trim().split('\n').map((l) => ConnectionEvent.parse(JSON.parse(l)))
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => ConnectionEvent.parse(JSON.parse(l)))
     expect(events.map((e) => [e.outcome, e.category ?? null])).toEqual([
       ['received', null],
       ['failed', 'firewall_deny'],
@@ -35,7 +38,12 @@ describe('connrca CLI', () => {
       ['failed', 'auth_fail'],
       ['failed', 'limit_reached'],
     ])
-    expect(events[1]).toMatchObject({ server: 'orders-prod', clientIp: '81.2.69.7', user: 'reporting', database: 'orders' })
+    expect(events[1]).toMatchObject({
+      server: 'orders-prod',
+      clientIp: '81.2.69.7',
+      user: 'reporting',
+      database: 'orders',
+    })
     expect(r.stderr).toContain('unparsed line')
   })
 
@@ -56,13 +64,31 @@ describe('connrca CLI', () => {
     for (const format of ['stderr', 'csvlog', 'jsonlog'] as const) {
       const file = join(dir, `gen.${format}`)
       const truthFile = join(dir, `gen.${format}.truth.json`)
-      const g = await connrca(['generate', '--servers', 'orders-prod', '--duration', '2h', '--rate', '5', '--format', format, '--start', '2026-03-02T09:00:00Z', '--out', file, '--truth', truthFile])
+      const g = await connrca([
+        'generate',
+        '--servers',
+        'orders-prod',
+        '--duration',
+        '2h',
+        '--rate',
+        '5',
+        '--format',
+        format,
+        '--start',
+        '2026-03-02T09:00:00Z',
+        '--out',
+        file,
+        '--truth',
+        truthFile,
+      ])
       expect(g.code).toBe(0)
       const truth = JSON.parse(await readFile(truthFile, 'utf8')) as GroundTruth
       const r = await connrca(['analyze', file, '--json', '--no-store', '--server', 'orders-prod'])
       expect(r.code, r.stderr).toBe(0)
       const report = JSON.parse(r.stdout)
-      const got = Object.fromEntries(Object.entries(report.totals as Record<string, { failures: number }>).map(([c, t]) => [c, t.failures]))
+      const got = Object.fromEntries(
+        Object.entries(report.totals as Record<string, { failures: number }>).map(([c, t]) => [c, t.failures]),
+      )
       expect(got, format).toEqual(truth.failures['orders-prod'])
       expect(report.unparsed, format).toBe(0)
     }
@@ -87,11 +113,27 @@ describe('connrca CLI', () => {
     for (const r of [missing, format, prefix, cfg]) expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 
+  it('--help prints the command usage on stdout and exits 0', async () => {
+    for (const cmd of ['run', 'analyze', 'sql', 'generate']) {
+      const r = await connrca([cmd, '--help'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(new RegExp(`^usage: connrca ${cmd} `))
+      expect(r.stderr).toBe('')
+    }
+  })
+
   it('sql: reads the store, refuses writes with a clear message', async () => {
     const data = join(dir, 'data')
     const a = await connrca(['analyze', join(dir, 'small.log'), '--server', 'orders-prod', '--data-dir', data])
     expect(a.code, a.stderr).toBe(0)
-    const q = await connrca(['sql', "SELECT category, count() AS n FROM connection_events FINAL WHERE outcome = 'failed' GROUP BY category ORDER BY category", '--format', 'json', '--data-dir', data])
+    const q = await connrca([
+      'sql',
+      "SELECT category, count() AS n FROM connection_events FINAL WHERE outcome = 'failed' GROUP BY category ORDER BY category",
+      '--format',
+      'json',
+      '--data-dir',
+      data,
+    ])
     expect(q.code, q.stderr).toBe(0)
     expect(JSON.parse(q.stdout).rows).toEqual([
       ['auth_fail', '1'],

@@ -13,3 +13,10 @@ export class UsageError extends UserError {
     super(message, 2)
   }
 }
+
+/** `connrca <command> --help`: the usage goes to stdout and the exit code is 0. */
+export class HelpRequested extends UserError {
+  constructor(usage: string) {
+    super(`usage: ${usage}`, 0)
+  }
+}

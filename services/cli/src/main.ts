@@ -1,16 +1,40 @@
 #!/usr/bin/env node
-import { UsageError, UserError } from './errors.js'
+import { HelpRequested, UsageError, UserError } from './errors.js'
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<void>> }> = {
-  run: { summary: 'run the whole pipeline on the embedded store, following the inputs', load: async () => (await import('./commands/run.js')).run },
-  analyze: { summary: 'one-shot analysis of log files: totals, windows, RCA events', load: async () => (await import('./commands/analyze.js')).analyze },
-  classify: { summary: 'classify log text from stdin into JSON connection events', load: async () => (await import('./commands/classify.js')).classify },
-  generate: { summary: 'write a realistic sample log with known incidents', load: async () => (await import('./commands/generate.js')).generate },
+  run: {
+    summary: 'run the whole pipeline on the embedded store, following the inputs',
+    load: async () => (await import('./commands/run.js')).run,
+  },
+  analyze: {
+    summary: 'one-shot analysis of log files: totals, windows, RCA events',
+    load: async () => (await import('./commands/analyze.js')).analyze,
+  },
+  classify: {
+    summary: 'classify log text from stdin into JSON connection events',
+    load: async () => (await import('./commands/classify.js')).classify,
+  },
+  generate: {
+    summary: 'write a realistic sample log with known incidents',
+    load: async () => (await import('./commands/generate.js')).generate,
+  },
   sql: { summary: 'run read-only SQL against the store', load: async () => (await import('./commands/sql.js')).sql },
-  notify: { summary: 'send a test notification, or re-send dead-lettered ones', load: async () => (await import('./commands/notify.js')).notify },
-  migrate: { summary: 'apply schema migrations to the store', load: async () => (await import('./commands/migrate.js')).migrate },
-  service: { summary: 'run one stage as its own process on Kafka (collector|classifier|aggregator|notifier|api)', load: async () => (await import('./commands/service.js')).service },
-  azure: { summary: 'backfill a past time range from an Azure Log Analytics workspace', load: async () => (await import('./commands/azure.js')).azure },
+  notify: {
+    summary: 'send a test notification, or re-send dead-lettered ones',
+    load: async () => (await import('./commands/notify.js')).notify,
+  },
+  migrate: {
+    summary: 'apply schema migrations to the store',
+    load: async () => (await import('./commands/migrate.js')).migrate,
+  },
+  service: {
+    summary: 'run one stage as its own process on Kafka (collector|classifier|aggregator|notifier|api)',
+    load: async () => (await import('./commands/service.js')).service,
+  },
+  azure: {
+    summary: 'backfill a past time range from an Azure Log Analytics workspace',
+    load: async () => (await import('./commands/azure.js')).azure,
+  },
 }
 
 function help(): string {
@@ -42,8 +66,13 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 })
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof HelpRequested) {
+    process.stdout.write(`${err.message}\n`)
+    return
+  }
   const message = err instanceof Error ? err.message : String(err)
   process.stderr.write(`connrca: ${message}\n`)
-  if (process.env.CONNRCA_DEBUG && err instanceof Error && !(err instanceof UserError)) process.stderr.write(`${err.stack}\n`)
+  if (process.env.CONNRCA_DEBUG && err instanceof Error && !(err instanceof UserError))
+    process.stderr.write(`${err.stack}\n`)
   process.exit(err instanceof UserError ? err.exitCode : 1)
 })

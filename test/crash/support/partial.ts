@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '@connrca/store'
 import { renderCorpus } from './corpus.js'
-import { runConnrca, sleep, spawnConnrca, stop, until } from './process.js'
+import { exited, runConnrca, sleep, spawnConnrca, stop, until } from './process.js'
 
 const SERVER = 'billing-flex'
 
