@@ -39,17 +39,17 @@ const machine = {
 const LINES = Number(values.lines)
 const BIG = Number(values.big)
 const START = Date.UTC(2026, 2, 2, 0, 0, 0)
-const RATE = 100
+const DAY = 86_400_000
 
 async function corpus(format: 'stderr' | 'csvlog' | 'jsonlog', lines: number): Promise<string> {
   const ext = { stderr: 'log', csvlog: 'csv', jsonlog: 'json' }[format]
-  const path = join(OUT, `corpus-${lines}.${ext}`)
+  const path = join(OUT, `corpus-1d-${lines}.${ext}`)
   if (!existsSync(path)) {
     process.stderr.write(`generating ${path}\n`)
-    // The sample's three servers (so every failure kind is injected) at 100 lines/s each: the
-    // duration follows from the line count, and the incidents scale with it.
-    const durationMs = Math.round((lines / (3 * RATE)) * 1000)
-    await writeLog(path, { servers: SAMPLE_SERVERS.map((s) => s.name), start: START, durationMs, ratePerSec: RATE, format, prefix: DEFAULT_PREFIX, seed: 42, incidents: 'default' })
+    // One day of the sample's three servers, so every injected incident has its real size; the
+    // line count sets the traffic rate (1 M lines: ~3.9 lines/s per server; 10 M: ~39).
+    const ratePerSec = lines / (3 * (DAY / 1000))
+    await writeLog(path, { servers: SAMPLE_SERVERS.map((s) => s.name), start: START, durationMs: DAY, ratePerSec, format, prefix: DEFAULT_PREFIX, seed: 42, incidents: 'default' })
   }
   return path
 }
@@ -97,8 +97,8 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
 
 const CLI = [join(ROOT, 'node_modules', '.bin', 'tsx'), join(ROOT, 'services', 'cli', 'src', 'main.ts')]
 
-function analyze(path: string, extra: string[], dataDir?: string) {
-  const args = [CLI[1], 'analyze', path, '--json', '--format', 'stderr', '--prefix', DEFAULT_PREFIX, ...extra]
+function analyze(path: string, format: LogFormat, extra: string[], dataDir?: string) {
+  const args = [CLI[1], 'analyze', path, '--json', '--format', format, ...prefixArgs(format), ...extra]
   if (dataDir) args.push('--data-dir', dataDir)
   const m = measure(CLI[0], args)
   const report = JSON.parse(m.stdout)
@@ -113,9 +113,21 @@ function analyze(path: string, extra: string[], dataDir?: string) {
     linesPerSec: Math.round(report.lines / m.seconds),
     peakRssMB: m.peakRssMB,
     incidents: report.incidents.length as number,
-    failures: Object.values(report.totals as Record<string, { failures: number }>).reduce((a, t) => a + t.failures, 0),
+    failures: report.outcomes.failed as number,
   }
 }
+
+/** `connrca run --once`: the main job catching up on a file, checkpoints every second as in production. */
+function runCatchUp(path: string, lines: number, dataDir: string) {
+  const m = measure(CLI[0], [CLI[1], 'run', path, '--once', '--format', 'stderr', '--prefix', DEFAULT_PREFIX, '--data-dir', dataDir], { CONNRCA_API_PORT: '0' })
+  return { lines, seconds: m.seconds, linesPerSec: Math.round(lines / m.seconds), peakRssMB: m.peakRssMB }
+}
+
+function prefixArgs(format: LogFormat): string[] {
+  return format === 'stderr' ? ['--prefix', DEFAULT_PREFIX] : []
+}
+
+const PGBADGER_FORMAT: Record<string, string> = { stderr: 'stderr', csvlog: 'csv', jsonlog: 'jsonlog' }
 
 function round(x: number) {
   return Math.round(x * 100) / 100
@@ -137,33 +149,37 @@ for (const format of ['stderr', 'csvlog', 'jsonlog'] as const) {
 save('parse-classify', { lines: LINES, formats: parse })
 results.parse = parse
 
-// 2. connrca analyze vs pgBadger, same stderr file, same run
-const stderrPath = await corpus('stderr', LINES)
-const noStore = analyze(stderrPath, ['--no-store'])
-process.stderr.write(`connrca analyze --no-store: ${JSON.stringify(noStore)}\n`)
-let pgbadger: { seconds: number; peakRssMB: number } | undefined
-if (!values['no-pgbadger']) {
-  const html = join(OUT, 'pgbadger.html')
-  pgbadger = measure('pgbadger', ['-j', '1', '-f', 'stderr', '--prefix', DEFAULT_PREFIX, '-o', html, '--quiet', stderrPath])
-  process.stderr.write(`pgbadger -j 1: ${JSON.stringify({ seconds: pgbadger.seconds, peakRssMB: pgbadger.peakRssMB })}\n`)
+// 2. connrca analyze vs pgBadger, same file, same run, one core each (pgbadger -j 1)
+const peer: Record<string, unknown> = {}
+for (const format of ['stderr', 'csvlog', 'jsonlog'] as const) {
+  const path = await corpus(format, LINES)
+  const connrca = analyze(path, format, ['--no-store'])
+  process.stderr.write(`connrca analyze --no-store ${format}: ${JSON.stringify(connrca)}\n`)
+  let pgbadger: { seconds: number; linesPerSec: number; peakRssMB: number } | undefined
+  if (!values['no-pgbadger']) {
+    const html = join(OUT, `pgbadger-${format}.html`)
+    const args = ['-j', '1', '-f', PGBADGER_FORMAT[format], ...prefixArgs(format), '-o', html, '--quiet', path]
+    const m = measure('pgbadger', args)
+    pgbadger = { seconds: m.seconds, linesPerSec: Math.round(connrca.lines / m.seconds), peakRssMB: m.peakRssMB }
+    process.stderr.write(`pgbadger -j 1 ${format}: ${JSON.stringify(pgbadger)}\n`)
+  }
+  peer[format] = { connrca, pgbadger, ratio: pgbadger ? round(pgbadger.seconds / connrca.seconds) : undefined }
 }
-const peer = {
-  lines: LINES,
-  connrca: noStore,
-  pgbadger: pgbadger && { seconds: pgbadger.seconds, linesPerSec: Math.round(LINES / pgbadger.seconds), peakRssMB: pgbadger.peakRssMB },
-  ratio: pgbadger ? round(pgbadger.seconds / noStore.seconds) : undefined,
-}
-save('vs-pgbadger', peer)
+save('vs-pgbadger', { lines: LINES, formats: peer })
 results.peer = peer
 
-// 3. end to end into chDB: 1M and the big file; memory must stay flat
+// 3. end to end into chDB: analyze and run catch-up, 1M and the big file; memory must stay flat
 const e2e: Record<string, unknown> = {}
 for (const n of [LINES, BIG].filter((x) => x > 0)) {
   const path = await corpus('stderr', n)
   const dataDir = join(OUT, `chdb-${n}`)
   execFileSync('rm', ['-rf', dataDir])
-  e2e[String(n)] = analyze(path, [], dataDir)
-  process.stderr.write(`connrca analyze into chDB, ${n} lines: ${JSON.stringify(e2e[String(n)])}\n`)
+  const a = analyze(path, 'stderr', [], dataDir)
+  process.stderr.write(`connrca analyze into chDB, ${n} lines: ${JSON.stringify(a)}\n`)
+  execFileSync('rm', ['-rf', dataDir])
+  const r = runCatchUp(path, a.lines, dataDir)
+  process.stderr.write(`connrca run --once into chDB, ${n} lines: ${JSON.stringify(r)}\n`)
+  e2e[String(n)] = { analyze: a, run: r }
 }
 save('end-to-end-embedded', { runs: e2e })
 results.e2e = e2e
