@@ -82,13 +82,17 @@ export class LineSplitter {
   }
 }
 
-/** Lines of chunk[start..last] (last = index of the final newline); returns the index after it. */
+/**
+ * Lines of chunk[start..last] (last = index of the final newline); returns the index after it.
+ * Each line is decoded on its own: a slice of one big chunk string would keep the whole chunk
+ * alive for as long as any field cut from that line is remembered (a user name in the pid map,
+ * a sample message), and memory would grow with the input.
+ */
 function splitAscii(chunk: Buffer, start: number, last: number, pos: number, onLine: OnLine): number {
-  const text = chunk.toString('latin1', start, last + 1)
-  let s = 0
-  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', s)) {
-    const e = nl > s && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl
-    onLine(text.slice(s, e), pos + start + s)
+  let s = start
+  for (let nl = chunk.indexOf(10, s); nl >= 0 && nl <= last; nl = chunk.indexOf(10, s)) {
+    const e = nl > s && chunk[nl - 1] === 13 ? nl - 1 : nl
+    onLine(chunk.toString('latin1', s, e), pos + s)
     s = nl + 1
   }
   return last + 1
