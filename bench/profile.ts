@@ -1,0 +1,74 @@
+/**
+ * `pnpm bench:profile [FILE]`: where the hot path (read → parse → classify) spends its time.
+ * V8's sampling profiler over one pass of a stderr corpus (default: the 1 M-line bench corpus);
+ * prints self time per function and writes bench/results/profile.json.
+ */
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { cpus } from 'node:os'
+import { join, resolve } from 'node:path'
+import { Classifier } from '@connrca/classifier'
+import { createParser, readLineBatches } from '@connrca/pglog'
+import { DEFAULT_PREFIX } from '@connrca/cli'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const file = process.argv[2] ?? join(ROOT, 'bench', 'out', 'corpus-1d-1000000.log')
+
+async function pass(): Promise<number> {
+  const classifier = new Classifier()
+  let lines = 0
+  const parser = createParser(
+    { format: 'stderr', prefix: DEFAULT_PREFIX, source: { kind: 'file', name: file } },
+    { record: (r) => void classifier.classify(r), deadLetter: () => {} },
+  )
+  for await (const b of readLineBatches(file)) {
+    for (let i = 0; i < b.lines.length; i++) parser.push(b.lines[i], b.positions[i])
+    lines += b.lines.length
+  }
+  parser.flush()
+  return lines
+}
+
+await pass() // warm-up: profile optimized code, not the JIT's first tiers
+
+const session = new Session()
+session.connect()
+await session.post('Profiler.enable')
+await session.post('Profiler.setSamplingInterval', { interval: 100 })
+await session.post('Profiler.start')
+const t0 = performance.now()
+const lines = await pass()
+const seconds = (performance.now() - t0) / 1000
+const { profile } = await session.post('Profiler.stop')
+session.disconnect()
+
+// Self time per function: samples whose top frame is the node.
+const self = new Map<number, number>()
+for (const id of profile.samples ?? []) self.set(id, (self.get(id) ?? 0) + 1)
+const byFunction = new Map<string, number>()
+for (const node of profile.nodes) {
+  const n = self.get(node.id)
+  if (!n) continue
+  const f = node.callFrame
+  // tsx's transpiled modules do not keep function line numbers: the file names the place
+  const where = f.url.replace(/^.*\/(packages|services|node_modules|bench)\//, '$1/')
+  const name = `${f.functionName || '(anonymous)'} ${where}`.trim()
+  byFunction.set(name, (byFunction.get(name) ?? 0) + n)
+}
+const total = profile.samples?.length ?? 1
+const top = [...byFunction]
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 20)
+  .map(([fn, n]) => ({ fn, selfPct: Math.round((n / total) * 1000) / 10 }))
+
+const result = {
+  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, date: new Date().toISOString() },
+  file,
+  lines,
+  seconds: Math.round(seconds * 100) / 100,
+  linesPerSec: Math.round(lines / seconds),
+  top,
+}
+writeFileSync(join(ROOT, 'bench', 'results', 'profile.json'), `${JSON.stringify(result, null, 2)}\n`)
+process.stdout.write(`${lines} lines in ${result.seconds} s (${result.linesPerSec} lines/s)\n`)
+for (const t of top) process.stdout.write(`${String(t.selfPct).padStart(5)}%  ${t.fn}\n`)
