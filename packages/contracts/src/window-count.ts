@@ -4,6 +4,15 @@ import { Category } from './connection-event.js'
 export const TopEntry = z.object({ value: z.string(), count: z.number() })
 export type TopEntry = z.infer<typeof TopEntry>
 
+/** A counting map as a top list: highest counts first, ties by value so output is deterministic. */
+export function topEntries(m: Map<string, number>, n: number): TopEntry[] {
+  const all: TopEntry[] = []
+  for (const [value, count] of m) all.push({ value, count })
+  all.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+  if (all.length > n) all.length = n
+  return all
+}
+
 /** Failures of one server for one category in one event-time window. */
 export const WindowCount = z.object({
   server: z.string(),

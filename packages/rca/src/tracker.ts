@@ -1,8 +1,8 @@
 import type { Category, RcaEvent, RcaStatus, ServerInfo, TopEntry, WindowCount } from '@connrca/contracts'
-import { CATEGORIES } from '@connrca/contracts'
+import { CATEGORIES, topEntries } from '@connrca/contracts'
 import { persistenceOf, RECURRENCE_WINDOW_MS, severityOf } from './classify.js'
 import { incidentId } from './incident-id.js'
-import { addInto, toTop } from './merge.js'
+import { addInto } from './merge.js'
 import { renderRca } from './render.js'
 
 export interface RcaOptions {
@@ -290,7 +290,7 @@ export class IncidentTracker {
       const m = new Map<string, number>()
       addInto(m, a)
       addInto(m, b)
-      return toTop(m, MAP_CAP)
+      return topEntries(m, MAP_CAP)
     }
     f.reasons = merge(f.reasons, r.reasons)
     f.clients = merge(f.clients, r.clients)
@@ -336,9 +336,9 @@ export class IncidentTracker {
       ...inc.recs.map((r) => ({ start: r.start, end: r.end, failures: r.failures })),
     ].slice(-WINDOWS_IN_EVENT)
     const persistence = persistenceOf(last - first, inc.earlier)
-    const topClients = toTop(clients, this.topN)
-    const topUsers = toTop(users, this.topN)
-    const topDatabases = toTop(databases, this.topN)
+    const topClients = topEntries(clients, this.topN)
+    const topUsers = topEntries(users, this.topN)
+    const topDatabases = topEntries(databases, this.topN)
     const rendered = renderRca(
       {
         server: inc.server,
@@ -369,7 +369,7 @@ export class IncidentTracker {
       firstFailure: first,
       lastFailure: last,
       windows,
-      reasons: toTop(reasons, 20),
+      reasons: topEntries(reasons, 20),
       topClients,
       topUsers,
       topDatabases,

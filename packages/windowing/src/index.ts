@@ -1,5 +1,5 @@
 export { WindowAggregator } from './aggregator.js'
-export { bump, topEntries } from './counter.js'
+export { bump } from './counter.js'
 export {
   type ResolvedWindowOptions,
   resolveWindowOptions,

@@ -1,5 +1,5 @@
-import { CATEGORIES, type Category, type ConnectionEvent, type WindowCount } from '@connrca/contracts'
-import { bump, topEntries } from './counter.js'
+import { CATEGORIES, type Category, type ConnectionEvent, topEntries, type WindowCount } from '@connrca/contracts'
+import { bump } from './counter.js'
 
 /** Failures of one category inside one window of one server. */
 export interface CategoryAgg {
