@@ -9,6 +9,15 @@ export interface HealthReport {
   details?: object
 }
 
+/** What every `connrca service <name>` hands back once started. */
+export interface RunningService {
+  readonly name: string
+  readonly metrics: Metrics
+  health(): HealthReport
+  /** Finish the running batch, commit, leave the consumer group, flush, release resources. */
+  close(): Promise<void>
+}
+
 export interface HealthServerOptions {
   /** 0 picks a free port (tests); the bound port is returned. */
   port: number

@@ -1,5 +1,5 @@
 import type { Config, ConnectionEvent } from '@connrca/contracts'
-import { type HealthReport, type Logger, Metrics, silentLogger } from '@connrca/observe'
+import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
 import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { type BatchMeta, createKafkaTransport } from '@connrca/transport'
 import { windowOptionsFromConfig } from '@connrca/windowing'
@@ -13,14 +13,6 @@ export interface ServiceOptions {
   metrics?: Metrics
   /** Processing-time tick (idle timeout, late revisions). Default 1 s. */
   tickMs?: number
-}
-
-export interface RunningService {
-  readonly name: string
-  readonly metrics: Metrics
-  health(): HealthReport
-  /** Finish the running batch, commit, leave the group, flush, close the store. */
-  close(): Promise<void>
 }
 
 /** What a partition's checkpoint holds: everything before `nextOffset` is inside `state`. */

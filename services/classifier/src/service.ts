@@ -1,5 +1,5 @@
 import type { Config } from '@connrca/contracts'
-import { type HealthReport, type Logger, Metrics, silentLogger } from '@connrca/observe'
+import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
 import { createKafkaTransport } from '@connrca/transport'
 import { ClassifierStage } from './stage.js'
 
@@ -8,13 +8,6 @@ export const CLASSIFIER_GROUP = 'connrca-classifier'
 export interface ClassifierServiceOptions {
   logger?: Logger
   metrics?: Metrics
-}
-
-export interface RunningService {
-  readonly name: string
-  readonly metrics: Metrics
-  health(): HealthReport
-  close(): Promise<void>
 }
 
 /**

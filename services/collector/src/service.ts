@@ -1,5 +1,5 @@
 import type { Config, DeadLetter, LogRecord } from '@connrca/contracts'
-import { type HealthReport, type Logger, Metrics, silentLogger } from '@connrca/observe'
+import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
 import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { createKafkaTransport, type Message } from '@connrca/transport'
 import { createSource, type Source, type SourceBatch } from './sources/index.js'
@@ -11,13 +11,9 @@ export interface CollectorServiceOptions {
   checkpointMs?: number
 }
 
-export interface RunningService {
-  readonly name: string
-  readonly metrics: Metrics
-  health(): HealthReport
+export interface RunningCollector extends RunningService {
   /** Resolves when every source delivered its existing content (files, backfills). */
   caughtUp(): Promise<void>
-  close(): Promise<void>
 }
 
 /**
@@ -29,7 +25,7 @@ export interface RunningService {
 export async function startCollectorService(
   config: Config,
   opts: CollectorServiceOptions = {},
-): Promise<RunningService> {
+): Promise<RunningCollector> {
   if (!config.kafka) throw new Error('collector service: no kafka section in the config and no KAFKA_BROKERS')
   if (config.sources.length === 0) throw new Error('collector service: the config has no sources')
   const logger = opts.logger ?? silentLogger

@@ -1,5 +1,5 @@
 import type { Config, RcaEvent } from '@connrca/contracts'
-import { type HealthReport, type Logger, Metrics, silentLogger } from '@connrca/observe'
+import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
 import { openStore } from '@connrca/store'
 import { createKafkaTransport } from '@connrca/transport'
 import { hasRoutes, storeBackedNotifier } from './index.js'
@@ -9,13 +9,6 @@ export const NOTIFIER_GROUP = 'connrca-notifier'
 export interface NotifierServiceOptions {
   logger?: Logger
   metrics?: Metrics
-}
-
-export interface RunningService {
-  readonly name: string
-  readonly metrics: Metrics
-  health(): HealthReport
-  close(): Promise<void>
 }
 
 /**

@@ -7,11 +7,11 @@ import { startNotifierService } from '@connrca/notifier'
 import {
   configureShutdown,
   createLogger,
-  type HealthReport,
   healthListenFromEnv,
   type Logger,
   Metrics,
   onShutdown,
+  type RunningService,
   shutdown,
   startHealthServer,
 } from '@connrca/observe'
@@ -22,11 +22,6 @@ import { UsageError, UserError } from '../errors.js'
 const NAMES = ['collector', 'classifier', 'aggregator', 'notifier', 'api'] as const
 type Name = (typeof NAMES)[number]
 const USAGE = `connrca service ${NAMES.join('|')} [--config C]`
-
-interface Running {
-  health(): HealthReport
-  close(): Promise<void>
-}
 
 /**
  * One pipeline stage as its own process (distributed mode): Kafka between stages, a ClickHouse
@@ -53,7 +48,7 @@ export async function service(argv: string[]): Promise<void> {
   const metrics = new Metrics({ prefix: 'connrca_', labels: { service: name } })
   configureShutdown({ log: (line) => logger.info(line) })
 
-  let running: Running
+  let running: RunningService
   try {
     running = await start(name, config, logger, metrics)
   } catch (err) {
@@ -70,7 +65,7 @@ export async function service(argv: string[]): Promise<void> {
   await new Promise(() => {})
 }
 
-async function start(name: Name, config: Config, logger: Logger, metrics: Metrics): Promise<Running> {
+async function start(name: Name, config: Config, logger: Logger, metrics: Metrics): Promise<RunningService> {
   const opts = { logger, metrics }
   switch (name) {
     case 'collector':
@@ -88,6 +83,8 @@ async function start(name: Name, config: Config, logger: Logger, metrics: Metric
       })
       logger.info(`api: listening on ${api.url}`)
       return {
+        name,
+        metrics,
         health: () => ({ status: closing ? 'degraded' : 'ok', details: { url: api.url } }),
         close: async () => {
           closing = true
