@@ -37,6 +37,8 @@ interface ServerState {
   pids: BoundedMap<number, PidState>
   /** client ip -> 1; ips this server admitted (any `connection authorized`). */
   admitted: BoundedMap<string, 1>
+  /** Newest event time seen for this server's pids. */
+  latest: number
 }
 
 /** LOG lines that explain a FATAL that follows for the same pid; the FATAL is the one counted. */
@@ -65,6 +67,10 @@ export class Classifier {
     for (const [name, s] of this.servers) {
       const pids: SnapshotPid[] = []
       for (const [pid, p] of s.pids.entries()) {
+        // Ended backends are dead weight (a server under a password-guessing attack leaves
+        // 100 000 of them: 7 MB per checkpoint). The margin covers records of one pid that
+        // arrive up to a window out of order.
+        if (this.ended(p, s.latest - this.samePidWindowMs)) continue
         pids.push([
           pid,
           p.ip ?? null,
@@ -165,7 +171,7 @@ export class Classifier {
   private server(name: string): ServerState {
     let s = this.servers.get(name)
     if (!s) {
-      s = { pids: new BoundedMap(this.pidMapSize), admitted: new BoundedMap(this.historySize) }
+      s = { pids: new BoundedMap(this.pidMapSize), admitted: new BoundedMap(this.historySize), latest: Number.NEGATIVE_INFINITY }
       this.servers.set(name, s)
     }
     return s
@@ -173,12 +179,20 @@ export class Classifier {
 
   private pidState(s: ServerState, r: LogRecord, create: boolean): PidState | undefined {
     if (r.pid === undefined) return undefined
+    if (r.time > s.latest) s.latest = r.time
     let st = s.pids.get(r.pid)
+    // A counted failure ended that backend: outside the same-attempt window the pid belongs to a
+    // new process, and what the old one said (address, user, pending reason) no longer applies.
+    if (st !== undefined && this.ended(st, r.time)) st = undefined
     if (!st && create) {
       st = newPidState(r.clientIp, r.clientPort)
       s.pids.set(r.pid, st)
     }
     return st
+  }
+
+  private ended(st: PidState, time: number): boolean {
+    return !st.authorized && st.failedAt !== Number.NEGATIVE_INFINITY && Math.abs(time - st.failedAt) > this.samePidWindowMs
   }
 
   private received(r: LogRecord, msg: string): ConnectionEvent {

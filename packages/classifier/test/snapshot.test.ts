@@ -71,6 +71,24 @@ describe('classifier snapshot', () => {
     expect(deny('10.0.0.3')).toBe('no_hba_entry_ssl_off_known_client')
   })
 
+  it('leaves out backends that ended with a failure long ago; a reused pid starts afresh', () => {
+    const c = new Classifier({ samePidWindowMs: 60_000 })
+    const at = (t: number, severity: LogRecord['severity'], message: string, pid: number) =>
+      rec(severity, message, { pid, time: 1_800_000_000_000 + t })
+    c.classify(at(0, 'LOG', 'connection received: host=10.1.1.1 port=1', 7))
+    c.classify(at(1, 'FATAL', 'password authentication failed for user "old"', 7))
+    c.classify(at(5_000, 'LOG', 'connection received: host=10.1.1.2 port=2', 8))
+    expect(c.snapshot().servers[0].pids.map((p) => p[0])).toEqual([7, 8])
+    c.classify(at(200_000, 'LOG', 'connection received: host=10.1.1.3 port=3', 9))
+    c.classify(at(200_001, 'FATAL', 'password authentication failed for user "new"', 9))
+    expect(c.snapshot().servers[0].pids.map((p) => p[0])).toEqual([8, 9])
+    // pid 7 comes back as a new backend without a `connection received` line
+    const ev = c.classify(at(200_002, 'FATAL', 'sorry, too many clients already', 7))
+    expect(ev).toMatchObject({ category: 'limit_reached' })
+    expect(ev?.clientIp).toBeUndefined()
+    expect(ev?.user).toBeUndefined()
+  })
+
   it('refuses what is not its snapshot', () => {
     expect(() => Classifier.restore({}, { format: 'other' })).toThrow(/not a connrca.classifier.v1 snapshot/)
     expect(() =>
