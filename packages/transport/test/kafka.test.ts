@@ -150,6 +150,22 @@ describe.skipIf(kafkaTests.skip)('Kafka transport (real broker)', () => {
     expect(letters.find((l) => l.reason.includes('offset 1'))?.raw).toBe('{not json')
   })
 
+  it('pipelines with different topic prefixes on one cluster do not share a consumer group', async () => {
+    // Without the prefix in the group id, the group leader (kafkajs) hands its own topics'
+    // partitions to every member: one of the two pipelines would receive nothing.
+    const cfgs = [testConfig(brokers, 2), testConfig(brokers, 2)]
+    const got = cfgs.map(() => [] as LogRecord[])
+    const ts = cfgs.map((c) => transport(c))
+    const subs = await Promise.all(
+      ts.map((t, i) => t.subscribe('logs', 'same-name', async (b) => void got[i].push(...b))),
+    )
+    await Promise.all(subs.map((s) => s.joined))
+    expect(subs.map((s) => s.state.group)).toEqual(cfgs.map((c) => `${c.topicPrefix}same-name`))
+    await Promise.all(ts.map((t, i) => t.publisher('logs').publish([{ key: 'a', value: logRecord('a', i) }])))
+    await waitFor(() => got.every((g) => g.length === 1), 20_000, 'one record in each pipeline')
+    expect(got.map((g) => g[0].pid)).toEqual([0, 1])
+  })
+
   it('two members of one group split the partitions and together see every message once', async () => {
     const cfg = testConfig(brokers, 4)
     const seen = [new Set<string>(), new Set<string>()]

@@ -84,7 +84,11 @@ export function createKafkaTransport(cfg: KafkaConfig, opts: KafkaTransportOptio
       subOpts?: SubscribeOptions,
     ) {
       const deps = { client, logger, metrics, retry, ensureTopics: ready, deadLetter, onDeadLetter: opts.onDeadLetter }
-      const sub = await subscribeKafka(deps, key, topicName(cfg, key), group, handler, subOpts)
+      // The group is namespaced like the topics: kafkajs' group leader assigns the partitions of
+      // *its* topics to every member, so two pipelines sharing a group id on one cluster would
+      // hand each other partitions that nobody then consumes.
+      const groupId = (cfg.topicPrefix ?? '') + group
+      const sub = await subscribeKafka(deps, key, topicName(cfg, key), groupId, handler, subOpts)
       subscriptions.add(sub)
       return {
         state: sub.state,
