@@ -23,7 +23,7 @@
  * The broker is shared with other people: every run uses its own topic prefix (consumer groups
  * follow it), its own store front and data directory, and leaves the broker running.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -593,11 +593,21 @@ function round(x: number) {
   return Math.round(x * 100) / 100
 }
 
+/** infra/kafka/broker.sh start is idempotent: it reuses a running broker and prints its address. */
+function startLocalBroker(): string {
+  const out = execFileSync('bash', [join(ROOT, 'infra', 'kafka', 'broker.sh'), 'start'], {
+    env: { ...process.env, KAFKA_PORT: '19092' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return out.trim().split('\n').pop() ?? '127.0.0.1:19092'
+}
+
 const say = (line: string) => process.stderr.write(`bench/kafka: ${line}\n`)
 
-/** The whole suite on the broker at KAFKA_BROKERS or the shared one on 127.0.0.1:19092. */
+/** The whole suite on the broker at KAFKA_BROKERS, or on infra/kafka's broker (started if needed) on 127.0.0.1:19092. */
 export async function kafkaSuite(opts: { lines: number }): Promise<KafkaBenchResult> {
-  const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092'
+  const brokers = process.env.KAFKA_BROKERS ?? startLocalBroker()
   try {
     say(`generating ${opts.lines} lines over ${SERVERS.length} servers`)
     const data = await corpus(opts.lines)

@@ -4,6 +4,9 @@
  *   --lines N       size of the parse/classify corpus (default 1,000,000)
  *   --big N         size of the large end-to-end run (default 10,000,000; 0 skips it)
  *   --no-pgbadger   skip the peer
+ *   --no-kafka      skip the Kafka-mode suite (bench/kafka.ts; needs a broker: KAFKA_BROKERS, or
+ *                   Java to start infra/kafka/broker.sh)
+ *   --kafka-lines N size of the Kafka-mode corpus (default 1,000,000)
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
@@ -20,6 +23,8 @@ const { values } = parseArgs({
     lines: { type: 'string', default: '1000000' },
     big: { type: 'string', default: '10000000' },
     'no-pgbadger': { type: 'boolean', default: false },
+    'no-kafka': { type: 'boolean', default: false },
+    'kafka-lines': { type: 'string', default: '1000000' },
   },
 })
 const ROOT = resolve(import.meta.dirname, '..')
@@ -183,5 +188,13 @@ for (const n of [LINES, BIG].filter((x) => x > 0)) {
 }
 save('end-to-end-embedded', { runs: e2e })
 results.e2e = e2e
+
+// 4. Kafka mode: collector → classifier → aggregator → store as separate processes, 1× and 2×
+if (!values['no-kafka']) {
+  const { kafkaSuite } = await import('./kafka.js')
+  const kafka = await kafkaSuite({ lines: Number(values['kafka-lines']) })
+  save('kafka', kafka)
+  results.kafka = kafka
+}
 
 process.stdout.write(`${JSON.stringify({ machine, ...results }, null, 2)}\n`)
