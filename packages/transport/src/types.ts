@@ -21,6 +21,13 @@ export type BatchHandler<T> = (batch: T[], meta?: BatchMeta) => Promise<void>
 export interface BatchMeta {
   partition: number
   offsets: string[]
+  /** Offset of the batch's first message, valid or not. */
+  firstOffset: string
+  /**
+   * Fetch this partition again from `offset`; the running batch is then not committed. For a
+   * handler whose own checkpoint lies before the batch (the group committed past it).
+   */
+  seek(offset: string): void
 }
 
 export interface Publisher<T> {

@@ -72,6 +72,8 @@ interface Worker {
   stage: AggregatorStage
   seen: SeenIds
   nextOffset: bigint
+  /** Where this worker asked the consumer to read from again, once (see handle). */
+  sought?: bigint
 }
 
 /**
@@ -82,9 +84,10 @@ interface Worker {
  * partition (key = server, so a server's state lives in exactly one of them). After every batch
  * the stage's rows are written, then the checkpoint `aggregator.p<P>` = {state, next offset}, and
  * only then the transport commits. A new owner (rebalance, restart) restores the checkpoint and
- * skips offsets below it, so handed-over windows continue where they were, without double
- * counting or emitting twice. Any failure drops the partition's in-memory state (it may be ahead
- * of the store) and the batch is retried from the checkpoint after a backoff.
+ * skips offsets below it (or, when the group committed past it, reads again from it), so
+ * handed-over windows continue where they were, without double counting, gaps or emitting
+ * twice. Any failure drops the partition's in-memory state (it may be ahead of the store) and
+ * the batch is retried from the checkpoint after a backoff.
  */
 export async function startAggregatorService(config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
   if (!config.kafka) throw new Error('aggregator service: no kafka section in the config and no KAFKA_BROKERS')
@@ -180,6 +183,18 @@ export async function startAggregatorService(config: Config, opts: ServiceOption
       let wk: Worker | undefined
       try {
         wk = await worker(p)
+        if (BigInt(meta.firstOffset) > wk.nextOffset && wk.sought !== wk.nextOffset) {
+          // The group committed past this checkpoint: an owner that had been dropped from the
+          // group without noticing yet (evicted mid-batch) saved an older checkpoint after the
+          // newer one. Read the gap again rather than leave its events out of the windows.
+          // Once: offsets that the topic no longer holds cannot be read again.
+          logger.warn(
+            `aggregator: partition ${p} restored at offset ${wk.nextOffset} but consumed from ${meta.firstOffset}; reading the gap again`,
+          )
+          wk.sought = wk.nextOffset
+          meta.seek(wk.nextOffset.toString())
+          return
+        }
         const fresh: ConnectionEvent[] = []
         let last = -1n
         for (let i = 0; i < batch.length; i++) {

@@ -61,6 +61,8 @@ export interface WireBatch {
   isStale(): boolean
   /** Commits `nextOffset` (the offset of the next message to read) for this partition. */
   commit(nextOffset: string): Promise<void>
+  /** The next fetch of this partition starts at `offset`; makes the batch stale. */
+  seek(offset: string): void
 }
 
 export interface WireConsumer {
@@ -167,6 +169,7 @@ export function createKafkaJsClient(cfg: KafkaConfig, logger: TransportLogger): 
                     ],
                   })
                 },
+                seek: (offset) => consumer.seek({ topic: p.batch.topic, partition: p.batch.partition, offset }),
               }),
           })
         },

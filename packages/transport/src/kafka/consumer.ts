@@ -126,7 +126,12 @@ export async function subscribeKafka<T>(
     if (b.messages.length === 0) return
     const t0 = performance.now()
     const { values, offsets, dead } = decode(b.messages)
-    const meta: BatchMeta = { partition: b.partition, offsets }
+    const meta: BatchMeta = {
+      partition: b.partition,
+      offsets,
+      firstOffset: b.messages[0].offset,
+      seek: (offset) => b.seek(offset),
+    }
     for (let attempt = 1; values.length > 0; attempt++) {
       try {
         await handler(values, meta)
