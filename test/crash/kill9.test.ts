@@ -111,7 +111,9 @@ async function caughtUp(child: ReturnType<typeof spawnConnrca>): Promise<void> {
 }
 
 function enoughKills(): boolean {
-  return kills.filter((k) => k.stillGrowing).length >= MIN_KILLS && kills.filter((k) => k.midStream).length >= MIN_MID_STREAM
+  return (
+    kills.filter((k) => k.stillGrowing).length >= MIN_KILLS && kills.filter((k) => k.midStream).length >= MIN_MID_STREAM
+  )
 }
 
 function isMidStream(positions: Positions, before: Positions): boolean {
