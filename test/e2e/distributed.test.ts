@@ -200,6 +200,9 @@ describe.skipIf(kafkaTests.skip)('distributed mode: connrca service × 5 over Ka
   }, 120_000)
 
   it('every surviving service reports health and metrics', async () => {
+    const emitted = { windows: 0, rca: 0 }
+    const sum = (text: string, name: string) =>
+      [...text.matchAll(new RegExp(`^connrca_${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce((a, x) => a + Number(x[1]), 0)
     for (const child of children.filter((c) => c.exitCode === null && c.signalCode === null)) {
       const port = healthPort(child)
       const h = await fetch(`http://127.0.0.1:${port}/healthz`)
@@ -208,7 +211,12 @@ describe.skipIf(kafkaTests.skip)('distributed mode: connrca service × 5 over Ka
       expect(['ok', 'degraded']).toContain(body.status)
       const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
       expect(m).toContain('connrca_kafka_')
+      emitted.windows += sum(m, 'aggregator_windows_out_total')
+      emitted.rca += sum(m, 'aggregator_rca_out_total')
     }
+    // Regression: both counters stayed 0 (measured after the rows they count were emitted).
+    expect(emitted.windows).toBeGreaterThan(0)
+    expect(emitted.rca).toBeGreaterThan(0)
   })
 
   it('SIGTERM: finishes, commits, leaves the group, exits 0', async () => {

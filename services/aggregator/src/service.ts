@@ -74,6 +74,8 @@ interface Worker {
   nextOffset: bigint
   /** Where this worker asked the consumer to read from again, once (see handle). */
   sought?: bigint
+  /** Windows and RCA revisions already counted in the metrics. */
+  counted: { windows: number; rca: number }
 }
 
 /**
@@ -135,8 +137,13 @@ export async function startAggregatorService(config: Config, opts: ServiceOption
     const raw = await getCheckpoint(store, checkpointName(p))
     const cp = raw ? (JSON.parse(raw) as PartitionCheckpoint) : undefined
     const made: Worker = cp
-      ? { stage: newStage(cp.state), seen: SeenIds.restore(horizonMs, cp.seen), nextOffset: BigInt(cp.nextOffset) }
-      : { stage: newStage(), seen: new SeenIds(horizonMs), nextOffset: 0n }
+      ? {
+          stage: newStage(cp.state),
+          seen: SeenIds.restore(horizonMs, cp.seen),
+          nextOffset: BigInt(cp.nextOffset),
+          counted: { windows: 0, rca: 0 },
+        }
+      : { stage: newStage(), seen: new SeenIds(horizonMs), nextOffset: 0n, counted: { windows: 0, rca: 0 } }
     if (cp) logger.info(`aggregator: partition ${p} restored at offset ${cp.nextOffset}`)
     workers.set(p, made)
     return made
@@ -153,7 +160,6 @@ export async function startAggregatorService(config: Config, opts: ServiceOption
   }
 
   async function commitPoint(p: number, wk: Worker): Promise<void> {
-    const before = { w: wk.stage.windowsOut, r: wk.stage.rcaOut }
     await wk.stage.flush()
     wk.seen.prune()
     const cp: PartitionCheckpoint = {
@@ -164,8 +170,10 @@ export async function startAggregatorService(config: Config, opts: ServiceOption
     }
     await putCheckpoint(store, checkpointName(p), JSON.stringify(cp))
     storeError = undefined
-    m.windows.inc(wk.stage.windowsOut - before.w)
-    m.rca.inc(wk.stage.rcaOut - before.r)
+    // Counted once stored; emitted since the last commit point (handle and tick emit before it).
+    m.windows.inc(wk.stage.windowsOut - wk.counted.windows)
+    m.rca.inc(wk.stage.rcaOut - wk.counted.rca)
+    wk.counted = { windows: wk.stage.windowsOut, rca: wk.stage.rcaOut }
   }
 
   function failed(p: number, op: string, err: unknown): never {
