@@ -4,6 +4,8 @@ import { backoffDelay, errorText, pause } from './backoff.js'
 import type { WireBatch, WireClient, WireConsumer, WireRecord } from './client.js'
 import type { TransportLogger, TransportMetrics } from './options.js'
 
+const HEARTBEAT_SLICE_MS = 1000
+
 export type ConsumerStatus = 'starting' | 'running' | 'retrying' | 'stopped'
 
 export interface ConsumerState {
@@ -146,9 +148,13 @@ export async function subscribeKafka<T>(
           attempt,
           error: state.lastError,
         })
-        await pause(delay, stop.signal)
-        if (stop.signal.aborted || b.isStale()) return
-        await b.heartbeat()
+        // Heartbeat through the pause: a backoff longer than the session timeout would otherwise
+        // get the member evicted mid-batch (kafkajs throttles heartbeats to its interval).
+        for (let left = delay; left > 0; left -= HEARTBEAT_SLICE_MS) {
+          await pause(Math.min(left, HEARTBEAT_SLICE_MS), stop.signal)
+          if (stop.signal.aborted || b.isStale()) return
+          await b.heartbeat()
+        }
       }
     }
     if (dead.length > 0) {
