@@ -76,16 +76,24 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   let timer: NodeJS.Timeout | undefined
   const cronTasks: ScheduledTask[] = []
 
-  const ready = (async () => {
-    for (const rec of await store.load()) {
-      const body = JSON.parse(rec.body)
-      if (rec.kind === 'alert') alerts.set(rec.key, body as AlertState)
-      else if (rec.kind === 'group') groups.set(rec.key, body as GroupState)
-      else if (rec.kind === 'job') jobs.set(rec.key, body as JobState)
-    }
-  })()
-  // A failed load is reported by the first call that awaits it, not as an unhandled rejection.
-  ready.catch(() => {})
+  // The saved state is loaded before anything is sent. A failed load (store unreachable) is
+  // reported by the call that awaits it and tried again by the next one.
+  let loading: Promise<void> | undefined
+  function ready(): Promise<void> {
+    loading ??= (async () => {
+      for (const rec of await store.load()) {
+        const body = JSON.parse(rec.body)
+        if (rec.kind === 'alert') alerts.set(rec.key, body as AlertState)
+        else if (rec.kind === 'group') groups.set(rec.key, body as GroupState)
+        else if (rec.kind === 'job') jobs.set(rec.key, body as JobState)
+      }
+    })().catch((err) => {
+      loading = undefined
+      throw err
+    })
+    return loading
+  }
+  ready().catch(() => {})
 
   function markDirty(kind: StateKind, key: string): void {
     dirty.set(`${kind}\u0000${key}`, { kind, key })
@@ -122,7 +130,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   // ---- incidents and groups ----
 
   async function handle(events: RcaEvent[]): Promise<void> {
-    await ready
+    await ready()
     const now = clock.now()
     for (const e of events) {
       const prev = alerts.get(e.id)
@@ -456,7 +464,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   }
 
   async function tick(): Promise<void> {
-    await ready
+    await ready()
     const now = clock.now()
     flushGroups(now)
     prune(now)
@@ -508,7 +516,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
 
   async function runDigest(routeName: string): Promise<void> {
     const route = routeNamed(routeName)
-    await ready
+    await ready()
     const now = clock.now()
     const from = now - DAY_MS
     const rows = digestRows(route, from)
@@ -544,7 +552,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   // ---- operator commands ----
 
   async function retryDeadLetters(): Promise<{ sent: number; failed: number }> {
-    await ready
+    await ready()
     let sent = 0
     let failed = 0
     for (const dl of await store.deadLetters('pending')) {
@@ -618,7 +626,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     if (timer) clearInterval(timer)
     timer = undefined
     for (const t of cronTasks.splice(0)) await t.destroy()
-    await ready.catch(() => {})
+    await loading?.catch(() => {})
     await Promise.allSettled([...inFlight.values()])
     await persist()
   }

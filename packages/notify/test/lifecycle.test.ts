@@ -42,3 +42,18 @@ it('stop() waits for an in-flight delivery and persists its outcome', async () =
   expect(jobs[0].attempts).toBe(1)
   expect(jobs[0].lastError).toContain('timed out after 400 ms')
 })
+
+it('a state store that cannot be read at start is read again by the next call', async () => {
+  const state = memoryNotifyState()
+  let down = true
+  const flaky = { ...state, load: () => (down ? Promise.reject(new Error('store unreachable')) : state.load()) }
+  const n = createNotifier({ config: config(), state: flaky })
+  n.start()
+  await expect(n.handle([makeEvent({ id: 'a' })])).rejects.toThrow('store unreachable')
+  down = false
+  await n.handle([makeEvent({ id: 'a' })])
+  const deadline = Date.now() + 3000
+  while (rx.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  await n.stop()
+  expect(rx.requests.map((r) => r.headers['idempotency-key'])).toEqual(['a:1'])
+})
