@@ -23,6 +23,8 @@ export interface BatchMeta {
   offsets: string[]
   /** Offset of the batch's first message, valid or not. */
   firstOffset: string
+  /** Offset after the batch's last message, valid or not. */
+  nextOffset: string
   /**
    * Fetch this partition again from `offset`; the running batch is then not committed. For a
    * handler whose own checkpoint lies before the batch (the group committed past it).

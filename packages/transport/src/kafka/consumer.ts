@@ -132,6 +132,7 @@ export async function subscribeKafka<T>(
       partition: b.partition,
       offsets,
       firstOffset: b.messages[0].offset,
+      nextOffset: (BigInt(b.messages[b.messages.length - 1].offset) + 1n).toString(),
       seek: (offset) => b.seek(offset),
     }
     for (let attempt = 1; values.length > 0; attempt++) {
