@@ -24,15 +24,15 @@
  * follow it), its own store front and data directory, and leaves the broker running.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Classifier } from '@connrca/classifier'
 import { DEFAULT_PREFIX, type InjectedIncident, renderedRecords, SAMPLE_SERVERS, writeLogs } from '@connrca/cli'
 import {
-  type Category,
+  CATEGORIES,
   type ConnectionEvent,
   KafkaConfig,
   type LogRecord,
@@ -43,6 +43,7 @@ import { createParser, readLineBatches } from '@connrca/pglog'
 import { openStore, type Store } from '@connrca/store'
 import { createKafkaTransport } from '@connrca/transport'
 import { stringify } from 'yaml'
+import { saveResult } from './results.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SELF = fileURLToPath(import.meta.url)
@@ -448,15 +449,6 @@ async function throughput(
 const LATENCY_SECONDS = 48
 const LATENCY_PIPELINE: PipelineConfig = { window: '10s', allowedLateness: '0s', idleTimeout: '2s', thresholds: {} }
 const WINDOW_MS = 10_000
-const CATEGORIES: Category[] = [
-  'firewall_deny',
-  'auth_fail',
-  'tls_reject',
-  'limit_reached',
-  'transient',
-  'user_error',
-  'network',
-]
 
 /** `%m` of DEFAULT_PREFIX: `2026-03-02 10:00:00.123 UTC …` */
 const timeOf = (text: string) => Date.parse(`${text.slice(0, 10)}T${text.slice(11, 23)}Z`)
@@ -652,17 +644,7 @@ async function main(): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => void cleanup().then(() => process.exit(130)))
   const result = await kafkaSuite({ lines: Number(values['kafka-lines']) })
-  const machine = {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    date: new Date().toISOString(),
-  }
-  const dir = join(ROOT, 'bench', 'results')
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'kafka.json'), `${JSON.stringify({ machine, ...result }, null, 2)}\n`)
-  process.stdout.write(`${JSON.stringify({ machine, ...result }, null, 2)}\n`)
+  process.stdout.write(saveResult('kafka', result))
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === SELF) await main()

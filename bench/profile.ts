@@ -3,13 +3,12 @@
  * V8's sampling profiler over one pass of a stderr corpus (default: the 1 M-line bench corpus);
  * prints self time per function and writes bench/results/profile.json.
  */
-import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
-import { cpus } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Classifier } from '@connrca/classifier'
 import { createParser, readLineBatches } from '@connrca/pglog'
 import { DEFAULT_PREFIX } from '@connrca/cli'
+import { saveResult } from './results.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const file = process.argv[2] ?? join(ROOT, 'bench', 'out', 'corpus-1d-1000000.log')
@@ -62,13 +61,12 @@ const top = [...byFunction]
   .map(([fn, n]) => ({ fn, selfPct: Math.round((n / total) * 1000) / 10 }))
 
 const result = {
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, date: new Date().toISOString() },
   file,
   lines,
   seconds: Math.round(seconds * 100) / 100,
   linesPerSec: Math.round(lines / seconds),
   top,
 }
-writeFileSync(join(ROOT, 'bench', 'results', 'profile.json'), `${JSON.stringify(result, null, 2)}\n`)
+saveResult('profile', result)
 process.stdout.write(`${lines} lines in ${result.seconds} s (${result.linesPerSec} lines/s)\n`)
 for (const t of top) process.stdout.write(`${String(t.selfPct).padStart(5)}%  ${t.fn}\n`)

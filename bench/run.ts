@@ -9,14 +9,14 @@
  *   --kafka-lines N size of the Kafka-mode corpus (default 1,000,000)
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Classifier } from '@connrca/classifier'
 import type { LogFormat, LogRecord } from '@connrca/contracts'
 import { createParser, readLineBatches } from '@connrca/pglog'
 import { DEFAULT_PREFIX, SAMPLE_SERVERS, writeLog } from '@connrca/cli'
+import { machine, saveResult } from './results.js'
 
 const { values } = parseArgs({
   options: {
@@ -29,17 +29,7 @@ const { values } = parseArgs({
 })
 const ROOT = resolve(import.meta.dirname, '..')
 const OUT = join(ROOT, 'bench', 'out')
-const RESULTS = join(ROOT, 'bench', 'results')
 mkdirSync(OUT, { recursive: true })
-mkdirSync(RESULTS, { recursive: true })
-
-const machine = {
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-  date: new Date().toISOString(),
-}
 
 const LINES = Number(values.lines)
 const BIG = Number(values.big)
@@ -54,7 +44,16 @@ async function corpus(format: 'stderr' | 'csvlog' | 'jsonlog', lines: number): P
     // One day of the sample's three servers, so every injected incident has its real size; the
     // line count sets the traffic rate (1 M lines: ~3.9 lines/s per server; 10 M: ~39).
     const ratePerSec = lines / (3 * (DAY / 1000))
-    await writeLog(path, { servers: SAMPLE_SERVERS.map((s) => s.name), start: START, durationMs: DAY, ratePerSec, format, prefix: DEFAULT_PREFIX, seed: 42, incidents: 'default' })
+    await writeLog(path, {
+      servers: SAMPLE_SERVERS.map((s) => s.name),
+      start: START,
+      durationMs: DAY,
+      ratePerSec,
+      format,
+      prefix: DEFAULT_PREFIX,
+      seed: 42,
+      incidents: 'default',
+    })
   }
   return path
 }
@@ -83,7 +82,14 @@ async function parseClassify(path: string, format: LogFormat) {
   parser.flush()
   const secs = (performance.now() - t0) / 1000
   const mb = statSync(path).size / 1e6
-  return { lines, records, events, seconds: round(secs), linesPerSec: Math.round(lines / secs), mbPerSec: round(mb / secs) }
+  return {
+    lines,
+    records,
+    events,
+    seconds: round(secs),
+    linesPerSec: Math.round(lines / secs),
+    mbPerSec: round(mb / secs),
+  }
 }
 
 /** Runs a command under /usr/bin/time: wall seconds and peak RSS. */
@@ -124,7 +130,11 @@ function analyze(path: string, format: LogFormat, extra: string[], dataDir?: str
 
 /** `connrca run --once`: the main job catching up on a file, checkpoints every second as in production. */
 function runCatchUp(path: string, lines: number, dataDir: string) {
-  const m = measure(CLI[0], [CLI[1], 'run', path, '--once', '--format', 'stderr', '--prefix', DEFAULT_PREFIX, '--data-dir', dataDir], { CONNRCA_API_PORT: '0' })
+  const m = measure(
+    CLI[0],
+    [CLI[1], 'run', path, '--once', '--format', 'stderr', '--prefix', DEFAULT_PREFIX, '--data-dir', dataDir],
+    { CONNRCA_API_PORT: '0' },
+  )
   return { lines, seconds: m.seconds, linesPerSec: Math.round(lines / m.seconds), peakRssMB: m.peakRssMB }
 }
 
@@ -138,10 +148,6 @@ function round(x: number) {
   return Math.round(x * 100) / 100
 }
 
-function save(name: string, data: unknown) {
-  writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify({ machine, ...(data as object) }, null, 2)}\n`)
-}
-
 const results: Record<string, unknown> = {}
 
 // 1. parse + classify per format, one core
@@ -151,7 +157,7 @@ for (const format of ['stderr', 'csvlog', 'jsonlog'] as const) {
   parse[format] = await parseClassify(path, format)
   process.stderr.write(`parse+classify ${format}: ${JSON.stringify(parse[format])}\n`)
 }
-save('parse-classify', { lines: LINES, formats: parse })
+saveResult('parse-classify', { lines: LINES, formats: parse })
 results.parse = parse
 
 // 2. connrca analyze vs pgBadger, same file, same run, one core each (pgbadger -j 1)
@@ -170,7 +176,7 @@ for (const format of ['stderr', 'csvlog', 'jsonlog'] as const) {
   }
   peer[format] = { connrca, pgbadger, ratio: pgbadger ? round(pgbadger.seconds / connrca.seconds) : undefined }
 }
-save('vs-pgbadger', { lines: LINES, formats: peer })
+saveResult('vs-pgbadger', { lines: LINES, formats: peer })
 results.peer = peer
 
 // 3. end to end into chDB: analyze and run catch-up, 1M and the big file; memory must stay flat
@@ -186,14 +192,14 @@ for (const n of [LINES, BIG].filter((x) => x > 0)) {
   process.stderr.write(`connrca run --once into chDB, ${n} lines: ${JSON.stringify(r)}\n`)
   e2e[String(n)] = { analyze: a, run: r }
 }
-save('end-to-end-embedded', { runs: e2e })
+saveResult('end-to-end-embedded', { runs: e2e })
 results.e2e = e2e
 
 // 4. Kafka mode: collector → classifier → aggregator → store as separate processes, 1× and 2×
 if (!values['no-kafka']) {
   const { kafkaSuite } = await import('./kafka.js')
   const kafka = await kafkaSuite({ lines: Number(values['kafka-lines']) })
-  save('kafka', kafka)
+  saveResult('kafka', kafka)
   results.kafka = kafka
 }
 
