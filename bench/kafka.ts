@@ -43,6 +43,7 @@ import { createParser, readLineBatches } from '@connrca/pglog'
 import { openStore, type Store } from '@connrca/store'
 import { createKafkaTransport } from '@connrca/transport'
 import { stringify } from 'yaml'
+import { spawnClickHouseFront } from '../test/support/clickhouse-front-process.js'
 import { saveResult } from './results.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -188,20 +189,8 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
 
 /** The chDB front in its own process (one data dir per process), like a ClickHouse server. */
 async function startFront(): Promise<{ url: string; child: ChildProcess }> {
-  const child = track(
-    spawn(process.execPath, ['--import', 'tsx', SELF, '--front', tempDir('ch')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-    'front',
-  )
-  let out = ''
-  child.stdout?.on('data', (d) => (out += d))
-  const url = await until('the store front', 60_000, () => {
-    if (child.exitCode !== null) throw new Error(`store front exited ${child.exitCode}: ${child.log()}`)
-    return /URL (\S+)/.exec(out)?.[1]
-  })
-  return { url, child }
+  const f = await spawnClickHouseFront({ dataDir: tempDir('ch'), user: USER, password: PASSWORD, stderr: 'pipe' })
+  return { url: f.url, child: track(f.child, 'front') }
 }
 
 interface Service {
@@ -631,16 +620,8 @@ export async function kafkaSuite(opts: { lines: number }): Promise<KafkaBenchRes
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'kafka-lines': { type: 'string', default: '1000000' }, front: { type: 'string' } },
+    options: { 'kafka-lines': { type: 'string', default: '1000000' } },
   })
-  if (values.front) {
-    // child mode: the store front (see startFront)
-    const { startClickHouseFront } = await import('../test/support/clickhouse-http-front.js')
-    const f = await startClickHouseFront({ dataDir: values.front, user: USER, password: PASSWORD })
-    process.stdout.write(`URL ${f.url}\n`)
-    process.on('SIGTERM', () => void f.close().then(() => process.exit(0)))
-    return
-  }
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => void cleanup().then(() => process.exit(130)))
   const result = await kafkaSuite({ lines: Number(values['kafka-lines']) })

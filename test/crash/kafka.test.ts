@@ -26,7 +26,8 @@ import {
   startService,
   stopService,
 } from './support/services.js'
-import { type Front, type Gate, startFront, startGate } from './support/store-outage.js'
+import { type ClickHouseFrontProcess, spawnClickHouseFront } from '../support/clickhouse-front-process.js'
+import { type Gate, startGate } from './support/store-outage.js'
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook.js'
 
 // Issue 8, Kafka mode: collector → classifier ×2 → aggregator ×2 → notifier as `connrca service`
@@ -81,7 +82,7 @@ const PASSWORD = 's3cret'
 describe.skipIf(kafkaTests.skip)('Kafka mode: kill -9, broker restart and a store outage mid-stream', () => {
   let home: string
   let broker: PrivateBroker | undefined
-  let front: Front | undefined
+  let front: ClickHouseFrontProcess | undefined
   let gate: Gate | undefined
   let hook: WebhookReceiver | undefined
   let feed: Feed | undefined
@@ -109,7 +110,7 @@ describe.skipIf(kafkaTests.skip)('Kafka mode: kill -9, broker restart and a stor
     }
     ;[broker, front, hook] = await Promise.all([
       startPrivateKafka(KAFKA_PORT),
-      startFront(join(home, 'ch'), USER, PASSWORD),
+      spawnClickHouseFront({ dataDir: join(home, 'ch'), user: USER, password: PASSWORD }),
       startWebhookReceiver(),
     ])
     gate = await startGate(front.port)

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,7 +6,8 @@ import { DEFAULT_PREFIX, writeLogs } from '@connrca/cli'
 import { countsByServerCategory, latestRcaEvents, latestWindowCounts, openStore, type Store } from '@connrca/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { connrca, REPO, startConnrca } from '../support/cli.js'
+import { connrca, startConnrca } from '../support/cli.js'
+import { type ClickHouseFrontProcess, spawnClickHouseFront } from '../support/clickhouse-front-process.js'
 import { ensureKafka, kafkaTests } from '../support/kafka.js'
 
 // collector → classifier ×2 → aggregator ×2 → store, each its own `connrca service` process,
@@ -45,7 +46,7 @@ const pipeline = {
 
 describe.skipIf(kafkaTests.skip)('distributed mode: connrca service × 5 over Kafka', () => {
   let home: string
-  let front: { url: string; close(): Promise<unknown> }
+  let front: ClickHouseFrontProcess
   let embedded: Store
   let distributed: Store
   const children: ChildProcess[] = []
@@ -65,7 +66,7 @@ describe.skipIf(kafkaTests.skip)('distributed mode: connrca service × 5 over Ka
       incidents: INCIDENTS.map((i) => ({ ...i })),
     })
     const brokers = await ensureKafka()
-    front = await startFrontProcess(join(home, 'ch'))
+    front = await spawnClickHouseFront({ dataDir: join(home, 'ch'), user: 'connrca', password: 's3cret' })
     const sources = [
       {
         type: 'file',
@@ -225,34 +226,6 @@ describe.skipIf(kafkaTests.skip)('distributed mode: connrca service × 5 over Ka
     expect(codes).toEqual(live.map(() => 0))
   }, 60_000)
 })
-
-/**
- * The chDB front in its own process, like a server: the test process stays light, and its HTTP
- * parser takes long request lines (`connrca run` puts checkpoints in a URL parameter; Node's
- * default 16 KiB header limit would refuse them, a real server allows 1 MiB).
- */
-async function startFrontProcess(dataDir: string): Promise<{ url: string; close(): Promise<unknown> }> {
-  const code = `
-    const { startClickHouseFront } = await import(${JSON.stringify(join(REPO, 'test/support/clickhouse-http-front.ts'))})
-    const f = await startClickHouseFront({ dataDir: ${JSON.stringify(dataDir)}, user: 'connrca', password: 's3cret' })
-    console.log('URL ' + f.url)
-    process.on('SIGTERM', () => f.close().then(() => process.exit(0)))`
-  const child = spawn(join(REPO, 'node_modules/.bin/tsx'), ['--input-type=module', '-e', code], {
-    cwd: REPO,
-    env: { ...process.env, NODE_OPTIONS: '--max-http-header-size=67108864' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', (d) => {
-      out += d
-      const m = /URL (\S+)/.exec(out)
-      if (m) resolve(m[1])
-    })
-    child.once('exit', (c) => reject(new Error(`clickhouse front exited ${c}`)))
-  })
-  return { url, close: () => stop(child) }
-}
 
 function logOf(child: ChildProcess): string {
   return (child as ChildProcess & { log?: () => string }).log?.() ?? ''

@@ -1,49 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import net from 'node:net'
-import { join } from 'node:path'
-import { exited, REPO } from './process.js'
-
-export interface Front {
-  url: string
-  port: number
-  close(): Promise<void>
-}
-
-/**
- * The chDB ClickHouse front (test/support) in its own process, like a server: chDB holds one data
- * directory per process, and a real server accepts the long request lines the services send
- * (Node's default 16 KiB header limit would refuse them).
- */
-export async function startFront(dataDir: string, user: string, password: string): Promise<Front> {
-  const code = `
-    const { startClickHouseFront } = await import(${JSON.stringify(join(REPO, 'test/support/clickhouse-http-front.ts'))})
-    const f = await startClickHouseFront(${JSON.stringify({ dataDir, user, password })})
-    console.log('URL ' + f.url)
-    process.on('SIGTERM', () => f.close().then(() => process.exit(0)))`
-  const child = spawn(
-    process.execPath,
-    ['--max-http-header-size=67108864', '--import', 'tsx', '--input-type=module', '-e', code],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', (d) => {
-      out += d
-      const m = /URL (\S+)/.exec(out)
-      if (m) resolve(m[1])
-    })
-    child.once('exit', (c) => reject(new Error(`clickhouse front exited ${c}`)))
-  })
-  return { url, port: Number(new URL(url).port), close: () => terminate(child) }
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const force = setTimeout(() => child.kill('SIGKILL'), 10_000)
-  child.kill('SIGTERM')
-  await exited(child)
-  clearTimeout(force)
-}
 
 export interface Gate {
   url: string
