@@ -3,7 +3,7 @@ import { type Logger, Metrics, type RunningService, silentLogger } from '@connrc
 import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { type BatchMeta, createKafkaTransport } from '@connrca/transport'
 import { windowOptionsFromConfig } from '@connrca/windowing'
-import { AggregatorStage, type AggregatorState, deadLetterSink } from './stage.js'
+import { AggregatorStage, type AggregatorState, deadLetterSink } from '@connrca/pipeline'
 
 export const AGGREGATOR_GROUP = 'connrca-aggregator'
 export const DEADLETTER_STORE_GROUP = 'connrca-deadletter-store'

@@ -3,7 +3,7 @@ import type { Config, LogRecord } from '@connrca/contracts'
 import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
 import { getCheckpoint, openStore, putCheckpoint } from '@connrca/store'
 import { type BatchMeta, createKafkaTransport } from '@connrca/transport'
-import { ClassifierStage } from './stage.js'
+import { ClassifierStage } from '@connrca/pipeline'
 
 export const CLASSIFIER_GROUP = 'connrca-classifier'
 

@@ -2,7 +2,7 @@
  * Deliberate bugs for kafka.test.ts, loaded into every `connrca service` child with `--import`
  * when KAFKA_CRASH_MUTANT names one; the test must then fail. The normal run never loads this.
  */
-import { AggregatorStage } from '../../../services/aggregator/src/stage.js'
+import { AggregatorStage } from '../../../packages/pipeline/src/stages/window.js'
 
 const mutant = process.env.KAFKA_CRASH_MUTANT
 const service = process.argv.at(-1)

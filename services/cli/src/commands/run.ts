@@ -1,6 +1,6 @@
 import { createApiServer } from '@connrca/api'
 import { type Config, type PipelineHealth, type RcaEvent, SourceConfig, toMs } from '@connrca/contracts'
-import { createSource, type Source } from '@connrca/collector'
+import { createSource, type Source } from '@connrca/pipeline'
 import { hasRoutes, storeBackedNotifier } from '@connrca/notifier'
 import { openStore, type Store } from '@connrca/store'
 import { parse } from '../args.js'

@@ -1,7 +1,7 @@
 import type { Config, DeadLetter, LogRecord, RcaEvent } from '@connrca/contracts'
-import { AggregatorStage, type AggregatorState, deadLetterSink } from '@connrca/aggregator'
+import { AggregatorStage, type AggregatorState, deadLetterSink } from '@connrca/pipeline'
 import { Classifier, type ClassifierSnapshot } from '@connrca/classifier'
-import { ClassifierStage } from '@connrca/classifier-service'
+import { ClassifierStage } from '@connrca/pipeline'
 import { getCheckpoint, putCheckpoint, type Store } from '@connrca/store'
 import { createInProcessTransport, type Message, type Transport } from '@connrca/transport'
 
