@@ -4,7 +4,7 @@
 // both services must keep answering.
 
 import type http from 'node:http'
-import { createApiServer } from '@connrca/api'
+import { createApiServer } from '@connrca/service-api'
 import type { DeadLetter, LogRecord } from '@connrca/contracts'
 import { openStore, type Store } from '@connrca/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
