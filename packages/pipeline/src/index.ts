@@ -1,3 +1,4 @@
 export * from './sources/index.js'
 export * from './stages/classify.js'
 export * from './stages/window.js'
+export * from './runner.js'

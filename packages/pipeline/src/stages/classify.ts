@@ -1,9 +1,10 @@
-import { Classifier } from '@connrca/classifier'
+import { Classifier, type ClassifierSnapshot } from '@connrca/classifier'
 import type { ConnectionEvent, LogRecord } from '@connrca/contracts'
 import type { Message, Publisher } from '@connrca/transport'
+import type { RunnerStage } from '../runner.js'
 
 /** logs → classify → connections. Non-connection records end here. */
-export class ClassifyStage {
+export class ClassifyStage implements RunnerStage<LogRecord, ClassifierSnapshot> {
   readonly classifier: Classifier
   recordsIn = 0
   eventsOut = 0
@@ -24,5 +25,15 @@ export class ClassifyStage {
     this.recordsIn += batch.length
     this.eventsOut += events.length
     await this.out.publish(events)
+  }
+
+  /** publish() resolves once the topic accepted the events; nothing is held here. */
+  async flush(): Promise<void> {
+    await this.out.flush()
+  }
+
+  /** The memory of open connections (pid → client), exactly as of the records handled. */
+  snapshot(): ClassifierSnapshot {
+    return this.classifier.snapshot()
   }
 }

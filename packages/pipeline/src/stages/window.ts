@@ -7,10 +7,13 @@ import type {
   ServerInfo,
   WindowCount,
 } from '@connrca/contracts'
+import { retryWithBackoff } from '@connrca/observe'
 import { IncidentTracker } from '@connrca/rca'
 import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
+import type { RunnerStage } from '../runner.js'
+import { SeenIds, type SeenIdsState } from './seen-ids.js'
 
 export interface WindowStageOptions {
   pipeline: PipelineConfig
@@ -30,18 +33,24 @@ export interface WindowStageOptions {
   storeOutcomes?: readonly Outcome[]
   /** State from a previous snapshot(): restarts continue the same windows and incidents. */
   state?: WindowStageState
+  /**
+   * Count each event id once (Kafka: a classifier that died before committing re-publishes its
+   * events). Ids are remembered per server for `allowedLateness + window` behind the newest event.
+   */
+  dedupeIds?: boolean
 }
 
 export interface WindowStageState {
   windows: unknown
   incidents: unknown
+  seen?: SeenIdsState
 }
 
 /**
  * connections → raw events, windows and RCA events in the store, RCA events on the rca topic.
  * Rows are buffered and written by flush(); the caller decides when a flush is a commit point.
  */
-export class WindowStage {
+export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageState> {
   private readonly windows: WindowAggregator
   private readonly incidents: IncidentTracker
   private events: ConnectionEvent[] = []
@@ -52,9 +61,12 @@ export class WindowStage {
   private writing: Promise<void> = Promise.resolve()
   private readonly maxBuffered: number
   private readonly keep: ReadonlySet<Outcome> | undefined
+  private readonly seen: SeenIds | undefined
   eventsIn = 0
   windowsOut = 0
   rcaOut = 0
+  /** Events offered a second time (redelivered), not counted again. */
+  duplicates = 0
 
   constructor(private readonly opts: WindowStageOptions) {
     const windowOptions = windowOptionsFromConfig(opts.pipeline)
@@ -80,6 +92,9 @@ export class WindowStage {
     this.windows = opts.state
       ? WindowAggregator.restore(windowOptions, onWindow, opts.state.windows)
       : new WindowAggregator(windowOptions, onWindow)
+    this.seen = opts.dedupeIds
+      ? SeenIds.restore(windowOptions.allowedLatenessMs + windowOptions.windowMs, opts.state?.seen ?? [])
+      : undefined
     this.maxBuffered = opts.maxBufferedRows ?? 10_000
     this.keep = opts.storeOutcomes ? new Set(opts.storeOutcomes) : undefined
   }
@@ -95,7 +110,12 @@ export class WindowStage {
   readonly handle = async (batch: ConnectionEvent[]): Promise<void> => {
     const now = Date.now()
     const keep = this.keep
+    const seen = this.seen
     for (const e of batch) {
+      if (seen?.duplicate(e)) {
+        this.duplicates++
+        continue
+      }
       if (keep === undefined || keep.has(e.outcome)) this.events.push(e)
       this.windows.add(e, now)
     }
@@ -124,7 +144,12 @@ export class WindowStage {
   }
 
   snapshot(): WindowStageState {
-    return { windows: this.windows.snapshot(), incidents: this.incidents.snapshot() }
+    const state: WindowStageState = { windows: this.windows.snapshot(), incidents: this.incidents.snapshot() }
+    if (this.seen) {
+      this.seen.prune()
+      state.seen = this.seen.snapshot()
+    }
+    return state
   }
 
   /**
@@ -154,18 +179,15 @@ export class WindowStage {
 
   private async write(events: ConnectionEvent[], windows: WindowCount[], rca: RcaEvent[]): Promise<void> {
     const { store, writeRetries = 5 } = this.opts
-    for (let attempt = 0; ; attempt++) {
-      try {
+    // The store dedupes whatever part of the batch did land, so the whole batch is retried.
+    await retryWithBackoff(
+      async () => {
         if (events.length) await store.insertConnectionEvents(events)
         if (windows.length) await store.insertWindowCounts(windows)
         if (rca.length) await store.insertRcaEvents(rca)
-        return
-      } catch (err) {
-        // The store dedupes whatever part of the batch did land, so the whole batch is retried.
-        if (attempt >= writeRetries) throw err
-        await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** attempt)))
-      }
-    }
+      },
+      { minMs: 500, maxMs: 8000, maxAttempts: writeRetries + 1 },
+    )
   }
 
   private async publish(): Promise<void> {

@@ -1,68 +1,135 @@
-import type { Config, DeadLetter, LogRecord, RcaEvent } from '@connrca/contracts'
-import { WindowStage, type WindowStageState, deadLetterSink } from '@connrca/pipeline'
 import { Classifier, type ClassifierSnapshot } from '@connrca/classifier'
-import { ClassifyStage } from '@connrca/pipeline'
-import { getCheckpoint, putCheckpoint, type Store } from '@connrca/store'
-import { createInProcessTransport, type Message, type Transport } from '@connrca/transport'
+import type { Config, DeadLetter, LogRecord, RcaEvent } from '@connrca/contracts'
+import {
+  ClassifyStage,
+  deadLetterSink,
+  type RunnerStage,
+  StageRunner,
+  WindowStage,
+  type WindowStageState,
+} from '@connrca/pipeline'
+import type { Store } from '@connrca/store'
+import { createInProcessTransport, type Message, type Publisher, type Transport } from '@connrca/transport'
 
 const CHECKPOINT = 'embedded.pipeline'
+/** The embedded pipeline is the runner with one partition. */
+const PARTITION = 0
 
 export interface Batch {
   records: LogRecord[]
   deadLetters: DeadLetter[]
 }
 
-interface PipelineCheckpoint {
+interface EmbeddedState {
+  /** Source positions (by source name) exactly covered by the stage state beside them. */
   sources: unknown
+  classifier: ClassifierSnapshot
   stages: WindowStageState
-  /** Absent in checkpoints written before the classifier's memory was saved. */
-  classifier?: ClassifierSnapshot
+}
+
+/** classify → window over in-process topics, checkpointed together with the source positions. */
+class EmbeddedStages implements RunnerStage<Batch, EmbeddedState> {
+  sourcesState: () => unknown = () => ({})
+  recordsIn = 0
+  deadLettersIn = 0
+
+  constructor(
+    private readonly logs: Publisher<LogRecord>,
+    private readonly deadLetters: Publisher<DeadLetter>,
+    readonly classify: ClassifyStage,
+    readonly window: WindowStage,
+  ) {}
+
+  async handle(batches: Batch[]): Promise<void> {
+    for (const b of batches) {
+      this.recordsIn += b.records.length
+      this.deadLettersIn += b.deadLetters.length
+      if (b.deadLetters.length) await this.deadLetters.publish(b.deadLetters.map(keyed))
+      await this.logs.publish(b.records.map(keyed))
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.window.flush()
+  }
+
+  /** Taken between deliveries (the runner serializes), so the positions match the state. */
+  snapshot(): EmbeddedState {
+    return { sources: this.sourcesState(), classifier: this.classify.snapshot(), stages: this.window.snapshot() }
+  }
 }
 
 /**
- * The whole pipeline in one process: in-process topics, the same stages the services run.
- * Consistency rule: a checkpoint pairs source positions with the stage state that exactly
- * covers them, and is written only after the rows derived from them are in the store.
+ * The whole pipeline in one process: in-process topics, the same stages and the same
+ * StageRunner the services run, with one partition whose offsets count the source deliveries.
+ * A checkpoint pairs source positions with the stage state that exactly covers them and is
+ * written only after the rows derived from them are in the store.
  */
 export class EmbeddedPipeline {
   readonly transport: Transport
-  readonly classifier: ClassifyStage
-  readonly aggregator: WindowStage
-  private readonly logs
-  private readonly deadLetters
-  recordsIn = 0
-  deadLettersIn = 0
+  private readonly runner: StageRunner<Batch, EmbeddedState>
+  private stages!: EmbeddedStages
+  private nextOffset = 0n
+  restoredSources: unknown
 
   private constructor(
     readonly config: Config,
     readonly store: Store | undefined,
-    readonly restoredSources: unknown,
-    cp: PipelineCheckpoint | undefined,
+    fresh: boolean,
   ) {
-    this.transport = createInProcessTransport()
-    this.logs = this.transport.publisher('logs')
-    this.deadLetters = this.transport.publisher('deadletter')
-    this.classifier = new ClassifyStage(
-      this.transport.publisher('connections'),
-      cp?.classifier ? Classifier.restore({}, cp.classifier) : new Classifier(),
-    )
-    this.aggregator = new WindowStage({
-      pipeline: config.pipeline,
-      servers: config.servers,
-      store: store ?? DISCARD,
-      storeOutcomes: config.store.storeOutcomes,
-      rcaOut: this.transport.publisher('rca'),
-      state: cp?.stages,
+    const transport = (this.transport = createInProcessTransport())
+    this.runner = new StageRunner<Batch, EmbeddedState>({
+      label: 'embedded',
+      store: fresh ? undefined : store,
+      checkpointName: () => CHECKPOINT,
+      open: (_p, state) => {
+        // After a failure nothing may be fed again (see onFatal), not even from the checkpoint.
+        if (this.failure) throw this.failure
+        this.restoredSources = state?.sources
+        return (this.stages = new EmbeddedStages(
+          transport.publisher('logs'),
+          transport.publisher('deadletter'),
+          new ClassifyStage(
+            transport.publisher('connections'),
+            state ? Classifier.restore({}, state.classifier) : new Classifier(),
+          ),
+          new WindowStage({
+            pipeline: config.pipeline,
+            servers: config.servers,
+            store: store ?? DISCARD,
+            storeOutcomes: config.store.storeOutcomes,
+            rcaOut: transport.publisher('rca'),
+            state: state?.stages,
+          }),
+        ))
+      },
+      commitEveryBatch: false,
     })
   }
 
-  /** Opens the pipeline, resuming from the last checkpoint unless `fresh`. */
+  get classifier(): ClassifyStage {
+    return this.stages.classify
+  }
+
+  get aggregator(): WindowStage {
+    return this.stages.window
+  }
+
+  get recordsIn(): number {
+    return this.stages.recordsIn
+  }
+
+  get deadLettersIn(): number {
+    return this.stages.deadLettersIn
+  }
+
+  /** Opens the pipeline, resuming from the last checkpoint unless `fresh` (one-shot analysis). */
   static async open(config: Config, store: Store | undefined, opts: { fresh?: boolean } = {}): Promise<EmbeddedPipeline> {
-    const saved = opts.fresh || !store ? undefined : await getCheckpoint(store, CHECKPOINT)
-    const cp = saved ? (JSON.parse(saved) as PipelineCheckpoint) : undefined
-    const p = new EmbeddedPipeline(config, store, cp?.sources, cp)
-    await p.transport.subscribe('logs', 'classifier', p.classifier.handle)
-    await p.transport.subscribe('connections', 'aggregator', p.aggregator.handle)
+    const p = new EmbeddedPipeline(config, store, opts.fresh === true || !store)
+    await p.runner.open(PARTITION)
+    p.nextOffset = p.runner.position(PARTITION) ?? 0n
+    await p.transport.subscribe('logs', 'classifier', p.stages.classify.handle)
+    await p.transport.subscribe('connections', 'aggregator', p.stages.window.handle)
     await p.transport.subscribe('deadletter', 'store', deadLetterSink(store ?? DISCARD))
     return p
   }
@@ -71,60 +138,66 @@ export class EmbeddedPipeline {
     return this.transport.subscribe('rca', group, handler)
   }
 
-  readonly deliver = (batch: Batch): Promise<void> =>
-    this.serial(async () => {
-      this.recordsIn += batch.records.length
-      this.deadLettersIn += batch.deadLetters.length
-      if (batch.deadLetters.length) await this.deadLetters.publish(batch.deadLetters.map(keyed))
-      await this.logs.publish(batch.records.map(keyed))
-    })
+  /** One source delivery = one offset of the single partition. Returned as is: see commit(). */
+  readonly deliver = (batch: Batch): Promise<void> => {
+    const offset = this.nextOffset++
+    return this.guard(
+      this.runner.handle([batch], {
+        partition: PARTITION,
+        offsets: [offset.toString()],
+        firstOffset: offset.toString(),
+        nextOffset: (offset + 1n).toString(),
+        seek: () => {
+          throw new Error('embedded pipeline: offsets are counted in-process and never run ahead')
+        },
+      }),
+    )
+  }
 
   tick(nowMs = Date.now()): Promise<void> {
-    return this.serial(() => this.aggregator.tick(nowMs))
+    return this.guard(
+      this.runner.tick(PARTITION, async (s) => {
+        await (s as EmbeddedStages).window.tick(nowMs)
+        return false
+      }),
+    )
   }
 
   /**
    * Commit point: store rows first, then the checkpoint that covers them. `sourcesState` is
-   * read between deliveries, so it matches the stage state captured with it.
+   * read inside the runner's queue, between deliveries, so it matches the stage state.
    */
   commit(sourcesState: () => unknown): Promise<void> {
-    return this.serial(async () => {
-      const cp: PipelineCheckpoint = {
-        sources: sourcesState(),
-        stages: this.aggregator.snapshot(),
-        classifier: this.classifier.classifier.snapshot(),
-      }
-      await this.aggregator.flush()
-      if (this.store) await putCheckpoint(this.store, CHECKPOINT, JSON.stringify(cp))
-    })
+    this.stages.sourcesState = sourcesState
+    return this.guard(this.runner.commit(PARTITION))
   }
 
   /** End of a one-shot input: close all windows and write everything. */
   finish(): Promise<void> {
-    return this.serial(() => this.aggregator.finish())
+    return this.guard(
+      this.runner.tick(PARTITION, async (s) => {
+        await (s as EmbeddedStages).window.finish()
+        return false
+      }),
+    )
   }
 
   /**
-   * Called once when a stage fails (the store stayed unwritable through its retries). The stages'
-   * memory is then ahead of the store, so nothing may be fed again: the process must stop, and a
-   * restart resumes from the last checkpoint, which is consistent.
+   * Called once when a stage fails (the store stayed unwritable through its retries). The runner
+   * dropped the state, which was ahead of the store; in-process, sources cannot be rewound, so
+   * the process must stop and a restart resumes from the last checkpoint, which is consistent.
    */
   onFatal: (err: Error) => void = () => {}
   private failure: Error | undefined
 
-  /** Deliveries from several sources, ticks and commits run one at a time. */
-  private queue: Promise<unknown> = Promise.resolve()
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(() => {
-      if (this.failure) throw this.failure
-      return fn()
-    })
-    this.queue = next.catch((err: Error) => {
+  private guard<T>(p: Promise<T>): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure)
+    p.catch((err: Error) => {
       if (this.failure) return
       this.failure = err
       this.onFatal(err)
     })
-    return next
+    return p
   }
 
   async close(): Promise<void> {
