@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { HelpRequested, UsageError, UserError } from './errors.js'
+import { shieldStdin } from './stdin-shield.js'
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<void>> }> = {
   run: {
@@ -65,7 +66,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err
 })
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+if (!shieldStdin(process.argv.slice(2))) main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof HelpRequested) {
     process.stdout.write(`${err.message}\n`)
     return

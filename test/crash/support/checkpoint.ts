@@ -20,7 +20,8 @@ export async function readPositions(dataDir: string): Promise<Positions> {
   const rows = (JSON.parse(r.stdout) as { rows: [string][] }).rows
   const out: Positions = new Map()
   if (rows.length === 0) return out
-  const cp = JSON.parse(rows[0][0]) as { sources: Record<string, { files?: { path: string; offset: number }[] }> }
-  for (const src of Object.values(cp.sources)) for (const f of src.files ?? []) out.set(f.path, f.offset)
+  // The StageRunner's checkpoint: { v, nextOffset, state: { sources, classifier, stages } }.
+  const cp = JSON.parse(rows[0][0]) as { state: { sources: Record<string, { files?: { path: string; offset: number }[] }> } }
+  for (const src of Object.values(cp.state.sources)) for (const f of src.files ?? []) out.set(f.path, f.offset)
   return out
 }

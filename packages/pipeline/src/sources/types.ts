@@ -26,4 +26,6 @@ export interface SourceDeps {
   logger?: (line: string) => void
   credential?: TokenCredential
   now?: () => number
+  /** Standard input for a `stdin` source (default process.stdin; the CLI passes the shielded fd). */
+  stdin?: NodeJS.ReadableStream
 }

@@ -10,6 +10,7 @@ import { assertPrefix } from '../embedded/read-files.js'
 import { bundledSample } from '../embedded/sample.js'
 import { UserError } from '../errors.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
+import { inputStream } from '../stdin-shield.js'
 import { parseFormat } from './classify.js'
 
 const USAGE = 'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D]'
@@ -64,7 +65,7 @@ export async function run(argv: string[]): Promise<void> {
   const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
 
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
-  const sources: Source[] = sourceConfigs.map((cfg) => createSource(cfg, { logger: log }))
+  const sources: Source[] = sourceConfigs.map((cfg) => createSource(cfg, { logger: log, stdin: inputStream() }))
   const names = new Set<string>()
   for (const s of sources) {
     if (names.has(s.name)) throw new UserError(`two sources are named "${s.name}"; give each a distinct name`)

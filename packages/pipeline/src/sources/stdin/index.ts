@@ -23,7 +23,7 @@ export class StdinSource implements Source {
 
   constructor(
     private readonly cfg: StdinSourceConfig,
-    private readonly deps: SourceDeps & { stdin?: NodeJS.ReadableStream } = {},
+    private readonly deps: SourceDeps = {},
   ) {
     this.name = cfg.name ?? 'stdin'
   }
@@ -79,7 +79,7 @@ export class StdinSource implements Source {
 
   async stop(): Promise<void> {
     this.stopping = true
-    if (this.deps.stdin === undefined) process.stdin.pause()
+    ;(this.deps.stdin ?? process.stdin).pause()
     this.parser?.flush()
     await this.batcher?.flush()
     this.batcher?.close()
