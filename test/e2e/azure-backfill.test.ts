@@ -232,9 +232,8 @@ describe('connrca azure backfill', () => {
     expect(await storedCounts(dataDir())).toEqual(before)
   }, 120_000)
 
-  // Known bug in the collector (services/collector/src/sources/azure/kql.ts): the
-  // Regression: the `connectionsOnly` term filter once had no term of two failures ("sorry, too
-  // many clients already", Azure's "Client from Azure Virtual Networks is not allowed …").
+  // The `connectionsOnly` term filter is the classifier's failureTerms(); a hand-kept list once
+  // had no term of several failures ("sorry, too many clients already", "malformed SCRAM message", …).
   it('the default connection filter keeps every failure', async () => {
     const r = await backfill(join(home, 'connrca.yaml'), join(home, 'filtered'), ['--json'], 'la')
     expect(r.code, r.stderr).toBe(0)
@@ -267,7 +266,7 @@ describe('connrca azure backfill', () => {
       expect(r.code).toBe(1)
       expect(r.stderr.trim().split('\n')).toEqual([
         expect.stringMatching(
-          /HTTP 403 InsufficientAccessError: .* — it needs the Log Analytics Reader role on the workspace/,
+          /HTTP 403 InsufficientAccessError: .* — the credential was refused; it needs the Log Analytics Reader role on the workspace$/,
         ),
       ])
     } finally {

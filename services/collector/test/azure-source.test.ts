@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import type { AccessToken, TokenCredential } from '@azure/core-auth'
+import { LogsQueryClient } from '@azure/monitor-query-logs'
 import { Classifier } from '@connrca/classifier'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -577,5 +579,64 @@ describe('issue 13: the Log Analytics source against the service as it really an
     const q = emu.requests.find((r) => r.query.startsWith('PGSQLServerLogs'))!.query
     expect(q).not.toMatch(/Category|Prefix/)
     expect(q).toMatch(/Detail = column_ifexists\("Detail", ""\)/)
+  })
+})
+
+// What the installed SDK makes of the service's answers (the emulator's, with their sources):
+// the reasons for the workarounds above. If an SDK upgrade changes one, this says which.
+describe('what @azure/monitor-query-logs surfaces (the reasons for the workarounds)', () => {
+  const span = { startTime: new Date(NOW - 60 * MIN), endTime: new Date(NOW) }
+  const sdk = () =>
+    new LogsQueryClient(emu.credential, {
+      endpoint: `${emu.url}/v1`,
+      retryOptions: { maxRetries: 0 },
+      tlsOptions: { ca: readFileSync(emu.cert.certFile) },
+    })
+  const q = (t: string) => `${t}\n| project TimeGenerated, Message`
+  const caught = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: Error & { statusCode?: number; details?: unknown }) => e,
+    )
+
+  it('asks for the public cloud scope whatever the endpoint', async () => {
+    await sdk().queryWorkspace(emu.workspaceId, q('AzureDiagnostics'), span)
+    expect(emu.credential.scopes[0]).toEqual(['https://api.loganalytics.io/.default'])
+  })
+
+  it('gives a missing table only the generic 400 message; the SEM0100 is in details', async () => {
+    emu.tables.delete('PGSQLServerLogs')
+    const e = await caught(sdk().queryWorkspace(emu.workspaceId, q('PGSQLServerLogs'), span))
+    expect(e?.statusCode).toBe(400)
+    expect(e?.message).toBe('The request had some invalid properties')
+    expect(JSON.stringify(e?.details)).toContain("Failed to resolve table or column expression named 'PGSQLServerLogs'")
+  })
+
+  it("drops a partial result's details[].innererror, where the limit is named", async () => {
+    emu.resultLimit = 5
+    const r = await sdk().queryWorkspace(emu.workspaceId, q('AzureDiagnostics'), span)
+    expect(r.status).toBe('PartialFailure')
+    const err = (r as { partialError: { details?: unknown[] } }).partialError
+    expect(err.details).toEqual([
+      { code: 'EngineError', message: 'Something went wrong processing your query on the server.' },
+    ])
+    expect(JSON.stringify(err)).not.toMatch(/limit/)
+  })
+
+  it("throws a TypeError on an empty workspace's 204", async () => {
+    emu.tables.clear()
+    const e = await caught(sdk().queryWorkspace(emu.workspaceId, q('AzureDiagnostics'), span))
+    expect(e).toBeInstanceOf(TypeError)
+    expect(e?.statusCode).toBeUndefined()
+  })
+
+  it('ignores abortSignal', async () => {
+    emu.faults.push({ delayMs: 600 })
+    const abort = new AbortController()
+    setTimeout(() => abort.abort(), 50)
+    const t0 = Date.now()
+    const r = await sdk().queryWorkspace(emu.workspaceId, q('AzureDiagnostics'), span, { abortSignal: abort.signal })
+    expect(r.status).toBe('Success')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550)
   })
 })
