@@ -10,9 +10,9 @@ import {
   hasTerm,
   serverLogsRow,
   startAzureEmulator,
-} from '../../../test/support/azure-emulator.js'
-import { credentialFor, scopesFor } from '../src/sources/azure/index.js'
-import { type AzureMonitorSource, backfill, createSource, type PullProgress } from '../src/sources/index.js'
+} from '../../../../test/support/azure-emulator.js'
+import { credentialFor, scopesFor } from '../../src/sources/azure/index.js'
+import { type AzureMonitorSource, backfill, createSource, type PullProgress } from '../../src/sources/index.js'
 import { Collector } from './helpers.js'
 
 // Real SDK client (LogsQueryClient) over HTTPS against the emulator; the test CA is trusted
