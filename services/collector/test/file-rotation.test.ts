@@ -71,7 +71,15 @@ async function rig(): Promise<Rig> {
   const confs = {
     create: [...common, 'create', 'postrotate', `  kill -USR1 ${writer.pid}`, 'endscript'],
     // logrotate names dated copies by the second: a test rotates with it once per second at most.
-    dateext: [...common, 'create', 'dateext', 'dateformat -%Y%m%d-%s', 'postrotate', `  kill -USR1 ${writer.pid}`, 'endscript'],
+    dateext: [
+      ...common,
+      'create',
+      'dateext',
+      'dateformat -%Y%m%d-%s',
+      'postrotate',
+      `  kill -USR1 ${writer.pid}`,
+      'endscript',
+    ],
     copytruncate: [...common, 'copytruncate'],
   }
   const confPaths = Object.fromEntries(
@@ -179,7 +187,13 @@ describe.skipIf(!present)('file source under real logrotate', () => {
 
   const downCases: Array<{ name: string; rotations: Array<['create' | 'dateext' | 'copytruncate', number]> }> = [
     { name: 'one create rotation (the tail is in pg.log.1)', rotations: [['create', 300]] },
-    { name: 'two create rotations (the tail is in pg.log.2.gz)', rotations: [['create', 0], ['create', 200]] },
+    {
+      name: 'two create rotations (the tail is in pg.log.2.gz)',
+      rotations: [
+        ['create', 0],
+        ['create', 200],
+      ],
+    },
     { name: 'a dateext rotation (the tail is in pg.log-<date>)', rotations: [['dateext', 100]] },
     { name: 'copytruncate (the tail is in the copy pg.log.1)', rotations: [['copytruncate', 0]] },
   ]
