@@ -185,7 +185,28 @@ describe.skipIf(!present)('file source under real logrotate', () => {
     expect(delivered.length).toBe(expected.size)
   }, 40_000)
 
-  const downCases: Array<{ name: string; rotations: Array<['create' | 'dateext' | 'copytruncate', number]> }> = [
+  const downCases: Array<{
+    name: string
+    rotations: Array<['create' | 'dateext' | 'copytruncate', number]>
+    /** A create rotation while running first, its renamed file let go before the stop. */
+    rotatedLive?: boolean
+  }> = [
+    {
+      name: 'three create rotations after one seen live (the files written while stopped are read, the one let go is not read again once compressed)',
+      rotations: [
+        ['create', 0],
+        ['create', 100],
+        ['create', 200],
+      ],
+      rotatedLive: true,
+    },
+    {
+      name: 'two copytruncate rotations (the tail is in pg.log.2.gz, the next part in pg.log.1)',
+      rotations: [
+        ['copytruncate', 0],
+        ['copytruncate', 0],
+      ],
+    },
     { name: 'one create rotation (the tail is in pg.log.1)', rotations: [['create', 300]] },
     {
       name: 'two create rotations (the tail is in pg.log.2.gz)',
@@ -197,14 +218,18 @@ describe.skipIf(!present)('file source under real logrotate', () => {
     { name: 'a dateext rotation (the tail is in pg.log-<date>)', rotations: [['dateext', 100]] },
     { name: 'copytruncate (the tail is in the copy pg.log.1)', rotations: [['copytruncate', 0]] },
   ]
-  for (const { name, rotations } of downCases) {
+  for (const { name, rotations, rotatedLive } of downCases) {
     it(`rotation while stopped: ${name}; the unread tail is read, before the new file`, async () => {
       const r = await rig()
       const first = new Collector()
-      const a = fileSource(r.logs)
+      const a = fileSource(r.logs, { rotateWait: '300ms' })
       await a.start(first.deliver)
       await a.caughtUp()
       await sleep(500)
+      if (rotatedLive) {
+        r.rotate('create', 100)
+        await sleep(1000)
+      }
       await a.stop()
       const cp = JSON.parse(JSON.stringify(a.checkpoint()))
       for (const [mode, delay] of rotations) {

@@ -289,10 +289,15 @@ export class FileTailSource implements Source {
     for (const { copy } of await rotatedSiblings(file)) {
       const key = `${copy.dev}:${copy.ino}`
       if (copy.mtimeMs <= since || matched.has(key) || this.files.has(key)) continue
-      if (this.known.some((k) => k.dev === copy.dev && k.ino === copy.ino)) continue
-      const heads = new Map<number, string>()
-      for (const n of lengths) heads.set(n, await copyHead(copy, n))
-      if (this.known.some((k) => k.fp.length > 0 && heads.get(k.fp.length) === k.fp.hash)) continue
+      // By content, not inode (a compressed file's inode is free for the next `create`): the same
+      // head as a known file, as stored (a .gz read before) or decompressed (a file read, then gzipped).
+      const heads = new Set<string>()
+      for (const n of lengths) {
+        heads.add(await copyHead(copy, n))
+        if (copy.gz) heads.add(await copyHead({ ...copy, gz: false }, n))
+      }
+      heads.delete('')
+      if (this.known.some((k) => k.fp.length > 0 && heads.has(k.fp.hash))) continue
       fresh.push(copy)
     }
     for (const copy of fresh.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
