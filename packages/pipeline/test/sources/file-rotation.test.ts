@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSource, type Source } from '../src/sources/index.js'
+import { createSource, type Source } from '../../src/sources/index.js'
 import { Collector, sleep, tmpDir, waitFor } from './helpers.js'
 
 const LOGROTATE = '/usr/sbin/logrotate'
