@@ -29,6 +29,12 @@ export const FileSource = z.object({
   follow: z.boolean().default(true),
   /** Fallback poll interval (fs.watch misses events on some file systems). */
   pollInterval: duration.default('1s'),
+  /**
+   * A rotated-away (renamed) file is read on until nothing was appended to it for this long: its
+   * writer keeps writing to it until it reopens the path (Fluent Bit's Rotate_Wait, Filebeat's
+   * close_inactive).
+   */
+  rotateWait: duration.default('30s'),
   ...common,
 })
 export type FileSource = z.infer<typeof FileSource>
