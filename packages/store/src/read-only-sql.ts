@@ -10,6 +10,7 @@
  * piece the engine hands over (65k rows by default: ~16 MB of events); blocks of very wide rows are
  * bounded by the memory cap instead. A smaller max_block_size was measured 5x slower for aggregations.
  */
+import { availableParallelism } from 'node:os'
 import type { Store } from './open-store.js'
 import { checkReadOnlySql } from './sql-guard.js'
 
@@ -46,6 +47,7 @@ export class SqlError extends Error {
 }
 
 const TIMEOUT_CODE = '159'
+const QUERY_THREADS = Math.max(1, Math.floor(availableParallelism() / 2))
 const MEMORY_CODE = '241'
 export async function runReadOnlySql(
   store: Store,
@@ -57,9 +59,10 @@ export async function runReadOnlySql(
   const maxBytes = Math.max(1, Math.floor(opts.maxBytes ?? 16 * 1024 * 1024))
   const timeoutSec = Math.max(1, Math.ceil(opts.timeoutSec ?? 30))
   const maxMemoryMB = Math.max(1, Math.floor(opts.maxMemoryMB ?? 1024))
-  // readonly last: once it is applied no other setting may change
+  // readonly last: once it is applied no other setting may change. max_threads: the engine shares
+  // the process (and the machine) with the pipeline; half the cores keep ingestion going meanwhile.
   const limited = `${statement}
-SETTINGS max_execution_time = ${timeoutSec}, timeout_overflow_mode = 'throw', max_memory_usage = ${maxMemoryMB * 1024 * 1024}, max_result_rows = ${maxRows + 1}, max_result_bytes = ${maxBytes}, result_overflow_mode = 'break', readonly = 1`
+SETTINGS max_execution_time = ${timeoutSec}, timeout_overflow_mode = 'throw', max_memory_usage = ${maxMemoryMB * 1024 * 1024}, max_result_rows = ${maxRows + 1}, max_result_bytes = ${maxBytes}, result_overflow_mode = 'break', max_threads = ${QUERY_THREADS}, readonly = 1`
   const started = performance.now()
   const lines = new ResultLines(maxRows, maxBytes)
   try {
