@@ -78,6 +78,33 @@ export async function raw(t: PgTarget, from: string, bytes: Buffer, end: 'close'
   await closed
 }
 
+/**
+ * Logs in over raw TCP (a trust line: no password exchange), waits for ReadyForQuery, then sends
+ * the start of a Query message whose length promises more than follows, and closes.
+ */
+export async function halfMessage(t: PgTarget, from: string, user: string, database: string): Promise<void> {
+  const s = net.connect({ port: t.port, host: '127.0.0.1', localAddress: from })
+  const closed = new Promise<void>((resolve) => s.once('close', () => resolve()))
+  s.on('error', () => {})
+  let seen = Buffer.alloc(0)
+  const ready = new Promise<void>((resolve, reject) => {
+    s.on('data', (d: Buffer) => {
+      seen = Buffer.concat([seen, d])
+      // ReadyForQuery: 'Z', length 5, status byte
+      if (seen.includes(Buffer.from([0x5a, 0, 0, 0, 5]))) resolve()
+      if (seen[0] === 0x45) reject(new Error(`login failed: ${seen.toString('latin1')}`))
+    })
+  })
+  await new Promise<void>((resolve) => s.once('connect', () => resolve()))
+  s.write(startupPacket({ user, database }))
+  await ready
+  const q = Buffer.from([0x51, 0, 0, 0, 100, 0x53, 0x45])
+  s.write(q)
+  await sleep(30)
+  s.end()
+  await closed
+}
+
 /** A protocol-3.0 StartupMessage. */
 export function startupPacket(params: Record<string, string>, version = 0x0003_0000): Buffer {
   const body = Buffer.concat([...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0${v}\0`)]), Buffer.from([0])])

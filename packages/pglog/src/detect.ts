@@ -11,8 +11,10 @@ import { TimestampParser } from './timestamp.js'
 export const KNOWN_PREFIXES: readonly string[] = [
   '%m [%p] %q%u@%d ', // Debian / Ubuntu packages
   '%m [%p] ', // PostgreSQL default since 10
-  '%t-%c-', // Azure Database for PostgreSQL Single Server
-  '%m [%p] %q[user=%u,db=%d,app=%a] ', // Azure Flexible Server
+  // Azure Database for PostgreSQL, Single Server and Flexible Server alike (Microsoft's server
+  // parameter reference lists it for both); `%c` ends in the hex pid
+  '%t-%c-',
+  '%m [%p] %q[user=%u,db=%d,app=%a] ', // a common user=/db=/app= layout
   '%t:%r:%u@%d:[%p]:', // Amazon RDS / Aurora
   '%t:%h:%u@%d:[%p]:',
   '%m [%p-%l] %q%u@%d ',
