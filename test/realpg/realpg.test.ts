@@ -70,7 +70,7 @@ describe.skipIf(realPgTests.skip)('classification judged by a real PostgreSQL 15
     }, 90_000)
   }
 
-  it('German server messages (lc_messages = de_DE.UTF-8): csvlog, jsonlog and stderr with %e, exact from the SQLSTATE', async () => {
+  it('German server messages (lc_messages = de_DE.UTF-8): csvlog, jsonlog and stderr with %e, exact', async () => {
     ensureGermanLocale()
     const prefix = '%m [%p] %e %q%u@%d '
     await fresh({ log_line_prefix: prefix, lc_messages: 'de_DE.UTF-8' })

@@ -1,6 +1,7 @@
 import type { ConnectionEvent, LogRecord, Outcome } from '@connrca/contracts'
 import { BoundedMap } from './bounded-map.js'
 import { applicationName, keyValue, quotedAfter, tlsProtocol, toPort } from './extract.js'
+import { detailToEnglish, sqlstateReason, toEnglish } from './localized.js'
 import { REASONS, type Reason } from './reasons.js'
 import { type Match, matchFailure, matchFatalFallback, passwordReason } from './rules.js'
 
@@ -138,6 +139,24 @@ export class Classifier {
     if (msg.charCodeAt(5) === 58 && msg.charCodeAt(6) === 32 && isSqlstateChar(msg.charCodeAt(0))) {
       msg = msg.slice(7)
     }
+    const ev = this.classifyText(r, msg)
+    if (ev !== undefined || (sev !== 'LOG' && sev !== 'FATAL' && sev !== 'WARNING' && sev !== 'ERROR')) return ev
+    // lc_messages in another language: the English text of a known translation, else the SQLSTATE
+    const english = toEnglish(msg)
+    if (english !== undefined) {
+      const e = this.classifyText({ ...r, message: english, detail: detailToEnglish(r.detail) }, english)
+      if (e !== undefined) e.message = msg
+      return e
+    }
+    if (sev === 'FATAL') {
+      const reason = sqlstateReason(r.sqlstate)
+      if (reason !== undefined) return this.failure(r, msg, sev, reason)
+    }
+    return undefined
+  }
+
+  private classifyText(r: LogRecord, msg: string): ConnectionEvent | undefined {
+    const sev = r.severity
     const c0 = msg.charCodeAt(0)
 
     if (sev === 'LOG') {
@@ -269,8 +288,8 @@ export class Classifier {
     return this.event(r, msg, 'closed', undefined, undefined, user, database, ip, port, undefined, st?.application)
   }
 
-  private failure(r: LogRecord, msg: string, sev: string): ConnectionEvent | undefined {
-    let m: Match | undefined = matchFailure(msg)
+  private failure(r: LogRecord, msg: string, sev: string, known?: Reason): ConnectionEvent | undefined {
+    let m: Match | undefined = known ?? matchFailure(msg)
     if (m === undefined && sev === 'FATAL') m = matchFatalFallback(msg)
     if (m === undefined) return undefined
 

@@ -148,7 +148,7 @@ function isFreeText(op: Op): boolean {
 }
 
 function present(v: string): string | undefined {
-  return v === '' || v === '[unknown]' ? undefined : v
+  return v === '' || v === '[unknown]' || v === '[unbekannt]' ? undefined : v
 }
 
 class CompiledPrefix implements PrefixMatcher {
