@@ -4,7 +4,7 @@ import type { LogFormat } from '@connrca/contracts'
 import { loosePrefix } from './loose-prefix.js'
 import { compilePrefix, PrefixFields, type PrefixMatcher } from './prefix.js'
 import { SeverityScan } from './severity.js'
-import { parseSyslogFrame, SyslogFrame } from './syslog.js'
+import { markerStart, parseSyslogFrame, SyslogFrame } from './syslog.js'
 import { TimestampParser } from './timestamp.js'
 
 /** Prefixes tried when none is configured, most common first (ties go to the earlier one). */
@@ -30,6 +30,8 @@ export const KNOWN_PREFIXES: readonly string[] = [
   '%t [%p]: ',
   '%t [%p] ',
   'db=%d,user=%u,app=%a,client=%h ',
+  'user=%u,db=%d,app=%a,client=%h ', // common with syslog, where the frame carries the time
+  ' sql_error_code = %e ', // Heroku Postgres (logplex)
   '[%p]: [%l-1] db=%d,user=%u ',
   '%m ',
   '%t ',
@@ -80,9 +82,10 @@ export function detectFormat(lines: string[]): Detected {
       votes.csv++
       continue
     }
-    if (Number.isNaN(t) && parseSyslogFrame(l, frame, ts, 2000)) {
+    // an RFC 3339 time ('T' at 10) starts a syslog frame (rsyslog's ForwardFormat, logplex), never a stderr prefix
+    if ((Number.isNaN(t) || l.charCodeAt(off + 10) === 84) && parseSyslogFrame(l, frame, ts, 2000)) {
       votes.syslog++
-      let b = frame.body
+      let b = markerStart(l, frame.body)
       const m = /^\[\d+-(\d+)\] ?/.exec(l.slice(b, b + 24))
       if (m) {
         if (m[1] !== '1') continue
