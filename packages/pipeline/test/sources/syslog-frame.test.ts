@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { chunkMarker, parseSyslog } from '../src/sources/syslog/frame.js'
+import { chunkMarker, parseSyslog } from '../../src/sources/syslog/frame.js'
 
 // What rsyslog 8.2302 (Debian 12) sends with its stock forwarding templates for one PostgreSQL line.
 describe("syslog frames of rsyslog's stock templates", () => {
