@@ -49,7 +49,6 @@ export function parseSyslogFrame(s: string, f: SyslogFrame, ts: TimestampParser,
     if (gt < 2 || gt > 4) return false
     i = gt + 1
   }
-  let tagEnd: number
   if (s.charCodeAt(i) === 49 && s.charCodeAt(i + 1) === 32) {
     // RFC 5424: VERSION SP TIMESTAMP SP HOST SP APP SP PROCID SP MSGID SP SD [SP MSG]
     i += 2
@@ -127,7 +126,7 @@ export function parseSyslogFrame(s: string, f: SyslogFrame, ts: TimestampParser,
   if (hostEnd < 0) return false
   f.host = s.slice(i, hostEnd)
   i = hostEnd + 1
-  tagEnd = s.indexOf(': ', i)
+  const tagEnd = s.indexOf(': ', i)
   if (tagEnd < 0) return false
   tagAndPid(s, i, tagEnd, f)
   f.body = tagEnd + 2
