@@ -147,6 +147,13 @@ const CASES: Case[] = [
     'User was holding a relation lock for too long.',
   ],
   ['FATAL', 'terminating connection due to unexpected postmaster exit', 'postmaster_exit'],
+  // PostgreSQL 9.x-13 log the crash termination at WARNING (FATAL since 14)
+  [
+    'WARNING',
+    'terminating connection because of crash of another server process',
+    'crash_termination',
+    'The postmaster has commanded this server process to roll back the current transaction and exit, because another server process exited abnormally and possibly corrupted shared memory.',
+  ],
   // user_error
   ['FATAL', 'database "users" does not exist', 'database_not_found'],
   ['FATAL', 'role "jose.villanova" does not exist', 'role_not_found'],
@@ -181,6 +188,8 @@ const CASES: Case[] = [
   ['LOG', 'unexpected EOF on client connection', 'unexpected_eof'],
   ['LOG', 'unexpected EOF on client connection with an open transaction', 'unexpected_eof_in_transaction'],
   ['FATAL', 'canceling authentication due to timeout', 'authentication_timeout'],
+  ['FATAL', 'terminating connection because protocol synchronization was lost', 'protocol_sync_lost'],
+  ['LOG', 'incomplete message from client', 'incomplete_message'],
 ]
 
 describe('rule catalog', () => {
