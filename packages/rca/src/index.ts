@@ -12,3 +12,10 @@ export {
 export { type Rendered, type RenderInput, renderRca } from './render.js'
 export { IncidentTracker, type RcaOptions, type RcaSnapshot } from './tracker.js'
 export { humanDuration, utcSpan } from './time-format.js'
+export {
+  diagnose,
+  EvidenceCollector,
+  type EvidenceOptions,
+  type EvidenceSnapshot,
+  type IncidentEvidence,
+} from './diagnosis/index.js'

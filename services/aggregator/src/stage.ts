@@ -7,7 +7,7 @@ import type {
   ServerInfo,
   WindowCount,
 } from '@connrca/contracts'
-import { IncidentTracker } from '@connrca/rca'
+import { EvidenceCollector, IncidentTracker } from '@connrca/rca'
 import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
@@ -35,6 +35,8 @@ export interface AggregatorStageOptions {
 export interface AggregatorState {
   windows: unknown
   incidents: unknown
+  /** Absent in checkpoints written before the diagnosis existed: it starts empty then. */
+  evidence?: unknown
 }
 
 /**
@@ -44,6 +46,8 @@ export interface AggregatorState {
 export class AggregatorStage {
   private readonly windows: WindowAggregator
   private readonly incidents: IncidentTracker
+  /** Sees every event before it is windowed, so a diagnosis made while windowing has it. */
+  private readonly evidence: EvidenceCollector
   private events: ConnectionEvent[] = []
   private windowRows: WindowCount[] = []
   private rcaRows: RcaEvent[] = []
@@ -58,10 +62,15 @@ export class AggregatorStage {
 
   constructor(private readonly opts: AggregatorStageOptions) {
     const windowOptions = windowOptionsFromConfig(opts.pipeline)
+    const evidenceOptions = { bucketMs: windowOptions.windowMs }
+    this.evidence = opts.state?.evidence
+      ? EvidenceCollector.restore(evidenceOptions, opts.state.evidence)
+      : new EvidenceCollector(evidenceOptions)
     const rcaOptions = {
       windowMs: windowOptions.windowMs,
       thresholds: opts.pipeline.thresholds,
       servers: opts.servers,
+      evidence: this.evidence,
     }
     const onWindow = (w: WindowCount) => {
       this.windowRows.push(w)
@@ -97,6 +106,7 @@ export class AggregatorStage {
     const keep = this.keep
     for (const e of batch) {
       if (keep === undefined || keep.has(e.outcome)) this.events.push(e)
+      this.evidence.observe(e)
       this.windows.add(e, now)
     }
     this.eventsIn += batch.length
@@ -124,7 +134,11 @@ export class AggregatorStage {
   }
 
   snapshot(): AggregatorState {
-    return { windows: this.windows.snapshot(), incidents: this.incidents.snapshot() }
+    return {
+      windows: this.windows.snapshot(),
+      incidents: this.incidents.snapshot(),
+      evidence: this.evidence.snapshot(),
+    }
   }
 
   /**
