@@ -118,6 +118,13 @@ describe.skipIf(!present)('dashboard in headless Chromium', () => {
     const fw = page.locator('#feed article', { hasText: 'Firewall rules block clients on orders-prod' })
     expect(await fw.textContent()).toContain('81.2.69.0/24')
     expect(await fw.locator('ol li').count()).toBeGreaterThan(1)
+    // the diagnosis: best hypothesis first with its evidence numbers, then the alternatives
+    const hyps = await fw.locator('.diagnosis li').allTextContents()
+    expect(hyps.length).toBe(2)
+    expect(hyps[0]).toMatch(
+      /^Likely: new clients or a moved egress address \(score 0\.95\)addresses \d+ · attempts [\d,]+$/,
+    )
+    expect(hyps[1]).toBe('Or: a rule that admitted them was removed (score 0.3)')
     expect(await page.locator('#k-pipeline-sub').textContent()).toMatch(/2 dead letters\/24h/)
   })
 

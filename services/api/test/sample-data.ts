@@ -423,6 +423,28 @@ function incident(run: WindowCount[], isLast: boolean): RcaEvent[] {
       cidr: '81.2.69.0/24',
       note: `admits the ${ips.length}+ denied clients seen`,
     }
+    final.hypotheses = [
+      {
+        version: 1,
+        id: 'new_clients',
+        title: 'new clients or a moved egress address',
+        text: `${ips.length} of the ${ips.length} denied addresses never logged in before.`,
+        score: 0.95,
+        evidence: { addresses: ips.length, attempts: count },
+        clients: ips,
+        steps: ['Confirm the clients are expected.'],
+      },
+      {
+        version: 1,
+        id: 'rule_removed',
+        title: 'a rule that admitted them was removed',
+        text: '0 of the denied addresses logged in before.',
+        score: 0.3,
+        evidence: { addresses: 0 },
+        clients: [],
+        steps: [],
+      },
+    ]
   }
   return [opened, final]
 }

@@ -369,6 +369,31 @@
     )
   }
 
+  /** The ranked hypotheses: the first with its evidence numbers, the others as alternatives. */
+  function diagnosis(e) {
+    const hs = e.hypotheses || []
+    if (!hs.length) return null
+    const item = (h, i) =>
+      el(
+        'li',
+        { class: `hypothesis${i === 0 ? ' top' : ''}${h.security ? ' security' : ''}`, 'data-hypothesis': h.id },
+        el('strong', {}, i === 0 ? 'Likely: ' : 'Or: '),
+        h.security ? el('span', { class: 'badge critical' }, 'security') : null,
+        h.title,
+        el('span', { class: 'score' }, ` (score ${h.score})`),
+        i === 0
+          ? el(
+              'div',
+              { class: 'evidence mono' },
+              Object.entries(h.evidence)
+                .map(([k, v]) => `${k} ${fmtInt.format(v)}`)
+                .join(' · '),
+            )
+          : null,
+      )
+    return el('ul', { class: 'diagnosis' }, ...hs.map(item))
+  }
+
   function renderFeed(res) {
     const node = $('feed')
     $('rca-count').textContent = res.total ? `${res.total} incident${res.total === 1 ? '' : 's'}` : ''
@@ -396,6 +421,7 @@
             el('span', { class: 'badge' }, `${utc(e.firstFailure, true)} – ${utc(e.lastFailure)} UTC`),
           ),
           el('p', {}, e.text),
+          diagnosis(e),
           e.steps.length ? el('ol', {}, ...e.steps.map((st) => el('li', {}, st))) : null,
           s
             ? el(

@@ -88,3 +88,17 @@ export function digestLine(r: DigestRow): string {
 export function incidentLink(v: { externalUrl: string | undefined }, id: string): string | undefined {
   return v.externalUrl ? `${v.externalUrl}/incidents/${encodeURIComponent(id)}` : undefined
 }
+
+/**
+ * The diagnosis as lines, best first: `credentials changed: … (score 0.95; failures 756, clients 4)`,
+ * with `[security]` for security findings. Empty when the event has no hypotheses.
+ */
+export function hypothesisLines(e: RcaEvent): string[] {
+  return (e.hypotheses ?? []).map((h) => {
+    const nums = Object.entries(h.evidence)
+      .slice(0, 4)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')
+    return `${h.security ? '[security] ' : ''}${h.title} (score ${h.score}${nums ? `; ${nums}` : ''})`
+  })
+}

@@ -37,9 +37,8 @@ export const diagnoseTransient: Diagnose = ({ ev }) => {
         score: up !== undefined ? 0.9 : 0.75,
         evidence: {
           refusals: r.refusals,
-          down: r.down,
-          lastRefusal: r.lastRefusal,
-          ...(up !== undefined ? { resumed: up, downtimeMs: up - r.down } : {}),
+          refusingForS: Math.round((r.lastRefusal - r.down) / 1000),
+          ...(up !== undefined ? { downtimeS: Math.round((up - r.down) / 1000) } : {}),
         },
         steps: [
           'Check whether the restart was planned (maintenance window, configuration change needing a restart, failover); the server log just before the first refusal says who asked for it.',
