@@ -17,6 +17,7 @@ export function classifiedEvents(opts: {
   durationMs: number
   incidents: InjectedIncident[]
   ratePerSec?: number
+  seed?: number
 }): ConnectionEvent[] {
   const c = new Classifier()
   const events: ConnectionEvent[] = []
@@ -39,6 +40,7 @@ export function classifiedEvents(opts: {
       ratePerSec: opts.ratePerSec ?? 2,
       format: 'stderr',
       incidents: opts.incidents,
+      seed: opts.seed,
     })) {
       p.push(line, pos)
       pos += line.length + 1

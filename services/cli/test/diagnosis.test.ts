@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { diagnosisScenarios } from '../src/generate/index.js'
+import { SAMPLE, SAMPLE_THRESHOLDS } from '../src/embedded/sample.js'
+import { defaultIncidents, diagnosisScenarios, SAMPLE_SERVERS } from '../src/generate/index.js'
 import { classifiedEvents, incidentsOf, runStage } from './diagnosis-harness.js'
 
 const start = Date.UTC(2026, 2, 2)
@@ -43,4 +44,34 @@ describe('restarts give the same diagnosis', () => {
     const ids = new Set(once.filter((e) => e.status === 'resolved').map((e) => e.hypotheses?.[0]?.id))
     expect(ids).toEqual(new Set(['pool_growth', 'credentials_changed', 'restart']))
   }, 60_000)
+})
+
+describe('the bundled sample story', () => {
+  it('each story incident is diagnosed as what the story injected', async () => {
+    const servers = SAMPLE_SERVERS.map((s) => s.name)
+    const incidents = defaultIncidents(servers, SAMPLE.start, SAMPLE.durationMs)
+    const events = classifiedEvents({
+      servers,
+      start: SAMPLE.start,
+      durationMs: SAMPLE.durationMs,
+      incidents,
+      seed: SAMPLE.seed,
+    })
+    const rca = await runStage(events, { thresholds: SAMPLE_THRESHOLDS })
+    const expected: Record<string, string> = {
+      'orders-prod firewall_deny': 'new_clients', // 40 addresses of 81.2.69.0/24 that never logged in
+      'orders-prod transient': 'restart',
+      'billing-flex tls_reject': 'legacy_client',
+      'billing-flex auth_fail': 'credentials_changed', // billing_app from its usual clients
+      'analytics-citus limit_reached': 'connection_storm', // short sessions: the pool did not grow
+    }
+    const got: Record<string, string | undefined> = {}
+    for (const inc of incidents) {
+      const key = `${inc.server} ${inc.category}`
+      if (!(key in expected)) continue
+      const main = incidentsOf(inc, rca).sort((a, b) => b.count - a.count)[0]
+      got[key] = main?.hypotheses?.[0]?.id
+    }
+    expect(got).toEqual(expected)
+  }, 120_000)
 })

@@ -3,6 +3,10 @@ import { type Diagnose, hypothesis, isAzure, listOf } from './hypothesis.js'
 
 /** Sessions an application must gain to be called a growing pool. */
 const GROWTH = 10
+/** Refused attempts per minute that make a storm. */
+const STORM_RATE = 10
+/** Fewer open sessions than this at the limit means the log does not show who holds the slots. */
+const FEW_SESSIONS = 10
 
 /**
  * limit_reached: concurrent sessions estimated from connection / disconnection pairs (as
@@ -45,6 +49,34 @@ export const diagnoseLimits: Diagnose = ({ ev, flavour }) => {
           `Cap the pool of ${name(best.app)} (maximum pool size × instances) below the server's limit, and look for connections it leaks or keeps idle.`,
           poolStep,
           `Limit the role with ALTER ROLE … CONNECTION LIMIT so one application cannot take every slot.`,
+        ],
+      }),
+    )
+  }
+  const minutes = Math.max(1, (f.last - f.first) / 60_000)
+  const rate = f.n / minutes
+  const grew = out.length > 0
+  if (!grew && rate >= STORM_RATE) {
+    const seen =
+      during.peak < FEW_SESSIONS
+        ? ` Only ${during.peak} sessions were seen open: the ones holding the slots were opened before the log starts or without log_connections.`
+        : ''
+    out.push(
+      hypothesis({
+        id: 'connection_storm',
+        title: `connection storm: ${f.n} attempts refused at ${rate.toFixed(0)} per minute from ${f.clients.size} clients`,
+        text: `${f.n} connections were refused at ${rate.toFixed(1)} per minute while the open sessions did not grow (peak ${during.peak}${before ? `, ${before.peak} in the hour before` : ''}): clients reconnecting in a tight loop, or a burst of new workers, against a full server.${seen}`,
+        score: 0.6,
+        evidence: {
+          refused: f.n,
+          perMinute: Math.round(rate * 10) / 10,
+          clients: f.clients.size,
+          peakSessions: during.peak,
+        },
+        clients: [...f.clients.keys()].slice(0, 10),
+        steps: [
+          'Make the clients retry with exponential backoff and jitter instead of reconnecting at once, and cap their pools.',
+          poolStep,
         ],
       }),
     )
