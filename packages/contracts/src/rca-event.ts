@@ -38,6 +38,11 @@ export const Hypothesis = z.object({
   security: z.boolean().optional(),
   /** The numbers behind the text, by name (e.g. `clientsWithEarlierSuccess: 4`). */
   evidence: z.record(z.string(), z.number()),
+  /**
+   * What incidents on other servers must share to be the same fleet incident: `net:81.2.69.0/24`,
+   * `client:203.0.113.7`, `user:billing_app` or `app:billing-api` (with the same category).
+   */
+  fleetKey: z.string().optional(),
   /** Clients (addresses) the hypothesis is about, most failures first. */
   clients: z.array(z.string()),
   steps: z.array(z.string()),

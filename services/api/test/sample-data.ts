@@ -200,7 +200,7 @@ export function generateSampleData(endTime: number): SampleData {
     end,
     connectionEvents: events,
     windowCounts,
-    rcaEvents: deriveIncidents(windowCounts),
+    rcaEvents: withFleetPeer(deriveIncidents(windowCounts)),
     deadLetters: [
       {
         id: 'dl-1',
@@ -431,6 +431,7 @@ function incident(run: WindowCount[], isLast: boolean): RcaEvent[] {
         text: `${ips.length} of the ${ips.length} denied addresses never logged in before.`,
         score: 0.95,
         evidence: { addresses: ips.length, attempts: count },
+        fleetKey: 'net:81.2.69.0/24',
         clients: ips,
         steps: ['Confirm the clients are expected.'],
       },
@@ -447,6 +448,22 @@ function incident(run: WindowCount[], isLast: boolean): RcaEvent[] {
     ]
   }
   return [opened, final]
+}
+
+function withFleetPeer(events: RcaEvent[]): RcaEvent[] {
+  return [fleetPeer(events), ...events]
+}
+
+/** The same denied /24 on a second server: with orders-prod's incident, a fleet incident. */
+export function fleetPeer(events: RcaEvent[]): RcaEvent {
+  const fw = events.filter((e) => e.server === 'orders-prod' && e.category === 'firewall_deny' && e.hypotheses).at(-1)!
+  return {
+    ...fw,
+    id: `${fw.id}-peer`,
+    server: 'crm-prod',
+    title: 'Firewall rules block clients on crm-prod',
+    count: 40,
+  }
 }
 
 /** Inserts the sample through the store API; a stale revision of one window shows FINAL at work. */

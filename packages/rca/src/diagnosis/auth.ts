@@ -47,6 +47,7 @@ export const diagnoseAuth: Diagnose = ({ ev, flavour }) => {
           loggedInBefore: gKnown ? 1 : 0,
         },
         clients: [gIp],
+        fleetKey: `client:${gIp}`,
         steps: [
           block,
           `Check whether any login from ${gIp} succeeded (connection authorized lines for that host) and, if one did, change that role's password and review its activity.`,
@@ -76,6 +77,7 @@ export const diagnoseAuth: Diagnose = ({ ev, flavour }) => {
             shareOfFailures: pct(uN, f.n),
           },
           clients: from.slice(0, 10),
+          fleetKey: `user:${user}`,
           steps: [
             `Update the password of ${user} wherever the failing clients (${from.slice(0, 3).join(', ')}) read it — application config, connection pool, secret store — and restart pools that keep connections.`,
             `If the change was not intended, set the previous password again for ${user} (ALTER ROLE … PASSWORD) until the clients are updated.`,

@@ -1,6 +1,6 @@
 import type { Hypothesis } from '@connrca/contracts'
 import { suggestFirewallRule } from '../ipv4.js'
-import { type Diagnose, hypothesis, isAzure, pct, ranked } from './hypothesis.js'
+import { type Diagnose, hypothesis, isAzure, netKey, pct, ranked } from './hypothesis.js'
 
 /**
  * firewall_deny: denied addresses never admitted before (new clients or a moved egress address)
@@ -36,6 +36,7 @@ export const diagnoseFirewall: Diagnose = ({ ev, flavour }) => {
           shareOfAttempts: pct(freshN, counted),
         },
         clients: fresh.slice(0, 10).map(([ip]) => ip),
+        fleetKey: netKey(fresh),
         steps: [
           `Confirm with the owners of ${fresh
             .slice(0, 3)
@@ -65,6 +66,7 @@ export const diagnoseFirewall: Diagnose = ({ ev, flavour }) => {
           shareOfAttempts: pct(knownN, counted),
         },
         clients: known.slice(0, 10).map(([ip]) => ip),
+        fleetKey: netKey(known),
         steps: [
           `Check ${where}.`,
           `Restore the rule for ${known

@@ -19,6 +19,7 @@ export function hypothesis(h: {
   steps: string[]
   severity?: RcaSeverity
   security?: boolean
+  fleetKey?: string
 }): Hypothesis {
   return {
     version: 1,
@@ -30,6 +31,7 @@ export function hypothesis(h: {
     ...(h.severity ? { severity: h.severity } : {}),
     ...(h.security ? { security: true } : {}),
     evidence: h.evidence,
+    ...(h.fleetKey ? { fleetKey: h.fleetKey } : {}),
     clients: h.clients ?? [],
     steps: h.steps,
   }
@@ -56,3 +58,14 @@ export function listOf(entries: [string, number][], max = 3): string {
 }
 
 export const isAzure = (f: Flavour) => f !== 'self-hosted'
+
+/** `net:a.b.c.0/24` of the /24 holding most of the attempts, for IPv4 clients. */
+export function netKey(clients: [string, number][]): string | undefined {
+  const nets = new Map<string, number>()
+  for (const [ip, n] of clients) {
+    const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$/.exec(ip)
+    if (m) nets.set(m[1], (nets.get(m[1]) ?? 0) + n)
+  }
+  const top = ranked(nets, (n) => n)[0]
+  return top ? `net:${top[0]}.0/24` : undefined
+}

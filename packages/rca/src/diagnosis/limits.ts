@@ -45,6 +45,7 @@ export const diagnoseLimits: Diagnose = ({ ev, flavour }) => {
           appSessionsBefore: best.from,
           refused: f.n,
         },
+        ...(best.app ? { fleetKey: `app:${best.app}` } : {}),
         steps: [
           `Cap the pool of ${name(best.app)} (maximum pool size × instances) below the server's limit, and look for connections it leaks or keeps idle.`,
           poolStep,

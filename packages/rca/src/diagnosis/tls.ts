@@ -32,6 +32,7 @@ export const diagnoseTls: Diagnose = ({ ev }) => {
         score: 0.6 + 0.3 * (top3 / f.n),
         evidence: { refused: f.n, clients: clients.length, fromTopClients: top3 },
         clients: clients.slice(0, 3).map(([ip]) => ip),
+        ...(apps.length ? { fleetKey: `app:${apps[0][0]}` } : {}),
         steps: [
           noTls
             ? `Set sslmode=require in the connection settings of ${clients[0][0]}.`
