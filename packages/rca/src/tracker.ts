@@ -19,6 +19,8 @@ export interface RcaOptions {
   topN?: number
   /** Fed with every connection event by the caller; each revision is diagnosed from it. */
   evidence?: EvidenceCollector
+  /** Learned thresholds (baselines); replaces `thresholds`, which it uses as its floor. */
+  thresholdFor?: (server: string, category: Category, windowStart: number) => number
 }
 
 /** The latest revision of one window inside an incident. */
@@ -114,7 +116,10 @@ export class IncidentTracker {
     // Windows of one server come in time order: everything of this server ending by this start is final.
     this.resolveDue(w.server, w.windowStart)
     const cs = this.cause(w.server, w.category)
-    const failing = w.failures >= (this.opts.thresholds?.[w.category] ?? 1)
+    const threshold = this.opts.thresholdFor
+      ? this.opts.thresholdFor(w.server, w.category, w.windowStart)
+      : (this.opts.thresholds?.[w.category] ?? 1)
+    const failing = w.failures >= threshold
     const inc = cs.open
     if (inc) {
       if (w.windowStart >= inc.start && w.windowStart < inc.lastEnd) {

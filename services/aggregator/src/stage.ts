@@ -7,7 +7,7 @@ import type {
   ServerInfo,
   WindowCount,
 } from '@connrca/contracts'
-import { EvidenceCollector, IncidentTracker } from '@connrca/rca'
+import { type Baselines, EvidenceCollector, IncidentTracker } from '@connrca/rca'
 import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
@@ -30,6 +30,8 @@ export interface AggregatorStageOptions {
   storeOutcomes?: readonly Outcome[]
   /** State from a previous snapshot(): restarts continue the same windows and incidents. */
   state?: AggregatorState
+  /** Learned normal rates: incidents open when a window departs from them (pipeline.thresholds as floor). */
+  baselines?: Baselines
 }
 
 export interface AggregatorState {
@@ -71,6 +73,9 @@ export class AggregatorStage {
       thresholds: opts.pipeline.thresholds,
       servers: opts.servers,
       evidence: this.evidence,
+      ...(opts.baselines
+        ? { thresholdFor: opts.baselines.threshold.bind(opts.baselines) as Baselines['threshold'] }
+        : {}),
     }
     const onWindow = (w: WindowCount) => {
       this.windowRows.push(w)

@@ -2,6 +2,8 @@ import { AggregatorStage, type AggregatorState } from '@connrca/aggregator'
 import { Classifier } from '@connrca/classifier'
 import { type ConnectionEvent, type LogRecord, PipelineConfig, type RcaEvent } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
+import type { Baselines } from '@connrca/rca'
+import type { Store } from '@connrca/store'
 import { DEFAULT_PREFIX, generateLines, type InjectedIncident, SAMPLE_SERVERS } from '../src/generate/index.js'
 
 const NO_STORE = {
@@ -59,6 +61,8 @@ export interface RunOptions {
   /** Snapshot, JSON round trip and restore into a new stage after every this many batches. */
   restartEvery?: number
   thresholds?: PipelineConfig['thresholds']
+  baselines?: Baselines
+  store?: Pick<Store, 'insertConnectionEvents' | 'insertWindowCounts' | 'insertRcaEvents'>
 }
 
 /** Feeds the events through the aggregator stage; returns every RCA event revision in order. */
@@ -70,7 +74,8 @@ export async function runStage(events: ConnectionEvent[], o: RunOptions = {}): P
     new AggregatorStage({
       pipeline,
       servers,
-      store: NO_STORE,
+      store: o.store ?? NO_STORE,
+      baselines: o.baselines,
       rcaOut: { publish: async (ms) => void out.push(...ms.map((m) => m.value)), flush: async () => {} },
       state,
     })
