@@ -36,7 +36,9 @@ describe('baselines', () => {
     expect(b.threshold('s', 'auth_fail', T0)).toBe(2) // floor
     const fixed: string[] = []
     const learned: string[] = []
-    const feed = (t: IncidentTracker) => [3, 2, 4, 0, 3, 25, 30, 2, 0, 0].forEach((f, i) => t.onWindow(win(i, f)))
+    const feed = (t: IncidentTracker) => {
+      for (const [i, f] of [3, 2, 4, 0, 3, 25, 30, 2, 0, 0].entries()) t.onWindow(win(i, f))
+    }
     feed(new IncidentTracker({ windowMs: W }, (e) => e.status === 'open' && fixed.push(e.id)))
     feed(
       new IncidentTracker(
