@@ -231,7 +231,7 @@ describe('connrca azure backfill', () => {
     expect(await storedCounts(dataDir())).toEqual(before)
   }, 120_000)
 
-  // Known bug in the collector (services/collector/src/sources/azure/kql.ts): the
+  // Known bug in the collector (packages/pipeline/src/sources/azure/kql.ts): the
   // Regression: the `connectionsOnly` term filter once had no term of two failures ("sorry, too
   // many clients already", Azure's "Client from Azure Virtual Networks is not allowed …").
   it('the default connection filter keeps every failure', async () => {

@@ -1,4 +1,4 @@
-import { AggregatorStage, type AggregatorState } from '@connrca/aggregator'
+import { WindowStage, type WindowStageState } from '@connrca/pipeline'
 import { Classifier } from '@connrca/classifier'
 import { type ConnectionEvent, type LogRecord, PipelineConfig, type RcaEvent } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
@@ -70,8 +70,8 @@ export async function runStage(events: ConnectionEvent[], o: RunOptions = {}): P
   const out: RcaEvent[] = []
   const pipeline = PipelineConfig.parse({ thresholds: o.thresholds ?? {} })
   const servers = SAMPLE_SERVERS.map(({ name, flavour, region }) => ({ name, flavour, region }))
-  const make = (state?: AggregatorState) =>
-    new AggregatorStage({
+  const make = (state?: WindowStageState) =>
+    new WindowStage({
       pipeline,
       servers,
       store: o.store ?? NO_STORE,
@@ -85,7 +85,7 @@ export async function runStage(events: ConnectionEvent[], o: RunOptions = {}): P
     await stage.handle(events.slice(i, i + batch))
     if (o.restartEvery && n % o.restartEvery === o.restartEvery - 1) {
       await stage.flush()
-      stage = make(JSON.parse(JSON.stringify(stage.snapshot())) as AggregatorState)
+      stage = make(JSON.parse(JSON.stringify(stage.snapshot())) as WindowStageState)
     }
   }
   await stage.finish()

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { AzureQueryError, backfill, type PullProgress } from '@connrca/collector'
+import { AzureQueryError, backfill, type PullProgress } from '@connrca/pipeline'
 import { type AzureSource, type Config, type ConnectionEvent, toMs } from '@connrca/contracts'
 import { openStore, StoreError } from '@connrca/store'
 import { parse } from '../args.js'

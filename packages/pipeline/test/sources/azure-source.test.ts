@@ -5,8 +5,8 @@ import {
   diagnosticsRow,
   serverLogsRow,
   startAzureEmulator,
-} from '../../../test/support/azure-emulator.js'
-import { type AzureMonitorSource, backfill, createSource, type PullProgress } from '../src/sources/index.js'
+} from '../../../../test/support/azure-emulator.js'
+import { type AzureMonitorSource, backfill, createSource, type PullProgress } from '../../src/sources/index.js'
 import { Collector } from './helpers.js'
 
 // Real SDK client (LogsQueryClient) over HTTPS against the emulator; the test CA is trusted

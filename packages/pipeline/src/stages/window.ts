@@ -12,7 +12,7 @@ import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
 
-export interface AggregatorStageOptions {
+export interface WindowStageOptions {
   pipeline: PipelineConfig
   servers: ServerInfo[]
   store: Pick<Store, 'insertConnectionEvents' | 'insertWindowCounts' | 'insertRcaEvents'>
@@ -29,12 +29,12 @@ export interface AggregatorStageOptions {
   /** Outcomes whose events are stored row by row (default: all). */
   storeOutcomes?: readonly Outcome[]
   /** State from a previous snapshot(): restarts continue the same windows and incidents. */
-  state?: AggregatorState
+  state?: WindowStageState
   /** Learned normal rates: incidents open when a window departs from them (pipeline.thresholds as floor). */
   baselines?: Baselines
 }
 
-export interface AggregatorState {
+export interface WindowStageState {
   windows: unknown
   incidents: unknown
   /** Absent in checkpoints written before the diagnosis existed: it starts empty then. */
@@ -45,7 +45,7 @@ export interface AggregatorState {
  * connections → raw events, windows and RCA events in the store, RCA events on the rca topic.
  * Rows are buffered and written by flush(); the caller decides when a flush is a commit point.
  */
-export class AggregatorStage {
+export class WindowStage {
   private readonly windows: WindowAggregator
   private readonly incidents: IncidentTracker
   /** Sees every event before it is windowed, so a diagnosis made while windowing has it. */
@@ -54,7 +54,7 @@ export class AggregatorStage {
   private windowRows: WindowCount[] = []
   private rcaRows: RcaEvent[] = []
   private unpublished: Message<RcaEvent>[] = []
-  /** The write in flight; a rejection is fatal for this stage (see AggregatorStageOptions.writeRetries). */
+  /** The write in flight; a rejection is fatal for this stage (see WindowStageOptions.writeRetries). */
   private writing: Promise<void> = Promise.resolve()
   private readonly maxBuffered: number
   private readonly keep: ReadonlySet<Outcome> | undefined
@@ -62,7 +62,7 @@ export class AggregatorStage {
   windowsOut = 0
   rcaOut = 0
 
-  constructor(private readonly opts: AggregatorStageOptions) {
+  constructor(private readonly opts: WindowStageOptions) {
     const windowOptions = windowOptionsFromConfig(opts.pipeline)
     const evidenceOptions = { bucketMs: windowOptions.windowMs }
     this.evidence = opts.state?.evidence
@@ -138,7 +138,7 @@ export class AggregatorStage {
     await this.flush()
   }
 
-  snapshot(): AggregatorState {
+  snapshot(): WindowStageState {
     return {
       windows: this.windows.snapshot(),
       incidents: this.incidents.snapshot(),
