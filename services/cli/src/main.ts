@@ -18,6 +18,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
     summary: 'write a realistic sample log with known incidents',
     load: async () => (await import('./commands/generate.js')).generate,
   },
+  why: {
+    summary: 'why connections failed: causes ranked by failures, likely cause, evidence, clients, steps',
+    load: async () => (await import('./commands/why.js')).why,
+  },
   sql: { summary: 'run read-only SQL against the store', load: async () => (await import('./commands/sql.js')).sql },
   notify: {
     summary: 'send a test notification, or re-send dead-lettered ones',

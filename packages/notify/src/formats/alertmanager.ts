@@ -1,6 +1,14 @@
 import type { RcaEvent } from '@connrca/contracts'
 import { z } from 'zod'
-import { type DigestView, digestLine, digestSummary, type IncidentsView, incidentLink, iso } from './view.js'
+import {
+  type DigestView,
+  digestLine,
+  digestSummary,
+  hypothesisLines,
+  type IncidentsView,
+  incidentLink,
+  iso,
+} from './view.js'
 
 /** Alertmanager's "no end time yet" value for firing alerts. */
 export const AM_ZERO_TIME = '0001-01-01T00:00:00Z'
@@ -94,6 +102,11 @@ function alertOf(e: RcaEvent, externalUrl: string | undefined): Alert {
     revision: String(e.revision),
     first_failure: iso(e.firstFailure),
     last_failure: iso(e.lastFailure),
+  }
+  const diagnosis = hypothesisLines(e)
+  if (diagnosis.length) {
+    annotations.hypothesis = diagnosis[0]
+    annotations.hypotheses = diagnosis.map((l, i) => `${i + 1}. ${l}`).join('\n')
   }
   if (e.steps.length) annotations.steps = e.steps.map((s, i) => `${i + 1}. ${s}`).join('\n')
   if (e.topClients.length) annotations.top_clients = e.topClients.map((c) => `${c.value} (${c.count})`).join(', ')

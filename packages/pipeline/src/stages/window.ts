@@ -7,7 +7,7 @@ import type {
   ServerInfo,
   WindowCount,
 } from '@connrca/contracts'
-import { IncidentTracker } from '@connrca/rca'
+import { type Baselines, EvidenceCollector, IncidentTracker } from '@connrca/rca'
 import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
@@ -30,11 +30,15 @@ export interface WindowStageOptions {
   storeOutcomes?: readonly Outcome[]
   /** State from a previous snapshot(): restarts continue the same windows and incidents. */
   state?: WindowStageState
+  /** Learned normal rates: incidents open when a window departs from them (pipeline.thresholds as floor). */
+  baselines?: Baselines
 }
 
 export interface WindowStageState {
   windows: unknown
   incidents: unknown
+  /** Absent in checkpoints written before the diagnosis existed: it starts empty then. */
+  evidence?: unknown
 }
 
 /**
@@ -44,6 +48,8 @@ export interface WindowStageState {
 export class WindowStage {
   private readonly windows: WindowAggregator
   private readonly incidents: IncidentTracker
+  /** Sees every event before it is windowed, so a diagnosis made while windowing has it. */
+  private readonly evidence: EvidenceCollector
   private events: ConnectionEvent[] = []
   private windowRows: WindowCount[] = []
   private rcaRows: RcaEvent[] = []
@@ -58,10 +64,18 @@ export class WindowStage {
 
   constructor(private readonly opts: WindowStageOptions) {
     const windowOptions = windowOptionsFromConfig(opts.pipeline)
+    const evidenceOptions = { bucketMs: windowOptions.windowMs }
+    this.evidence = opts.state?.evidence
+      ? EvidenceCollector.restore(evidenceOptions, opts.state.evidence)
+      : new EvidenceCollector(evidenceOptions)
     const rcaOptions = {
       windowMs: windowOptions.windowMs,
       thresholds: opts.pipeline.thresholds,
       servers: opts.servers,
+      evidence: this.evidence,
+      ...(opts.baselines
+        ? { thresholdFor: opts.baselines.threshold.bind(opts.baselines) as Baselines['threshold'] }
+        : {}),
     }
     const onWindow = (w: WindowCount) => {
       this.windowRows.push(w)
@@ -97,6 +111,7 @@ export class WindowStage {
     const keep = this.keep
     for (const e of batch) {
       if (keep === undefined || keep.has(e.outcome)) this.events.push(e)
+      this.evidence.observe(e)
       this.windows.add(e, now)
     }
     this.eventsIn += batch.length
@@ -124,7 +139,11 @@ export class WindowStage {
   }
 
   snapshot(): WindowStageState {
-    return { windows: this.windows.snapshot(), incidents: this.incidents.snapshot() }
+    return {
+      windows: this.windows.snapshot(),
+      incidents: this.incidents.snapshot(),
+      evidence: this.evidence.snapshot(),
+    }
   }
 
   /**
