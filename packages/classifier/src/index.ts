@@ -1,2 +1,3 @@
 export { Classifier, type ClassifierOptions, type ClassifierSnapshot } from './classifier.js'
+export { CONTEXT_TEXTS, FAILURE_TEXTS, failureTerms } from './failure-terms.js'
 export { REASONS, type Reason, type ReasonInfo } from './reasons.js'

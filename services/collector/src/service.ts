@@ -2,7 +2,7 @@ import type { Config, DeadLetter, LogRecord } from '@connrca/contracts'
 import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
 import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { createKafkaTransport, type Message } from '@connrca/transport'
-import { createSource, type Source, type SourceBatch } from './sources/index.js'
+import { createSource, type Source, type SourceBatch } from '@connrca/pipeline'
 
 export interface CollectorServiceOptions {
   logger?: Logger
