@@ -43,12 +43,13 @@ import { createParser, readLineBatches } from '@connrca/pglog'
 import { openStore, type Store } from '@connrca/store'
 import { createKafkaTransport } from '@connrca/transport'
 import { stringify } from 'yaml'
+import { ensureBuilt } from '../scripts/build.js'
+import { connrcaNodeArgs } from '../test/support/cli.js'
 import { spawnClickHouseFront } from '../test/support/clickhouse-front-process.js'
 import { saveResult } from './results.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SELF = fileURLToPath(import.meta.url)
-const MAIN = join(ROOT, 'services', 'cli', 'src', 'main.ts')
 const USER = 'bench'
 const PASSWORD = 'bench'
 /**
@@ -209,8 +210,8 @@ function startService(stage: string, name: string, configPath: string, storeUrl:
     CONNRCA_HEALTH_PORT: '0',
     CONNRCA_HEALTH_HOST: '127.0.0.1',
   }
-  // node --import tsx: one process per service, so signals and /proc/<pid> are connrca itself
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'service', stage], {
+  // one node process per service, from dist/ as in the image: signals and /proc/<pid> are connrca itself
+  const child = spawn(process.execPath, connrcaNodeArgs(['service', stage]), {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -354,7 +355,7 @@ function embedded(dir: string, lines: number) {
       api: { enabled: false },
     }),
   )
-  const args = ['--import', 'tsx', MAIN, 'run', '--once', '--config', configPath]
+  const args = connrcaNodeArgs(['run', '--once', '--config', configPath])
   const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -588,6 +589,7 @@ const say = (line: string) => process.stderr.write(`bench/kafka: ${line}\n`)
 
 /** The whole suite on the broker at KAFKA_BROKERS, or on infra/kafka's broker (started if needed) on 127.0.0.1:19092. */
 export async function kafkaSuite(opts: { lines: number }): Promise<KafkaBenchResult> {
+  await ensureBuilt() // the services run from dist/
   const brokers = process.env.KAFKA_BROKERS ?? startLocalBroker()
   try {
     say(`generating ${opts.lines} lines over ${SERVERS.length} servers`)

@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// The start-up path of every command: keep the static imports tiny (no zod, chDB, kafkajs, Azure),
+// each command is loaded by import() when it runs. `connrca --help` is measured in docs/PACKAGING.md.
+import { packageVersion } from '@connrca/contracts/package-root'
 import { HelpRequested, UsageError, UserError } from './errors.js'
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<void>> }> = {
@@ -56,6 +59,10 @@ async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${help()}\n`)
+    return
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`connrca ${packageVersion()}\n`)
     return
   }
   const command = COMMANDS[name]
