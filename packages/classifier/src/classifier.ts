@@ -2,6 +2,7 @@ import type { ConnectionEvent, LogRecord, Outcome } from '@connrca/contracts'
 import { BoundedMap } from './bounded-map.js'
 import { applicationName, keyValue, quotedAfter, tlsProtocol, toPort } from './extract.js'
 import { REASONS, type Reason } from './reasons.js'
+import { isSqlstateChar, mayClassify } from './relevance.js'
 import { type Match, matchFailure, matchFatalFallback, passwordReason } from './rules.js'
 
 export interface ClassifierOptions {
@@ -122,7 +123,8 @@ export class Classifier {
   classify(r: LogRecord): ConnectionEvent | undefined {
     const sev = r.severity
     let msg = r.message
-    if (msg.length < 6) return undefined
+    // the parsers' prefilter: what it rejects is never classified, so skipping it loses nothing
+    if (msg.length < 6 || !mayClassify(sev, msg, 0, r.sqlstate)) return undefined
     // log_error_verbosity=verbose puts the SQLSTATE in front of the text: `08P01: incomplete ...`
     if (msg.charCodeAt(5) === 58 && msg.charCodeAt(6) === 32 && isSqlstateChar(msg.charCodeAt(0))) {
       msg = msg.slice(7)
@@ -381,8 +383,4 @@ export interface ClassifierSnapshot {
 /** JSON has no -Infinity. */
 function finite(t: number): number | null {
   return Number.isFinite(t) ? t : null
-}
-
-function isSqlstateChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90)
 }

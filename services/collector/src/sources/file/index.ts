@@ -65,6 +65,7 @@ export class FileTailSource implements Source {
   private readonly serverFromPath: RegExp | undefined
   private readonly pollMs: number
   private readonly log: (line: string) => void
+  private readonly relevant: SourceDeps['relevant']
   private readonly files = new Map<string, Tracked>()
   /** Entries of a restored checkpoint not yet matched to a file on disk. */
   private restored = new Map<string, FileCheckpoint>()
@@ -86,6 +87,7 @@ export class FileTailSource implements Source {
     this.serverFromPath = cfg.serverFromPath ? new RegExp(cfg.serverFromPath) : undefined
     this.pollMs = toMs(cfg.pollInterval)
     this.log = deps.logger ?? (() => {})
+    this.relevant = deps.relevant
     this.caughtUpPromise = new Promise((resolve, reject) => {
       this.caughtUpResolve = resolve
       this.caughtUpReject = reject
@@ -273,7 +275,13 @@ export class FileTailSource implements Source {
     const server = this.cfg.server ?? this.serverFromPath?.exec(t.path)?.groups?.server
     // The parser derives ids from this name; records then show the plain path.
     return createParser(
-      { format: this.cfg.format, prefix: this.cfg.prefix, server, source: { kind: 'file', name: idName } },
+      {
+        format: this.cfg.format,
+        prefix: this.cfg.prefix,
+        server,
+        source: { kind: 'file', name: idName },
+        relevant: this.relevant,
+      },
       {
         record: (r: LogRecord) => {
           const pos = r.source.position as number
