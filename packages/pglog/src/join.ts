@@ -161,6 +161,18 @@ export class Joiner {
     return this.head < this.queue.length ? this.queue[this.head].position : undefined
   }
 
+  /**
+   * Emits every record but the newest: the end of what a followed file holds now. PostgreSQL
+   * writes a report with its DETAIL/HINT/... lines in one write, so once a later record has
+   * started, the earlier ones are complete even if their process never writes again (a backend
+   * that ended with a FATAL); only the newest may still be waiting for its continuation lines.
+   */
+  settle(): void {
+    const q = this.queue
+    for (let i = this.head; i < q.length - 1; i++) q[i].closed = true
+    this.drain()
+  }
+
   flush(): void {
     for (let i = this.head; i < this.queue.length; i++) this.release(this.queue[i])
     this.queue = []

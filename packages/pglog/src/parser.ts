@@ -34,6 +34,12 @@ export interface LogParser {
   push(line: string, position: number): void
   /** emit records held for multi-line join (end of input, or idle) */
   flush(): void
+  /**
+   * Follow mode, at the current end of the input: emit the records that cannot grow any more
+   * (stderr: all but the newest, see Joiner.settle). Formats whose continuation lines may come
+   * late (syslog chunks, Azure rows) keep waiting for the join window or flush().
+   */
+  settle(): void
   /** records `ParseOptions.relevant` rejected so far (not built, not emitted) */
   readonly irrelevant: number
 }
@@ -81,10 +87,14 @@ function build(
 }
 
 /** The format parsers count skipped records on their Origin; the LogParser reports them. */
-function counted(p: { push(line: string, position: number): void; flush(): void }, origin: Origin): LogParser {
+function counted(
+  p: { push(line: string, position: number): void; flush(): void; settle?(): void },
+  origin: Origin,
+): LogParser {
   return {
     push: (line, position) => p.push(line, position),
     flush: () => p.flush(),
+    settle: () => p.settle?.(),
     get irrelevant() {
       return origin.irrelevant
     },
@@ -98,6 +108,10 @@ class AutoParser implements LogParser {
 
   get irrelevant(): number {
     return this.inner?.irrelevant ?? 0
+  }
+
+  settle(): void {
+    this.inner?.settle()
   }
 
   constructor(

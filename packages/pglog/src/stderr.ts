@@ -37,6 +37,10 @@ export class TextLogParser {
     this.joiner.flush()
   }
 
+  settle(): void {
+    this.joiner.settle()
+  }
+
   /**
    * Parses the text starting at `start`. `time`/`pid`/`server` come from an outer frame (syslog) and fill
    * what the prefix does not carry. Returns false when the text matches no prefix and is no continuation;

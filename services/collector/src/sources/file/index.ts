@@ -377,6 +377,9 @@ export class FileTailSource implements Source {
       await this.batcher!.room()
       if (!initial && t.readOffset >= size) size = t.size = (await fh.stat()).size
     }
+    // Following: what was read so far holds complete records but the newest; emit them now
+    // instead of after 64 more records or a quiet second (line → event latency).
+    if (!initial && this.cfg.follow) t.parser.settle()
     if (t.detached) {
       // Rotated away: it will not grow again, so its last line and record are complete.
       t.lines.end((line, pos) => this.push(t, line, pos))
