@@ -31,7 +31,7 @@ const IDENTITY_HEADER = 'test-identity-secret'
 let emu: AzureEmulator
 let tokenServer: http.Server
 let tokenUrl: string
-/** What the token endpoint hands out; the emulator accepts only `emu.token`. */
+/** The secret the token endpoint signs with; the emulator accepts only `emu.secret`. */
 let issuedToken = 'test-token'
 const tokenRequests: Array<{ resource: string | null; header: string | undefined }> = []
 let home: string
@@ -162,7 +162,7 @@ async function storedCounts(dataDir: string): Promise<Map<string, number>> {
 }
 
 beforeAll(async () => {
-  emu = await startAzureEmulator({ token: 'test-token' })
+  emu = await startAzureEmulator({ secret: 'test-token' })
   tokenServer = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const header = req.headers['x-identity-header'] as string | undefined
@@ -175,7 +175,8 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(
       JSON.stringify({
-        access_token: issuedToken,
+        // The emulator reads `<audience>|<secret>` as a JWT's aud claim and signature.
+        access_token: `${url.searchParams.get('resource')}|${issuedToken}`,
         expires_on: String(Math.floor(Date.now() / 1000) + 3600),
         resource: url.searchParams.get('resource'),
         token_type: 'Bearer',
@@ -231,9 +232,8 @@ describe('connrca azure backfill', () => {
     expect(await storedCounts(dataDir())).toEqual(before)
   }, 120_000)
 
-  // Known bug in the collector (services/collector/src/sources/azure/kql.ts): the
-  // Regression: the `connectionsOnly` term filter once had no term of two failures ("sorry, too
-  // many clients already", Azure's "Client from Azure Virtual Networks is not allowed …").
+  // The `connectionsOnly` term filter is the classifier's failureTerms(); a hand-kept list once
+  // had no term of several failures ("sorry, too many clients already", "malformed SCRAM message", …).
   it('the default connection filter keeps every failure', async () => {
     const r = await backfill(join(home, 'connrca.yaml'), join(home, 'filtered'), ['--json'], 'la')
     expect(r.code, r.stderr).toBe(0)
@@ -247,12 +247,43 @@ describe('connrca azure backfill', () => {
       expect(r.code).toBe(1)
       const lines = r.stderr.trim().split('\n')
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(/^connrca: la-all: query of workspace .* failed with HTTP 401: .*Log Analytics Reader/)
+      expect(lines[0]).toMatch(
+        /^connrca: la-all: query of workspace .* failed with HTTP 403 InvalidAuthenticationToken: The access token is invalid\. — the token was refused/,
+      )
+      expect(lines[0]).not.toContain('Reader')
       expect(r.stdout).toBe('')
     } finally {
       issuedToken = 'test-token'
     }
   }, 60_000)
+
+  // The real service's 403s (learn.microsoft.com/azure/azure-monitor/logs/api/errors): only a
+  // principal without access is told about the Reader role.
+  it('a missing Reader role and a token for another cloud are told apart', async () => {
+    emu.reader = false
+    try {
+      const r = await backfill(join(home, 'connrca.yaml'), join(home, 'no-reader'))
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /HTTP 403 InsufficientAccessError: .* — the credential was refused; it needs the Log Analytics Reader role on the workspace$/,
+        ),
+      ])
+    } finally {
+      emu.reader = true
+    }
+    emu.audience = 'https://api.loganalytics.us'
+    try {
+      const r = await backfill(join(home, 'connrca.yaml'), join(home, 'wrong-cloud'))
+      expect(r.code).toBe(1)
+      const line = r.stderr.trim()
+      expect(line).toMatch(/HTTP 403 InvalidAuthenticationTokenAudience: .* — the token is for another audience/)
+      expect(line).not.toContain('Reader')
+      expect(line.includes('\n')).toBe(false)
+    } finally {
+      emu.audience = 'https://api.loganalytics.io'
+    }
+  }, 120_000)
 
   it('a credential that gets no token ends in one line', async () => {
     const r = await connrca(

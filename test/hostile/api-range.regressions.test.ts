@@ -1,7 +1,7 @@
 // Regression found by the hostile suite: time points and steps beyond ±2^53 ms used to pass the
 // query schema and reach the store, whose client refused them: a 500 instead of a 400.
 
-import { createApiServer } from '@connrca/api'
+import { createApiServer } from '@connrca/service-api'
 import { openStore, type Store } from '@connrca/store'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { request, tmpDir } from './support.js'

@@ -4,11 +4,11 @@
 // both services must keep answering.
 
 import type http from 'node:http'
-import { createApiServer } from '@connrca/api'
+import { createApiServer } from '@connrca/service-api'
 import type { DeadLetter, LogRecord } from '@connrca/contracts'
 import { openStore, type Store } from '@connrca/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSource, type Source } from '../../services/collector/src/index.js'
+import { createSource, type Source } from '../../packages/pipeline/src/sources/index.js'
 // The API's own realistic day of data (all tables filled); read-only use.
 import { generateSampleData, loadSampleData } from '../../services/api/test/sample-data.js'
 import { type RawResponse, request, sleep, slowloris, tmpDir } from './support.js'

@@ -5,61 +5,147 @@ import { makeTestCert, type TestCert } from './tls-cert.js'
 
 /**
  * A Log Analytics query API stand-in for tests: HTTPS on 127.0.0.1, `POST [/v1]/workspaces/{id}/query`
- * with a bearer token, answering in the documented shape (`tables[].columns/rows`, `error` for
- * partial results, 429 + Retry-After). It understands just the KQL the collector sends: table,
- * TimeGenerated range, Category filter, `has_any`, `project … column_ifexists`, `take`.
+ * with a bearer token. It answers the way the real service does, each shape with its source:
+ *
+ *  - success: `{tables: [{name: 'PrimaryResult', columns: [{name, type}], rows}]}`
+ *    (learn.microsoft.com/azure/azure-monitor/logs/api/response-format; grafana
+ *    pkg/tsdb/azuremonitor/testdata/loganalytics/11-log-analytics-response-empty.json)
+ *  - a missing table: 400 whose top-level message is the generic "The request had some invalid
+ *    properties"; the SEM0100 "Failed to resolve table or column expression named …" text is nested
+ *    in `innererror.innererror` (learn.microsoft.com/azure/azure-monitor/logs/api/errors for the outer
+ *    shape; MicrosoftDocs/feedback#1792 for the nested SemanticError; Azure/azure-quickstart-templates#5174
+ *    for SEM0100 and its wording)
+ *  - a result over the limits (500,000 rows, ~64 MB): 200 with the rows that fit and
+ *    `error: {code: 'PartialError', details: [{code: 'EngineError', message: 'Something went wrong
+ *    processing your query on the server.', innererror: {message: <the limit>}}]}`; the limit text
+ *    is only in `details[].innererror` (grafana testdata/loganalytics/9-log-analytics-response-error.json;
+ *    Azure/azure-sdk-for-python#25137). Other partial results (a shard) use the same shape.
+ *  - a workspace that has no data at all: 204 without a body (issue 13; the SDK has no case for it)
+ *  - no Authorization header: 401 AuthenticationFailed; a bad token: 403 InvalidAuthenticationToken;
+ *    a token for another audience: 403 InvalidAuthenticationTokenAudience; a principal without
+ *    read access: 403 InsufficientAccessError (learn.microsoft.com/azure/azure-monitor/logs/api/errors;
+ *    azure-sdk-for-js sdk/monitor/monitor-query TROUBLESHOOTING.md for the 403 on missing access)
+ *  - a query over the server timeout (`Prefer: wait=N`, default 180 s): 504 Gateway Timeout
+ *    (learn.microsoft.com/azure/azure-monitor/logs/api/timeouts; the body is not documented)
+ *  - throttling: 429 with Retry-After (learn.microsoft.com/azure/azure-monitor/service-limits, query API)
+ *  - the `timespan` body parameter bounds TimeGenerated, in addition to the query's own filters
+ *    (learn.microsoft.com/azure/azure-monitor/logs/api/request-format)
+ *  - rows become visible only once ingested: each row has an ingestion time (`ingestion_time()`),
+ *    by default 3 minutes after TimeGenerated, and is hidden before `now()`
+ *    (learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time)
+ *  - AzureDiagnostics holds at most 500 columns; once full, further fields land in the dynamic
+ *    `AdditionalFields` column (learn.microsoft.com/azure/azure-monitor/reference/tables/azurediagnostics)
+ *
+ * It understands just the KQL the collector sends: table, TimeGenerated or ingestion_time() range,
+ * Category filter, `has_any`, `project … column_ifexists / ingestion_time()`, `take`.
  */
 
 export type Row = Record<string, string | number | null>
+
+/** The shape of @azure/core-auth's TokenCredential (test/support does not depend on the SDK). */
+export interface TestCredential {
+  getToken(scopes: string | string[]): Promise<{ token: string; expiresOnTimestamp: number }>
+  /** The scopes asked for, one entry per getToken call. */
+  scopes: string[][]
+}
 
 export type Fault =
   | { status: 429; retryAfter?: string }
   | { status: 500 | 502 | 503 | 504 }
   | { partial: 'shard' }
-  | { status: 401 }
+  /** Holds the answer this long (a slow query; the client's Ctrl-C must not wait for it). */
+  | { delayMs: number }
 
 export interface EmulatorOptions {
   workspaceId?: string
-  token?: string
+  /** The secret part of a valid token (see `tokenFor`). */
+  secret?: string
+  /** The audience the service accepts tokens for (public cloud: https://api.loganalytics.io). */
+  audience?: string
   /** Rows per response above which the answer is cut and flagged as a partial result (the service's 500,000). */
   resultLimit?: number
+  /** Bytes per response above which the answer is cut (the service's ~64 MB). */
+  resultBytesLimit?: number
 }
 
 export interface AzureEmulator {
   url: string
   cert: TestCert
   workspaceId: string
+  secret: string
+  audience: string
+  /** The token the service accepts: `<audience>|<secret>` (a stand-in for a JWT's `aud` claim and signature). */
   token: string
+  /** A TokenCredential that hands out `<scope without /.default>|<secret>` and records the scopes asked for. */
+  credential: TestCredential
   tables: Map<string, Row[]>
   /** Served in order, one per request, before normal answers. */
   faults: Fault[]
   requests: Array<{ query: string; timespan?: string; at: number; status: number }>
   maxConcurrent: number
   resultLimit: number
+  resultBytesLimit: number
+  /** False: the principal lacks Log Analytics Reader (403 InsufficientAccessError). */
+  reader: boolean
+  /** The service's clock: rows ingested after it are not visible yet. */
+  now: () => number
+  /** AzureDiagnostics columns that did not fit into the 500: their values land in AdditionalFields. */
+  overflowColumns: Set<string>
   add(table: string, ...rows: Row[]): void
   close(): Promise<void>
 }
 
+/** Hidden per-row ingestion time; read by `ingestion_time()`, never projected as such. */
+export const INGESTED = '$ingested'
+
 const COLUMN_TYPES: Record<string, string> = {
   TimeGenerated: 'datetime',
+  IngestionTime: 'datetime',
   processId_d: 'real',
   ProcessId: 'int',
+  AdditionalFields: 'dynamic',
 }
 
 export async function startAzureEmulator(opts: EmulatorOptions = {}): Promise<AzureEmulator> {
   const cert = makeTestCert()
+  const secret = opts.secret ?? 'test-token'
+  const audience = opts.audience ?? 'https://api.loganalytics.io'
+  const scopes: string[][] = []
   const emu: AzureEmulator = {
     url: '',
     cert,
     workspaceId: opts.workspaceId ?? randomUUID(),
-    token: opts.token ?? 'test-token',
+    secret,
+    audience,
+    token: `${audience}|${secret}`,
+    credential: Object.assign(
+      {
+        getToken: async (s: string | string[]) => {
+          const list = Array.isArray(s) ? s : [s]
+          scopes.push(list)
+          return {
+            token: `${list[0].replace(/\/\.default$/, '')}|${secret}`,
+            expiresOnTimestamp: Date.now() + 3_600_000,
+          }
+        },
+      },
+      { scopes },
+    ),
     tables: new Map(),
     faults: [],
     requests: [],
     maxConcurrent: 0,
     resultLimit: opts.resultLimit ?? 500_000,
+    resultBytesLimit: opts.resultBytesLimit ?? 64 * 1024 * 1024,
+    reader: true,
+    now: Date.now,
+    overflowColumns: new Set(),
     add(table, ...rows) {
       const list = this.tables.get(table) ?? []
+      for (const r of rows) {
+        if (r[INGESTED] === undefined)
+          r[INGESTED] = new Date(Date.parse(String(r.TimeGenerated)) + 3 * 60_000).toISOString()
+      }
       list.push(...rows)
       this.tables.set(table, list)
     },
@@ -72,19 +158,17 @@ export async function startAzureEmulator(opts: EmulatorOptions = {}): Promise<Az
     req.on('end', () => {
       inFlight++
       emu.maxConcurrent = Math.max(emu.maxConcurrent, inFlight)
+      const { status, body, headers, delayMs } = answer(emu, req.method ?? '', req.url ?? '', req.headers, chunks)
       // A little latency so overlapping pulls would be visible.
       setTimeout(() => {
         inFlight--
-        const { status, body, headers } = answer(
-          emu,
-          req.method ?? '',
-          req.url ?? '',
-          req.headers.authorization,
-          chunks,
+        if (res.destroyed) return
+        res.writeHead(
+          status,
+          body === undefined ? { ...headers } : { 'content-type': 'application/json; charset=utf-8', ...headers },
         )
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
-        res.end(JSON.stringify(body))
-      }, 15)
+        res.end(body === undefined ? undefined : JSON.stringify(body))
+      }, delayMs ?? 15)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -97,13 +181,20 @@ export async function startAzureEmulator(opts: EmulatorOptions = {}): Promise<Az
   return emu
 }
 
+interface Answer {
+  status: number
+  body?: unknown
+  headers?: Record<string, string>
+  delayMs?: number
+}
+
 function answer(
   emu: AzureEmulator,
   method: string,
   url: string,
-  auth: string | undefined,
+  reqHeaders: Record<string, string | string[] | undefined>,
   chunks: Buffer[],
-): { status: number; body: unknown; headers?: Record<string, string> } {
+): Answer {
   const m = /^(?:\/v1)?\/workspaces\/([^/]+)\/query$/.exec(url.split('?')[0])
   let parsed: { query?: string; timespan?: string } = {}
   try {
@@ -115,11 +206,37 @@ function answer(
     log(404)
     return { status: 404, body: error('PathNotFoundError', `The requested path does not exist: ${url}`) }
   }
-  if (auth !== `Bearer ${emu.token}`) {
+  const auth = reqHeaders.authorization
+  if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) {
     log(401)
     return {
       status: 401,
-      body: error('InvalidTokenError', 'The provided authentication is not valid for this resource'),
+      body: error('AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing."),
+    }
+  }
+  const [aud, sec] = auth.slice('Bearer '.length).split('|')
+  if (sec !== emu.secret) {
+    log(403)
+    return { status: 403, body: error('InvalidAuthenticationToken', 'The access token is invalid.') }
+  }
+  if (aud !== emu.audience) {
+    log(403)
+    return {
+      status: 403,
+      body: error(
+        'InvalidAuthenticationTokenAudience',
+        `The access token has been obtained from wrong audience or resource '${aud}'. It should exactly match (including forward slash) with one of the allowed audiences '${emu.audience}','${emu.audience}/'.`,
+      ),
+    }
+  }
+  if (!emu.reader) {
+    log(403)
+    return {
+      status: 403,
+      body: error(
+        'InsufficientAccessError',
+        'The provided credentials have insufficient access to perform the requested operation',
+      ),
     }
   }
   if (m[1] !== emu.workspaceId) {
@@ -135,94 +252,146 @@ function answer(
         body: error('ThrottledError', 'Your request was throttled; too many requests'),
         headers: fault.retryAfter ? { 'retry-after': fault.retryAfter } : {},
       }
-    if (fault.status === 401) return { status: 401, body: error('InvalidTokenError', 'token expired') }
+    if (fault.status === 504)
+      return { status: 504, body: error('GatewayTimeout', 'The query did not complete within the server timeout') }
     return { status: fault.status, body: error('ServiceUnavailable', 'The service is temporarily unavailable') }
+  }
+  if (emu.tables.size === 0) {
+    log(204)
+    return { status: 204 }
   }
   const q = parseKql(parsed.query ?? '')
   const rows = emu.tables.get(q.table)
   if (!rows) {
     log(400)
+    const text = `'where' operator: Failed to resolve table or column expression named '${q.table}'`
     return {
       status: 400,
       body: {
         error: {
+          message: 'The request had some invalid properties',
           code: 'BadArgumentError',
-          message: `The request had some invalid properties. Failed to resolve table expression named '${q.table}'`,
+          correlationId: randomUUID(),
           innererror: {
             code: 'SemanticError',
-            message: `'where' operator: Failed to resolve table or column expression named '${q.table}'`,
+            message: 'A semantic error occurred.',
+            innererror: { code: 'SEM0100', message: text },
           },
         },
       },
     }
   }
+  const span = parseTimespan(parsed.timespan)
+  const now = emu.now()
   let selected = rows.filter((r) => {
     const t = Date.parse(String(r.TimeGenerated))
+    const ingested = Date.parse(String(r[INGESTED]))
+    if (ingested > now) return false
+    if (span && (t < span[0] || t >= span[1])) return false
     if (q.from !== undefined && t < q.from) return false
     if (q.to !== undefined && t >= q.to) return false
+    if (q.ingestedFrom !== undefined && ingested < q.ingestedFrom) return false
+    if (q.ingestedTo !== undefined && ingested >= q.ingestedTo) return false
     if (q.category !== undefined && r.Category !== q.category) return false
     if (q.hasAny && !q.hasAny.some((term) => hasTerm(String(r.Message ?? ''), term))) return false
     return true
   })
   selected.sort((a, b) => Date.parse(String(a.TimeGenerated)) - Date.parse(String(b.TimeGenerated)))
   if (q.take !== undefined) selected = selected.slice(0, q.take)
-  const columns = q.columns.map((name) => ({
-    name,
-    type: COLUMN_TYPES[name] ?? (name === '_ItemId' ? 'string' : 'string'),
-  }))
+  const overflow = q.table === 'AzureDiagnostics' ? emu.overflowColumns : new Set<string>()
+  const columns = q.columns.map(([name]) => ({ name, type: COLUMN_TYPES[name] ?? 'string' }))
+  const cell = (r: Row, [name, source]: [string, string]): unknown => {
+    if (source === 'ingestion_time()') return r[INGESTED]
+    if (name === 'AdditionalFields') {
+      const extra: Record<string, unknown> = {}
+      for (const c of overflow) if (r[c] !== undefined) extra[c] = r[c]
+      // dynamic values travel as JSON text (the SDK parses them).
+      return JSON.stringify(extra)
+    }
+    if (overflow.has(source)) return COLUMN_TYPES[name] ? null : ''
+    return r[source] ?? (COLUMN_TYPES[name] && name !== 'TimeGenerated' ? null : '')
+  }
   const table = (list: Row[]) => ({
     name: 'PrimaryResult',
     columns,
-    rows: list.map((r) => q.columns.map((c) => r[c] ?? (COLUMN_TYPES[c] && c !== 'TimeGenerated' ? null : ''))),
+    rows: list.map((r) => q.columns.map((c) => cell(r, c))),
+  })
+  const partial = (list: Row[], inner: string) => ({
+    status: 200,
+    body: {
+      tables: [table(list)],
+      error: {
+        code: 'PartialError',
+        message: 'There were some errors when processing your query.',
+        details: [
+          {
+            code: 'EngineError',
+            message: 'Something went wrong processing your query on the server.',
+            innererror: { code: '-2133196797', message: inner, severity: 2, severityName: 'Error' },
+          },
+        ],
+      },
+    },
   })
   if (fault && 'partial' in fault) {
     log(200)
-    return {
-      status: 200,
-      body: {
-        tables: [table(selected.slice(0, Math.floor(selected.length / 2)))],
-        error: {
-          code: 'PartialError',
-          message: 'There were some errors when processing your query.',
-          details: [{ code: 'EngineError', message: 'Some shards of the workspace could not be queried' }],
-        },
-      },
-    }
+    return partial(
+      selected.slice(0, Math.floor(selected.length / 2)),
+      'Query execution has been interrupted: some shards could not be reached.',
+    )
   }
   if (selected.length > emu.resultLimit) {
     log(200)
-    return {
-      status: 200,
-      body: {
-        tables: [table(selected.slice(0, emu.resultLimit))],
-        error: {
-          code: 'PartialError',
-          message: 'There were some errors when processing your query.',
-          details: [
-            {
-              code: 'EngineError',
-              message: `Query result set has exceeded the internal record count limit ${emu.resultLimit} records`,
-            },
-          ],
-        },
-      },
-    }
+    return partial(
+      selected.slice(0, emu.resultLimit),
+      `The results of this query exceed the set limit of ${emu.resultLimit} records.`,
+    )
+  }
+  let bytes = 0
+  let fit = 0
+  for (const r of selected) {
+    bytes += JSON.stringify(q.columns.map((c) => cell(r, c))).length
+    if (bytes > emu.resultBytesLimit) break
+    fit++
+  }
+  if (fit < selected.length) {
+    log(200)
+    return partial(
+      selected.slice(0, fit),
+      `Query result set has exceeded the internal data size limit ${emu.resultBytesLimit} (E_QUERY_RESULT_SET_TOO_LARGE).`,
+    )
   }
   log(200)
-  return { status: 200, body: { tables: [table(selected)] } }
+  return {
+    status: 200,
+    body: { tables: [table(selected)] },
+    delayMs: fault && 'delayMs' in fault ? fault.delayMs : undefined,
+  }
 }
 
 function error(code: string, message: string) {
   return { error: { code, message } }
 }
 
+/** ISO 8601 interval `start/end` as the SDK sends it. */
+function parseTimespan(span: string | undefined): [number, number] | undefined {
+  if (!span) return undefined
+  const [a, b] = span.split('/')
+  const from = Date.parse(a)
+  const to = Date.parse(b)
+  return Number.isNaN(from) || Number.isNaN(to) ? undefined : [from, to]
+}
+
 interface Kql {
   table: string
   from?: number
   to?: number
+  ingestedFrom?: number
+  ingestedTo?: number
   category?: string
   hasAny?: string[]
-  columns: string[]
+  /** [output name, source column or `ingestion_time()`] */
+  columns: Array<[string, string]>
   take?: number
 }
 
@@ -235,12 +404,22 @@ function parseKql(query: string): Kql {
       q.from = Date.parse(range[1])
       q.to = Date.parse(range[2])
     }
+    const ing = /ingestion_time\(\) >= datetime\(([^)]+)\) and ingestion_time\(\) < datetime\(([^)]+)\)/.exec(l)
+    if (ing) {
+      q.ingestedFrom = Date.parse(ing[1])
+      q.ingestedTo = Date.parse(ing[2])
+    }
     const cat = /Category == "([^"]+)"/.exec(l)
     if (cat) q.category = cat[1]
     const has = /has_any \((.*)\)$/.exec(l)
     if (has) q.hasAny = JSON.parse(`[${has[1]}]`)
     if (l.startsWith('| project ')) {
-      q.columns = splitTop(l.slice('| project '.length)).map((c) => c.split('=')[0].trim())
+      q.columns = splitTop(l.slice('| project '.length)).map((c) => {
+        const [name, expr] = c.split(/=(.*)/s).map((s) => s?.trim())
+        if (!expr) return [name, name]
+        const ifexists = /^column_ifexists\("([^"]+)"/.exec(expr)
+        return [name, ifexists ? ifexists[1] : expr]
+      })
     }
     const take = /^\| take (\d+)$/.exec(l)
     if (take) q.take = Number(take[1])
@@ -268,10 +447,14 @@ function splitTop(s: string): string[] {
   return out
 }
 
-/** KQL `has`: the term occurs as a whole token (case-insensitive). */
-function hasTerm(text: string, term: string): boolean {
-  const re = new RegExp(`(^|[^A-Za-z0-9_])${term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9_])`, 'i')
-  return re.test(text)
+/**
+ * KQL `has`: the term occurs as a whole term (case-insensitive). Kusto's index splits text into
+ * runs of ASCII letters and digits (learn.microsoft.com/kusto/query/datatypes-string-operators),
+ * so a term containing punctuation (`pg_hba.conf`) matches as a phrase of such runs.
+ */
+export function hasTerm(text: string, term: string): boolean {
+  const escaped = term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp(`(^|[^A-Za-z0-9])${escaped}($|[^A-Za-z0-9])`, 'i').test(text)
 }
 
 /** An AzureDiagnostics row as Azure Database for PostgreSQL (Single / Flexible) writes it. */
@@ -283,6 +466,9 @@ export function diagnosticsRow(p: {
   sqlstate?: string
   pid?: number
   flavour?: 'single' | 'flexible'
+  detail?: string
+  /** Default: 3 minutes after `time`. */
+  ingested?: number
 }): Row {
   const sub = '8f3a2c1e-5b7d-4e2a-9c1f-0a1b2c3d4e5f'
   const rg = 'rg-data'
@@ -312,13 +498,19 @@ export function diagnosticsRow(p: {
     processId_d: pid,
     prefix_s: '%t-%c-',
     timestamp_s: ts,
+    ...(p.detail !== undefined ? { detail_log_s: p.detail } : {}),
     SourceSystem: 'Azure',
     Type: 'AzureDiagnostics',
     _ItemId: randomUUID(),
+    ...(p.ingested !== undefined ? { [INGESTED]: new Date(p.ingested).toISOString() } : {}),
   }
 }
 
-/** A PGSQLServerLogs row (resource-specific table of Flexible Server). */
+/**
+ * A PGSQLServerLogs row (resource-specific table of Flexible Server). Its columns
+ * (learn.microsoft.com/azure/azure-monitor/reference/tables/pgsqlserverlogs) have no Category and
+ * no Prefix; DETAIL, HINT, CONTEXT and the statement are columns of their own.
+ */
 export function serverLogsRow(p: {
   time: number
   server: string
@@ -326,6 +518,9 @@ export function serverLogsRow(p: {
   level?: string
   sqlstate?: string
   pid?: number
+  detail?: string
+  hint?: string
+  ingested?: number
 }): Row {
   const ts = new Date(p.time)
     .toISOString()
@@ -334,14 +529,19 @@ export function serverLogsRow(p: {
   const pid = p.pid ?? 5120
   return {
     TimeGenerated: new Date(p.time).toISOString(),
-    Category: 'PostgreSQLLogs',
     LogicalServerName: p.server,
     Message: `${ts}-6632a1f0.${pid.toString(16)}-${p.level ?? 'LOG'}:  ${p.message}`,
     ErrorLevel: p.level ?? 'LOG',
     SqlErrorCode: p.sqlstate ?? '00000',
     ProcessId: pid,
+    Detail: '',
+    DetailLog: p.detail ?? '',
+    Hint: p.hint ?? '',
+    Context: '',
+    Location: 'westeurope',
     _ResourceId: `/subscriptions/8f3a2c1e-5b7d-4e2a-9c1f-0a1b2c3d4e5f/resourcegroups/rg-data/providers/microsoft.dbforpostgresql/flexibleservers/${p.server}`,
     Type: 'PGSQLServerLogs',
     _ItemId: randomUUID(),
+    ...(p.ingested !== undefined ? { [INGESTED]: new Date(p.ingested).toISOString() } : {}),
   }
 }

@@ -173,7 +173,11 @@ export class Classifier {
   private server(name: string): ServerState {
     let s = this.servers.get(name)
     if (!s) {
-      s = { pids: new BoundedMap(this.pidMapSize), admitted: new BoundedMap(this.historySize), latest: Number.NEGATIVE_INFINITY }
+      s = {
+        pids: new BoundedMap(this.pidMapSize),
+        admitted: new BoundedMap(this.historySize),
+        latest: Number.NEGATIVE_INFINITY,
+      }
       this.servers.set(name, s)
     }
     return s
@@ -194,7 +198,9 @@ export class Classifier {
   }
 
   private ended(st: PidState, time: number): boolean {
-    return !st.authorized && st.failedAt !== Number.NEGATIVE_INFINITY && Math.abs(time - st.failedAt) > this.samePidWindowMs
+    return (
+      !st.authorized && st.failedAt !== Number.NEGATIVE_INFINITY && Math.abs(time - st.failedAt) > this.samePidWindowMs
+    )
   }
 
   private received(r: LogRecord, msg: string): ConnectionEvent {

@@ -122,6 +122,8 @@ function matchC(msg: string): Match | undefined {
   }
   if (msg.startsWith('certificate authentication failed')) return 'cert_auth_failed'
   if (msg.startsWith('connection to client lost')) return 'client_connection_lost'
+  // Azure's gateway: `connection throttled from IP address "…": too many login attempts`
+  if (msg.startsWith('connection throttled')) return 'login_throttled'
   if (msg.startsWith('connection requires a valid client certificate')) return 'client_cert_required'
   if (msg.startsWith('canceling authentication due to timeout')) return 'authentication_timeout'
   if (msg.startsWith('cannot connect to invalid database')) return 'database_not_accepting_connections'

@@ -1,6 +1,6 @@
 import { CATEGORIES, type LogRecord } from '@connrca/contracts'
 import { describe, expect, it } from 'vitest'
-import { Classifier, mayClassify, REASONS } from '../src/index.js'
+import { Classifier, CONTEXT_TEXTS, FAILURE_TEXTS, failureTerms, mayClassify, REASONS } from '../src/index.js'
 import { rec } from './helpers.js'
 
 type Case = [severity: LogRecord['severity'], message: string, reason: string, detail?: string]
@@ -71,6 +71,7 @@ const CASES: Case[] = [
   ['FATAL', 'BSD authentication failed for user "jdoe"', 'bsd_auth_failed'],
   ['FATAL', 'OAuth bearer authentication failed for user "jdoe"', 'auth_failed_other'],
   ['FATAL', 'too many failed login attempts, please try again later', 'login_throttled'],
+  ['FATAL', 'connection throttled from IP address "203.0.113.7": too many login attempts', 'login_throttled'],
   ['FATAL', 'role "reporting" is not permitted to log in', 'login_not_permitted'],
   // tls_reject
   [
@@ -230,5 +231,34 @@ describe('rule catalog', () => {
       c.classify(rec('FATAL', 'no pg_hba.conf entry for host "1.2.3.4", user "a", database "b", SSL on'))?.sqlstate,
     ).toBe('28000')
     expect(c.classify(rec('FATAL', 'role "a" does not exist', { sqlstate: 'XX123' }))?.sqlstate).toBe('XX123')
+  })
+
+  // A term-index prefilter (the Azure source's KQL `has_any`) built from failureTerms() must keep
+  // every failure text of the catalog, and the lines the classifier reads around them.
+  it('every catalog text and context line contains a whole term of failureTerms()', () => {
+    const terms = failureTerms()
+    // KQL `has`: a whole run of letters and digits, case-insensitive.
+    const has = (text: string, term: string) =>
+      new RegExp(`(^|[^A-Za-z0-9])${term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9])`, 'i').test(text)
+    const texts = [
+      ...CASES.map((c) => c[1]),
+      ...FAILURE_TEXTS,
+      ...CONTEXT_TEXTS,
+      'connection received: host=10.0.0.9 port=50412',
+      'replication connection authorized: user=rep',
+      'disconnection: session time: 0:00:01.002 user=app database=orders host=10.0.0.9 port=50412',
+    ]
+    const dropped = texts.filter((t) => !terms.some((term) => has(t, term)))
+    expect(dropped).toEqual([])
+  })
+
+  it('FAILURE_TEXTS names only texts the rules recognise', () => {
+    const c = new Classifier()
+    const unknown = FAILURE_TEXTS.filter((t) => {
+      const msg = t.replace('"… ', '"x" ').replace(/^the database system is$/i, 'the database system is starting up')
+      const full = /connection$|^SSL error$/.test(msg) ? `${msg}: x` : msg
+      return c.classify(rec('FATAL', full, { backendType: 'client backend' }))?.outcome !== 'failed'
+    })
+    expect(unknown).toEqual([])
   })
 })

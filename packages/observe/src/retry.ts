@@ -9,6 +9,8 @@ export interface RetryOptions {
   maxAttempts?: number
   /** Errors for which this returns false are rethrown at once (bad input is not retried). */
   retryable?: (err: unknown) => boolean
+  /** A wait the server asked for (HTTP Retry-After) instead of the backoff; never below minMs. */
+  delayFor?: (err: unknown) => number | undefined
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void
 }
 
@@ -29,7 +31,8 @@ export async function retryWithBackoff<T>(fn: (attempt: number) => Promise<T>, o
       if (opts.signal?.aborted) throw opts.signal.reason
       if (opts.retryable && !opts.retryable(err)) throw err
       if (opts.maxAttempts !== undefined && attempt >= opts.maxAttempts) throw err
-      const delay = backoffDelay(attempt, opts.minMs, opts.maxMs)
+      const asked = opts.delayFor?.(err)
+      const delay = asked === undefined ? backoffDelay(attempt, opts.minMs, opts.maxMs) : Math.max(opts.minMs, asked)
       opts.onRetry?.(err, attempt, delay)
       await sleep(delay, opts.signal)
     }

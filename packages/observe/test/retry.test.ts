@@ -73,6 +73,19 @@ describe('retryWithBackoff', () => {
     expect(calls).toBe(3)
   })
 
+  it('waits what the server asked for (Retry-After) instead of the backoff, never below minMs', async () => {
+    const delays: number[] = []
+    let calls = 0
+    await retryWithBackoff(
+      async () => {
+        if (++calls < 3) throw Object.assign(new Error('throttled'), { after: calls === 1 ? 120 : 0 })
+        return 'ok'
+      },
+      { minMs: 5, maxMs: 20, delayFor: (e) => (e as { after: number }).after, onRetry: (_e, _a, d) => delays.push(d) },
+    )
+    expect(delays).toEqual([120, 5])
+  })
+
   it('refuses a zero minimum delay', async () => {
     await expect(retryWithBackoff(async () => 1, { minMs: 0, maxMs: 10 })).rejects.toThrow(/minMs/)
   })

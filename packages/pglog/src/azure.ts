@@ -103,10 +103,13 @@ export function parseAzureRow(row: Record<string, unknown>, opts: AzureRowOption
     severity,
     message: body,
     sqlstate: sqlstate || undefined,
-    detail: undefined,
-    hint: undefined,
-    context: undefined,
-    statement: undefined,
+    // On Azure DETAIL and its siblings are columns, not rows: PGSQLServerLogs' DetailLog (the
+    // server-log-only detail, where PostgreSQL says why a password failed) or Detail, and the
+    // AzureDiagnostics `_s` columns of the same fields.
+    detail: text(pick(row, 'DetailLog', 'Detail', 'detail_log_s', 'detail_s')),
+    hint: text(pick(row, 'Hint', 'hint_s')),
+    context: text(pick(row, 'Context', 'context_s')),
+    statement: text(pick(row, 'Statement', 'statement_s')),
     pid: pid !== undefined && Number.isFinite(pid) ? pid : prefixed && fields.pid >= 0 ? fields.pid : undefined,
     sessionId: prefixed ? fields.sessionId : undefined,
     user: text(pick(row, 'UserName', 'userName_s', 'User')) ?? (prefixed ? fields.user : undefined),

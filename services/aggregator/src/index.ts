@@ -1,2 +1,1 @@
-export * from './stage.js'
 export * from './service.js'

@@ -3,7 +3,7 @@ import { type Logger, Metrics, type RunningService, silentLogger } from '@connrc
 import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { type BatchMeta, createKafkaTransport } from '@connrca/transport'
 import { windowOptionsFromConfig } from '@connrca/windowing'
-import { AggregatorStage, type AggregatorState, deadLetterSink } from './stage.js'
+import { WindowStage, type WindowStageState, deadLetterSink } from '@connrca/pipeline'
 
 export const AGGREGATOR_GROUP = 'connrca-aggregator'
 export const DEADLETTER_STORE_GROUP = 'connrca-deadletter-store'
@@ -19,7 +19,7 @@ export interface ServiceOptions {
 interface PartitionCheckpoint {
   v: 1
   nextOffset: string
-  state: AggregatorState
+  state: WindowStageState
   seen: [server: string, ids: [id: string, time: number][]][]
 }
 
@@ -69,7 +69,7 @@ class SeenIds {
 }
 
 interface Worker {
-  stage: AggregatorStage
+  stage: WindowStage
   seen: SeenIds
   nextOffset: bigint
   /** Where this worker asked the consumer to read from again, once (see handle). */
@@ -82,7 +82,7 @@ interface Worker {
  * `connrca service aggregator`: connections → windows, incidents, RCA events; raw events,
  * windows and RCA rows in the store; RCA events on the rca topic. Also stores dead letters.
  *
- * Exactly-once in effect across restarts and rebalances: one AggregatorStage per assigned
+ * Exactly-once in effect across restarts and rebalances: one WindowStage per assigned
  * partition (key = server, so a server's state lives in exactly one of them). After every batch
  * the stage's rows are written, then the checkpoint `aggregator.p<P>` = {state, next offset}, and
  * only then the transport commits. A new owner (rebalance, restart) restores the checkpoint and
@@ -118,8 +118,8 @@ export async function startAggregatorService(config: Config, opts: ServiceOption
   let storeError: { message: string; since: number } | undefined
   let closing = false
 
-  function newStage(state?: AggregatorState): AggregatorStage {
-    return new AggregatorStage({
+  function newStage(state?: WindowStageState): WindowStage {
+    return new WindowStage({
       pipeline: config.pipeline,
       servers: config.servers,
       store,

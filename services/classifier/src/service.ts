@@ -3,7 +3,7 @@ import type { Config, LogRecord } from '@connrca/contracts'
 import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
 import { getCheckpoint, openStore, putCheckpoint } from '@connrca/store'
 import { type BatchMeta, createKafkaTransport } from '@connrca/transport'
-import { ClassifierStage } from './stage.js'
+import { ClassifyStage } from '@connrca/pipeline'
 
 export const CLASSIFIER_GROUP = 'connrca-classifier'
 
@@ -14,7 +14,7 @@ export interface ClassifierServiceOptions {
 
 /** The classifier's memory for one partition of the logs topic, and where it stands. */
 interface Worker {
-  stage: ClassifierStage
+  stage: ClassifyStage
   nextOffset: bigint
   /** Where this worker asked the consumer to read from again, once. */
   sought?: bigint
@@ -27,7 +27,7 @@ interface PartitionCheckpoint {
 }
 
 /**
- * `connrca service classifier`: logs → ClassifierStage → connections. One classifier per
+ * `connrca service classifier`: logs → ClassifyStage → connections. One classifier per
  * partition (key = server, so a server's memory of its backends lives in exactly one). After a
  * batch's events are acknowledged by the broker, the partition's memory is saved as checkpoint
  * `classifier.p<P>` = {memory, next offset}; only then does the transport commit. A new owner
@@ -58,8 +58,8 @@ export async function startClassifierService(
     const raw = await getCheckpoint(store, checkpointName(p))
     const cp = raw ? (JSON.parse(raw) as PartitionCheckpoint) : undefined
     const wk: Worker = cp
-      ? { stage: new ClassifierStage(out, Classifier.restore({}, cp.memory)), nextOffset: BigInt(cp.nextOffset) }
-      : { stage: new ClassifierStage(out), nextOffset: first }
+      ? { stage: new ClassifyStage(out, Classifier.restore({}, cp.memory)), nextOffset: BigInt(cp.nextOffset) }
+      : { stage: new ClassifyStage(out), nextOffset: first }
     if (cp) logger.info(`classifier: partition ${p} restored at offset ${cp.nextOffset}`)
     workers.set(p, wk)
     return wk

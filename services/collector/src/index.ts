@@ -1,2 +1,1 @@
-export * from './sources/index.js'
 export * from './service.js'

@@ -3,7 +3,7 @@ import { type Logger, Metrics, type RunningService, silentLogger } from '@connrc
 import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { createKafkaTransport, type Message } from '@connrca/transport'
 import { mayClassify } from '@connrca/classifier'
-import { createSource, type Source, type SourceBatch } from './sources/index.js'
+import { createSource, type Source, type SourceBatch } from '@connrca/pipeline'
 
 export interface CollectorServiceOptions {
   logger?: Logger

@@ -2,7 +2,7 @@
  * Deliberate bugs for kafka.test.ts, loaded into every `connrca service` child with `--import`
  * when KAFKA_CRASH_MUTANT names one; the test must then fail. The normal run never loads this.
  */
-import { AggregatorStage } from '../../../services/aggregator/src/stage.js'
+import { WindowStage } from '../../../packages/pipeline/src/stages/window.js'
 
 const mutant = process.env.KAFKA_CRASH_MUTANT
 const service = process.argv.at(-1)
@@ -10,8 +10,8 @@ const service = process.argv.at(-1)
 if (mutant === 'forget-windows') {
   // Checkpoints without the open windows: whoever restores one (restart, rebalance, store
   // failure) counts those windows from zero again.
-  const snapshot = AggregatorStage.prototype.snapshot
-  AggregatorStage.prototype.snapshot = function (this: AggregatorStage) {
+  const snapshot = WindowStage.prototype.snapshot
+  WindowStage.prototype.snapshot = function (this: WindowStage) {
     const s = snapshot.call(this)
     return { ...s, windows: { ...(s.windows as object), keys: [] } }
   }

@@ -29,6 +29,12 @@ export const FileSource = z.object({
   follow: z.boolean().default(true),
   /** Fallback poll interval (fs.watch misses events on some file systems). */
   pollInterval: duration.default('1s'),
+  /**
+   * A rotated-away (renamed) file is read on until nothing was appended to it for this long: its
+   * writer keeps writing to it until it reopens the path (Fluent Bit's Rotate_Wait, Filebeat's
+   * close_inactive).
+   */
+  rotateWait: duration.default('30s'),
   ...common,
 })
 export type FileSource = z.infer<typeof FileSource>
@@ -82,6 +88,10 @@ export const AzureCredentialConfig = z.discriminatedUnion('type', [
     clientSecret: z.string().min(1).optional(),
     /** Environment variable holding the secret, so the file holds none. */
     clientSecretEnv: z.string().optional(),
+    /** Microsoft Entra authority, e.g. https://login.chinacloudapi.cn; default: the one of `endpoint`'s cloud. */
+    authorityHost: z.string().url().optional(),
+    /** For an authority Microsoft's instance discovery does not know (Azure Stack, a private cloud). */
+    disableInstanceDiscovery: z.boolean().optional(),
   }),
   z.object({ type: z.literal('managedIdentity'), clientId: z.string().optional() }),
 ])
@@ -96,20 +106,30 @@ export const AzureSource = z.object({
   credential: AzureCredentialConfig.default({ type: 'default' }),
   /** node-cron expression; default every minute. */
   schedule: z.string().default('* * * * *'),
-  /** Re-query this far behind the checkpoint: Log Analytics ingestion is minutes late. */
+  /**
+   * Scheduled pulls window on ingestion time (`ingestion_time()`); each re-reads this far behind the
+   * checkpoint, deduplicated by `_ItemId`, for rows ingested but not yet queryable at the last pull.
+   */
   overlap: duration.default('10m'),
+  /** Rows ingested this long after their TimeGenerated are still read (resource logs: minutes, up to ~20 min). */
+  maxLateness: duration.default('2h'),
   /** Where the first pull starts when there is no checkpoint. */
   initialLookback: duration.default('1h'),
   /** Longest time range of one query; busy ranges are split further. */
   maxSlice: duration.default('1h'),
-  /** Rows per query above which a slice is split (the service caps results at 500,000 rows / 64 MB). */
-  maxRows: z.number().int().positive().default(100_000),
+  /** Rows per query above which a slice is split (the service caps results at 500,000 rows / ~64 MB). */
+  maxRows: z.number().int().positive().max(499_999, 'must be below the service limit of 500,000 rows').default(100_000),
   /** Only rows whose message concerns connections (cheap `has_any` filter in KQL); false = every row. */
   connectionsOnly: z.boolean().default(true),
   /** Resource (logical server) name -> server name. */
   servers: z.record(z.string(), z.string()).default({}),
-  /** Query endpoint, e.g. sovereign clouds or a private link; default https://api.loganalytics.io/v1. */
+  /**
+   * Query endpoint of a sovereign cloud (https://api.loganalytics.azure.cn/v1, https://api.loganalytics.us/v1);
+   * default https://api.loganalytics.io/v1. Azure Monitor Private Link needs no change here (it works through DNS).
+   */
   endpoint: z.string().url().optional(),
+  /** Token audience; default: the one of `endpoint`'s cloud (set it when `endpoint` is a proxy). */
+  audience: z.string().url().optional(),
   /** Extra CA certificate (PEM file) to trust for `endpoint`, e.g. a TLS-inspecting proxy. */
   caFile: z.string().optional(),
   retry: z

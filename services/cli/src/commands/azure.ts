@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { AzureQueryError, backfill, type PullProgress } from '@connrca/collector'
+import { AzureQueryError, backfill, type PullProgress } from '@connrca/pipeline'
 import { type AzureSource, type Config, type ConnectionEvent, toMs } from '@connrca/contracts'
 import { openStore, StoreError } from '@connrca/store'
 import { parse } from '../args.js'
@@ -182,10 +182,17 @@ function explain(err: unknown, name: string, credential: string, p: PullProgress
     return new UserError(
       `${name}: could not get an Azure access token (credential type ${credential}): ${token[1]}${resume}`,
     )
-  if (err instanceof AzureQueryError && /HTTP (401|403)\b/.test(msg))
-    return new UserError(
-      `${msg} — the credential was refused; it needs the Log Analytics Reader role on the workspace${resume}`,
-    )
+  // The service's 403s say which: no read access, a token for another cloud, a bad token.
+  const refusal = err instanceof AzureQueryError ? /HTTP (401|403)(?: (\w+))?/.exec(msg) : null
+  if (refusal) {
+    const hint =
+      refusal[2] === 'InsufficientAccessError'
+        ? 'the credential was refused; it needs the Log Analytics Reader role on the workspace'
+        : refusal[2] === 'InvalidAuthenticationTokenAudience'
+          ? "the token is for another audience: set the source's endpoint to the workspace's cloud (e.g. https://api.loganalytics.azure.cn/v1, https://api.loganalytics.us/v1), or audience for a proxy"
+          : 'the token was refused (expired, malformed, or from another tenant)'
+    return new UserError(`${msg} — ${hint}${resume}`)
+  }
   return new UserError(`${/^azure|backfill|^[^:]+: /.test(msg) ? '' : `${name}: `}${msg}${resume}`)
 }
 

@@ -1,4 +1,4 @@
-import { storeBackedNotifier } from '@connrca/notifier'
+import { storeBackedNotifier } from '@connrca/service-notifier'
 import { openStore } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'

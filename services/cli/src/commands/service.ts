@@ -1,9 +1,9 @@
-import { startAggregatorService } from '@connrca/aggregator'
-import { startApiService } from '@connrca/api'
-import { startClassifierService } from '@connrca/classifier-service'
-import { startCollectorService } from '@connrca/collector'
+import { startAggregatorService } from '@connrca/service-aggregator'
+import { startApiService } from '@connrca/service-api'
+import { startClassifierService } from '@connrca/service-classifier'
+import { startCollectorService } from '@connrca/service-collector'
 import type { Config } from '@connrca/contracts'
-import { startNotifierService } from '@connrca/notifier'
+import { startNotifierService } from '@connrca/service-notifier'
 import {
   configureShutdown,
   createLogger,

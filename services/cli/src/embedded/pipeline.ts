@@ -1,7 +1,7 @@
 import type { Config, DeadLetter, LogRecord, RcaEvent } from '@connrca/contracts'
-import { AggregatorStage, type AggregatorState, deadLetterSink } from '@connrca/aggregator'
+import { WindowStage, type WindowStageState, deadLetterSink } from '@connrca/pipeline'
 import { Classifier, type ClassifierSnapshot } from '@connrca/classifier'
-import { ClassifierStage } from '@connrca/classifier-service'
+import { ClassifyStage } from '@connrca/pipeline'
 import { getCheckpoint, putCheckpoint, type Store } from '@connrca/store'
 import { createInProcessTransport, type Message, type Transport } from '@connrca/transport'
 
@@ -14,7 +14,7 @@ export interface Batch {
 
 interface PipelineCheckpoint {
   sources: unknown
-  stages: AggregatorState
+  stages: WindowStageState
   /** Absent in checkpoints written before the classifier's memory was saved. */
   classifier?: ClassifierSnapshot
 }
@@ -26,8 +26,8 @@ interface PipelineCheckpoint {
  */
 export class EmbeddedPipeline {
   readonly transport: Transport
-  readonly classifier: ClassifierStage
-  readonly aggregator: AggregatorStage
+  readonly classifier: ClassifyStage
+  readonly aggregator: WindowStage
   private readonly logs
   private readonly deadLetters
   recordsIn = 0
@@ -42,11 +42,11 @@ export class EmbeddedPipeline {
     this.transport = createInProcessTransport()
     this.logs = this.transport.publisher('logs')
     this.deadLetters = this.transport.publisher('deadletter')
-    this.classifier = new ClassifierStage(
+    this.classifier = new ClassifyStage(
       this.transport.publisher('connections'),
       cp?.classifier ? Classifier.restore({}, cp.classifier) : new Classifier(),
     )
-    this.aggregator = new AggregatorStage({
+    this.aggregator = new WindowStage({
       pipeline: config.pipeline,
       servers: config.servers,
       store: store ?? DISCARD,

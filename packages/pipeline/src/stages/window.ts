@@ -12,7 +12,7 @@ import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
 
-export interface AggregatorStageOptions {
+export interface WindowStageOptions {
   pipeline: PipelineConfig
   servers: ServerInfo[]
   store: Pick<Store, 'insertConnectionEvents' | 'insertWindowCounts' | 'insertRcaEvents'>
@@ -29,10 +29,10 @@ export interface AggregatorStageOptions {
   /** Outcomes whose events are stored row by row (default: all). */
   storeOutcomes?: readonly Outcome[]
   /** State from a previous snapshot(): restarts continue the same windows and incidents. */
-  state?: AggregatorState
+  state?: WindowStageState
 }
 
-export interface AggregatorState {
+export interface WindowStageState {
   windows: unknown
   incidents: unknown
 }
@@ -41,14 +41,14 @@ export interface AggregatorState {
  * connections → raw events, windows and RCA events in the store, RCA events on the rca topic.
  * Rows are buffered and written by flush(); the caller decides when a flush is a commit point.
  */
-export class AggregatorStage {
+export class WindowStage {
   private readonly windows: WindowAggregator
   private readonly incidents: IncidentTracker
   private events: ConnectionEvent[] = []
   private windowRows: WindowCount[] = []
   private rcaRows: RcaEvent[] = []
   private unpublished: Message<RcaEvent>[] = []
-  /** The write in flight; a rejection is fatal for this stage (see AggregatorStageOptions.writeRetries). */
+  /** The write in flight; a rejection is fatal for this stage (see WindowStageOptions.writeRetries). */
   private writing: Promise<void> = Promise.resolve()
   private readonly maxBuffered: number
   private readonly keep: ReadonlySet<Outcome> | undefined
@@ -56,7 +56,7 @@ export class AggregatorStage {
   windowsOut = 0
   rcaOut = 0
 
-  constructor(private readonly opts: AggregatorStageOptions) {
+  constructor(private readonly opts: WindowStageOptions) {
     const windowOptions = windowOptionsFromConfig(opts.pipeline)
     const rcaOptions = {
       windowMs: windowOptions.windowMs,
@@ -123,7 +123,7 @@ export class AggregatorStage {
     await this.flush()
   }
 
-  snapshot(): AggregatorState {
+  snapshot(): WindowStageState {
     return { windows: this.windows.snapshot(), incidents: this.incidents.snapshot() }
   }
 

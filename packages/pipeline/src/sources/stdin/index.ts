@@ -1,7 +1,7 @@
 import type { StdinSource as StdinSourceConfig } from '@connrca/contracts'
-import { Batcher } from './batcher.js'
+import { Batcher } from '../batcher.js'
 import { createParser, LineSplitter } from '@connrca/pglog'
-import type { Deliver, Source, SourceDeps } from './types.js'
+import type { Deliver, Source, SourceDeps } from '../types.js'
 
 /**
  * `connrca run -` / `connrca classify`: lines from standard input. Positions are byte offsets of

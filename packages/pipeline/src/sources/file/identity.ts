@@ -18,7 +18,12 @@ export async function fingerprint(
   if (length <= 0) return { hash: '', length: 0 }
   const buf = Buffer.allocUnsafe(length)
   const { bytesRead } = await fh.read(buf, 0, length, 0)
-  return { hash: createHash('sha1').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 16), length: bytesRead }
+  return { hash: headHash(buf.subarray(0, bytesRead)), length: bytesRead }
+}
+
+/** The `hash` of a fingerprint over these head bytes. */
+export function headHash(head: Buffer): string {
+  return createHash('sha1').update(head).digest('hex').slice(0, 16)
 }
 
 /** Same file as when fingerprinted: its first `fp.length` bytes are unchanged. */

@@ -2,13 +2,16 @@ import { type FSWatcher, watch } from 'node:fs'
 import { type FileHandle, open, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { type FileSource as FileSourceConfig, type LogRecord, toMs } from '@connrca/contracts'
+import { createParser, LineSplitter, readLines } from '@connrca/pglog'
 import { Batcher } from '../batcher.js'
 import type { Deliver, Source, SourceDeps } from '../types.js'
 import { compilePattern, expandPatterns, type PathPattern } from './glob.js'
-import { type Fingerprint, FINGERPRINT_BYTES, fingerprint, sameHead } from './identity.js'
-import { createParser, LineSplitter, readLines } from '@connrca/pglog'
+import { FINGERPRINT_BYTES, type Fingerprint, fingerprint, sameHead } from './identity.js'
+import { copyHead, findRotated, type RotatedCopy, rotatedSiblings } from './rotated.js'
 
 const CHUNK_BYTES = 256 * 1024
+/** Files read to their end and let go that the checkpoint still names, so a restart knows their copies. */
+const READ_MARKS = 32
 /** A file quiet this long has its last (possibly multi-line) record flushed out of the parser. */
 const IDLE_FLUSH_MS = 1000
 
@@ -28,11 +31,26 @@ export interface FileCheckpoint {
   after: number
   /** A .gz archive read to its end. */
   done?: boolean
+  /**
+   * `dev:ino:birth:gen` of the file this one is a rotated copy of (copytruncate's copy, the .gz
+   * made of it), found on a restart: its records keep the ids they would have had. Absent: its own.
+   */
+  ids?: string
+}
+
+/** A file read to its end and let go: its copies (a later .gz) are not new files. */
+export interface ReadMark {
+  dev: number
+  ino: number
+  fp: Fingerprint
 }
 
 export interface FileSourceState {
   v: 1
   files: FileCheckpoint[]
+  /** When it was taken (ms): rotated files written after it were not seen by the run that took it. */
+  at?: number
+  read?: ReadMark[]
 }
 
 type Parser = ReturnType<typeof createParser>
@@ -54,8 +72,10 @@ interface Tracked {
   lastEmitted: number
   pushedSinceFlush: boolean
   lastDataAt: number
-  /** The path now names another file: drain this one to its end, then let it go. */
+  /** The path now names another file (or none): read on until quiet for rotateWait, then let it go. */
   detached: boolean
+  /** When it was found detached: the quiet time counts from here at the earliest. */
+  detachedAt: number | undefined
   released: boolean
 }
 
@@ -64,11 +84,15 @@ export class FileTailSource implements Source {
   private readonly patterns: PathPattern[]
   private readonly serverFromPath: RegExp | undefined
   private readonly pollMs: number
+  private readonly rotateWaitMs: number
   private readonly log: (line: string) => void
   private readonly relevant: SourceDeps['relevant']
   private readonly files = new Map<string, Tracked>()
   /** Entries of a restored checkpoint not yet matched to a file on disk. */
   private restored = new Map<string, FileCheckpoint>()
+  /** The restored checkpoint's time and files finished before it: see FileSourceState. */
+  private restoredAt: number | undefined
+  private readMarks: ReadMark[] = []
   private batcher: Batcher | undefined
   private stopping = false
   private loop: Promise<void> | undefined
@@ -86,6 +110,7 @@ export class FileTailSource implements Source {
     this.patterns = cfg.paths.map(compilePattern)
     this.serverFromPath = cfg.serverFromPath ? new RegExp(cfg.serverFromPath) : undefined
     this.pollMs = toMs(cfg.pollInterval)
+    this.rotateWaitMs = toMs(cfg.rotateWait)
     this.log = deps.logger ?? (() => {})
     this.relevant = deps.relevant
     this.caughtUpPromise = new Promise((resolve, reject) => {
@@ -97,7 +122,10 @@ export class FileTailSource implements Source {
 
   async start(deliver: Deliver, state?: unknown): Promise<void> {
     this.batcher = new Batcher(deliver, { logger: this.log, sourceName: this.name, onSeal: () => this.sealCommit() })
-    for (const f of parseState(state)?.files ?? []) this.restored.set(`${f.dev}:${f.ino}`, f)
+    const saved = parseState(state)
+    for (const f of saved?.files ?? []) this.restored.set(`${f.dev}:${f.ino}`, f)
+    this.restoredAt = saved?.at
+    this.readMarks = saved?.read ?? []
     if (this.cfg.follow) this.startWatching()
     this.loop = this.run().catch((err) => {
       this.log(`${this.name}: stopped reading: ${(err as Error).message}`)
@@ -110,7 +138,7 @@ export class FileTailSource implements Source {
     for (const t of this.files.values()) files.push({ ...t.committed, fp: { ...t.committed.fp } })
     // Files of the previous run not seen yet (e.g. a directory temporarily unmounted) keep their place.
     for (const f of this.restored.values()) files.push(f)
-    return { v: 1, files }
+    return { v: 1, files, at: Date.now(), read: this.readMarks.map((m) => ({ ...m, fp: { ...m.fp } })) }
   }
 
   caughtUp(): Promise<void> {
@@ -194,32 +222,117 @@ export class FileTailSource implements Source {
 
   /** Finds new, rotated and truncated files. */
   private async scan(): Promise<void> {
-    const paths = await expandPatterns(this.patterns)
-    const seen = new Set<string>()
-    for (const p of paths) {
+    const matched: Array<{ p: string; key: string; dev: number; ino: number; birth: number }> = []
+    for (const p of await expandPatterns(this.patterns)) {
       const st = await stat(p, { bigint: false }).catch(() => undefined)
-      if (!st?.isFile()) continue
-      const key = `${st.dev}:${st.ino}`
-      seen.add(key)
+      if (st?.isFile())
+        matched.push({ p, key: `${st.dev}:${st.ino}`, dev: st.dev, ino: st.ino, birth: Math.round(st.birthtimeMs) })
+    }
+    const seen = new Set(matched.map((m) => m.key))
+    // Before the new files: the tails of files the previous run was reading that were rotated
+    // out of the patterns while connrca was down, so lines come in the order they were written.
+    this.known = [...this.restored.values(), ...this.readMarks]
+    if (this.restored.size > 0) await this.resumeRotatedAway(seen)
+    for (const { p, key, dev, ino, birth } of matched) {
       const known = this.files.get(key)
       if (known) {
         known.path = p
         known.detached = false
+        known.detachedAt = undefined
         known.released = false
         continue
       }
       // The path used to name another file: that one was rotated away (rename + create).
-      for (const t of this.files.values()) if (t.path === p && t.key !== key) t.detached = true
-      await this.track(p, key, st.dev, st.ino, Math.round(st.birthtimeMs))
+      for (const t of this.files.values()) if (t.path === p && t.key !== key) this.detach(t)
+      await this.track(p, key, dev, ino, birth)
     }
     for (const t of this.files.values()) {
-      if (!seen.has(t.key)) t.detached = true
+      if (!seen.has(t.key)) this.detach(t)
     }
-    // Files of the previous run that no longer exist under the patterns are forgotten.
+    for (const f of this.restored.values())
+      if (!f.done)
+        this.log(
+          `${this.name}: ${f.path} (read up to byte ${f.offset}) is gone and no rotated copy of it is beside it; its unread tail, if any, is lost`,
+        )
     this.restored.clear()
   }
 
-  private async track(p: string, key: string, dev: number, ino: number, birth: number): Promise<void> {
+  private detach(t: Tracked): void {
+    if (t.detached) return
+    t.detached = true
+    t.detachedAt = Date.now()
+  }
+
+  /** Checkpointed files no longer under the patterns: found again by identity beside their old path. */
+  private async resumeRotatedAway(matched: Set<string>): Promise<void> {
+    for (const [key, prev] of [...this.restored]) {
+      if (matched.has(key) || prev.done) continue
+      const copy = await findRotated(prev)
+      if (!copy) continue
+      this.restored.delete(key)
+      await this.trackRotated(copy, prev)
+      await this.trackUnseen(prev.path, matched)
+    }
+  }
+
+  /** Files of the previous run and files it finished: their copies are not new (set at the first scan). */
+  private known: Array<{ dev: number; ino: number; fp: Fingerprint }> = []
+
+  /**
+   * Rotations of `file` written after the restored checkpoint that the previous run never saw
+   * (created and rotated away while connrca was down: two rotations or more): read from the
+   * start, oldest first, after the tail of the file that was being read.
+   */
+  private async trackUnseen(file: string, matched: Set<string>): Promise<void> {
+    if (this.restoredAt === undefined) return
+    const since = this.restoredAt
+    const lengths = [...new Set(this.known.map((k) => k.fp.length).filter((n) => n > 0))]
+    const fresh: RotatedCopy[] = []
+    for (const { copy } of await rotatedSiblings(file)) {
+      const key = `${copy.dev}:${copy.ino}`
+      if (copy.mtimeMs <= since || matched.has(key) || this.files.has(key)) continue
+      // By content, not inode (a compressed file's inode is free for the next `create`): the same
+      // head as a known file, as stored (a .gz read before) or decompressed (a file read, then gzipped).
+      const heads = new Set<string>()
+      for (const n of lengths) {
+        heads.add(await copyHead(copy, n))
+        if (copy.gz) heads.add(await copyHead({ ...copy, gz: false }, n))
+      }
+      heads.delete('')
+      if (this.known.some((k) => k.fp.length > 0 && heads.has(k.fp.hash))) continue
+      fresh.push(copy)
+    }
+    for (const copy of fresh.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
+      const key = `${copy.dev}:${copy.ino}`
+      this.log(`${this.name}: ${copy.path} was written and rotated away while stopped; reading it`)
+      await this.track(copy.path, key, copy.dev, copy.ino, copy.birth)
+      const t = this.files.get(key)
+      if (t) this.detach(t)
+    }
+  }
+
+  /** Reads the unread tail of `prev` from its rotated copy, with the ids `prev` would have given. */
+  private async trackRotated(copy: RotatedCopy, prev: FileCheckpoint): Promise<void> {
+    const key = `${copy.dev}:${copy.ino}`
+    if (this.files.has(key)) return
+    this.log(`${this.name}: ${prev.path} was rotated to ${copy.path} while stopped; reading its unread tail there`)
+    const ids = idsOf(prev)
+    const cp: FileCheckpoint = { ...prev, path: copy.path, dev: copy.dev, ino: copy.ino, birth: copy.birth, ids }
+    if (copy.gz) cp.offset = 0
+    await this.track(copy.path, key, copy.dev, copy.ino, copy.birth, cp)
+    const t = this.files.get(key)
+    if (t) this.detach(t)
+  }
+
+  /** Starts reading a file: at its checkpoint (`resume`, or the restored one of its inode), else at 0. */
+  private async track(
+    p: string,
+    key: string,
+    dev: number,
+    ino: number,
+    birth: number,
+    resume?: FileCheckpoint,
+  ): Promise<void> {
     const gz = p.endsWith('.gz')
     let fh: FileHandle | undefined
     let size = 0
@@ -234,13 +347,25 @@ export class FileTailSource implements Source {
     const head = await fingerprint(fh, size)
     let cp: FileCheckpoint = { path: p, dev, ino, birth, gen: 0, fp: head, offset: 0, after: -1 }
     const prev = this.restored.get(key)
-    if (prev) {
+    if (resume) cp = resume
+    else if (prev) {
       this.restored.delete(key)
-      if (await sameHead(fh, size, prev.fp)) {
-        cp = { ...prev, path: p }
-        // A file shorter than where we stopped was truncated while we were away.
-        if (!gz && size < prev.offset) cp = { ...cp, gen: prev.gen + 1, offset: 0, after: -1, fp: head }
-      } else this.log(`${this.name}: ${p} reuses the inode of a file read before; reading it from the start`)
+      const same = await sameHead(fh, size, prev.fp)
+      if (same) cp = { ...prev, path: p }
+      else
+        this.log(
+          `${this.name}: ${p} reuses the inode of a file read before, or was truncated; reading it from the start`,
+        )
+      // Shorter than where we stopped, or another head: truncated while we were away (copytruncate,
+      // whose copy beside it holds the unread tail: read that first), or a reused inode.
+      if (!gz && (!same || size < prev.offset)) {
+        const copy = await findRotated(prev, true)
+        if (copy) {
+          await this.trackRotated(copy, prev)
+          await this.trackUnseen(p, new Set([key]))
+        }
+        cp = { ...cp, ids: undefined, gen: prev.gen + 1, offset: 0, after: -1, fp: head }
+      }
     }
     if (gz) {
       // Archives are read in one go by readLines; no handle needed.
@@ -262,6 +387,7 @@ export class FileTailSource implements Source {
       pushedSinceFlush: false,
       lastDataAt: Date.now(),
       detached: false,
+      detachedAt: undefined,
       released: false,
     }
     t.parser = this.newParser(t)
@@ -271,7 +397,7 @@ export class FileTailSource implements Source {
   private newParser(t: Tracked): Parser {
     const sourceName = t.path
     // Path-free, so a renamed (rotated) file keeps its ids; the generation changes on copytruncate.
-    const idName = `${this.name}#${t.cur.dev}:${t.cur.ino}:${t.cur.birth}:${t.cur.gen}`
+    const idName = `${this.name}#${idsOf(t.cur)}`
     const server = this.cfg.server ?? this.serverFromPath?.exec(t.path)?.groups?.server
     // The parser derives ids from this name; records then show the plain path.
     return createParser(
@@ -347,14 +473,26 @@ export class FileTailSource implements Source {
       if (t.gz) {
         if (!t.cur.done) await this.readArchive(t)
       } else await this.readPlain(t, initial)
-      if (t.detached) await this.release(t)
+      if (t.detached && this.quiet(t)) await this.release(t)
     }
+  }
+
+  /**
+   * A renamed file is still written to until the writer reopens its path (PostgreSQL's logging
+   * collector after `pg_ctl logrotate`, any daemon after its SIGHUP): it is let go only once
+   * nothing was appended to it for rotateWait, counted from when it was found renamed at the earliest.
+   */
+  private quiet(t: Tracked): boolean {
+    if (t.gz) return true
+    return Date.now() - Math.max(t.lastDataAt, t.detachedAt ?? 0) >= this.rotateWaitMs
   }
 
   private async readPlain(t: Tracked, initial: boolean): Promise<void> {
     const fh = t.fh!
     let size = (await fh.stat()).size
     if (size < t.readOffset || (size !== t.size && !(await this.headUnchanged(t, size)))) {
+      // copytruncate: what was written after the last read is in the copy; read on there.
+      if (await this.followCopy(t)) return this.readPlain(t, initial)
       this.truncated(t)
       size = (await fh.stat()).size
     }
@@ -380,15 +518,52 @@ export class FileTailSource implements Source {
     // Following: what was read so far holds complete records but the newest; emit them now
     // instead of after 64 more records or a quiet second (line → event latency).
     if (!initial && this.cfg.follow) t.parser.settle()
-    if (t.detached) {
-      // Rotated away: it will not grow again, so its last line and record are complete.
-      t.lines.end((line, pos) => this.push(t, line, pos))
-      this.flushParser(t)
-    }
   }
 
   private async headUnchanged(t: Tracked, size: number): Promise<boolean> {
     return sameHead(t.fh!, size, t.cur.fp)
+  }
+
+  /**
+   * copytruncate emptied `t`'s file: if the copy beside it has more than was read, `t` reads on in
+   * the copy (same parser, same ids; it is detached) and the emptied file is read anew from 0
+   * under the next generation.
+   */
+  private async followCopy(t: Tracked): Promise<boolean> {
+    const lost = { path: t.path, dev: t.cur.dev, ino: t.cur.ino, fp: t.cur.fp, offset: t.readOffset + 1 }
+    const copy = await findRotated(lost, true)
+    const copyKey = copy && `${copy.dev}:${copy.ino}`
+    if (!copy || copy.gz || !copyKey || this.files.has(copyKey)) return false
+    const fh = await open(copy.path, 'r').catch(() => undefined)
+    if (!fh) return false
+    this.log(`${this.name}: ${t.path} was truncated; reading what was not read yet in its copy ${copy.path}`)
+    const original = { ...t.cur, path: t.path, key: t.key }
+    const moved = { path: copy.path, dev: copy.dev, ino: copy.ino, birth: copy.birth, ids: idsOf(t.cur) }
+    // Same bytes at the same offsets: the checkpoint may name the copy right away.
+    Object.assign(t.cur, moved)
+    Object.assign(t.committed, moved)
+    const old = t.fh
+    t.fh = fh
+    t.key = copyKey
+    t.path = copy.path
+    t.size = (await fh.stat()).size
+    this.files.delete(original.key)
+    this.files.set(copyKey, t)
+    this.detach(t)
+    await old?.close().catch(() => {})
+    const { dev, ino, birth } = original
+    const fresh = {
+      path: original.path,
+      dev,
+      ino,
+      birth,
+      gen: original.gen + 1,
+      fp: { hash: '', length: 0 },
+      offset: 0,
+      after: -1,
+    }
+    await this.track(original.path, original.key, dev, ino, birth, fresh)
+    return true
   }
 
   /** copytruncate (or an overwrite): the content before is gone, start again at 0 under a new generation. */
@@ -397,7 +572,7 @@ export class FileTailSource implements Source {
     this.flushParser(t)
     t.lines.reset()
     const gen = t.cur.gen + 1
-    t.cur = { ...t.cur, gen, offset: 0, after: -1, fp: { hash: '', length: 0 } }
+    t.cur = { ...t.cur, ids: undefined, gen, offset: 0, after: -1, fp: { hash: '', length: 0 } }
     t.readOffset = 0
     t.lastEmitted = -1
     t.parser = this.newParser(t)
@@ -428,13 +603,26 @@ export class FileTailSource implements Source {
   /** A detached file read to its end: forget it once its records are delivered (until then it stays in the checkpoint). */
   private async release(t: Tracked): Promise<void> {
     if (t.gz && !t.cur.done) return
+    // Quiet for rotateWait: the writer has moved on, so its last line and record are complete.
+    if (!t.gz) {
+      t.lines.end((line, pos) => this.push(t, line, pos))
+      this.flushParser(t)
+    }
     t.released = true
     this.batcher!.mark(() => {
       if (!t.released || this.files.get(t.key) !== t) return
       this.files.delete(t.key)
+      this.readMarks = [...this.readMarks, { dev: t.cur.dev, ino: t.cur.ino, fp: { ...t.committed.fp } }].slice(
+        -READ_MARKS,
+      )
       void t.fh?.close().catch(() => {})
     })
   }
+}
+
+/** What a file's record ids are derived from: its own identity, or the file it was rotated from. */
+function idsOf(cp: FileCheckpoint): string {
+  return cp.ids ?? `${cp.dev}:${cp.ino}:${cp.birth}:${cp.gen}`
 }
 
 function parseState(state: unknown): FileSourceState | undefined {

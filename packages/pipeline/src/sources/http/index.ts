@@ -3,9 +3,9 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type HttpSource as HttpConfig, LogFormat, type LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
-import { Batcher } from './batcher.js'
-import { StreamSequence } from './sequence.js'
-import type { Deliver, Source, SourceDeps } from './types.js'
+import { Batcher } from '../batcher.js'
+import { StreamSequence } from '../sequence.js'
+import type { Deliver, Source, SourceDeps } from '../types.js'
 
 /** Fields of an NDJSON object that hold the raw log line (Vector, Fluent Bit, Logstash, plain). */
 const LINE_FIELDS = ['message', 'log', 'line'] as const

@@ -2,12 +2,48 @@ import { readFileSync } from 'node:fs'
 import type { TokenCredential } from '@azure/core-auth'
 import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity'
 import { LogsQueryClient } from '@azure/monitor-query-logs'
-import { AzureSource, type AzureSource as AzureConfig, toMs } from '@connrca/contracts'
+import { type AzureSource as AzureConfig, AzureSource, toMs } from '@connrca/contracts'
 import cron, { type ScheduledTask } from 'node-cron'
 import type { Deliver, Source, SourceBatch, SourceDeps } from '../types.js'
 import { AzurePuller, type AzureQueryClient, type PullProgress, withWorkspaceLock, workspaceBusy } from './puller.js'
 
 export { AzureQueryError, type PullProgress } from './puller.js'
+
+/**
+ * The clouds' query hosts, token audiences and Microsoft Entra authorities. The SDK asks for
+ * https://api.loganalytics.io/.default whatever its `endpoint` or `audience` (azure-sdk-for-js#39506),
+ * which a China or US Gov tenant refuses (AADSTS500011): the scope is passed explicitly.
+ */
+const CLOUDS = [
+  {
+    host: 'api.loganalytics.azure.cn',
+    audience: 'https://api.loganalytics.azure.cn',
+    authority: 'https://login.chinacloudapi.cn',
+  },
+  {
+    host: 'api.loganalytics.us',
+    audience: 'https://api.loganalytics.us',
+    authority: 'https://login.microsoftonline.us',
+  },
+]
+const PUBLIC_AUDIENCE = 'https://api.loganalytics.io'
+
+function cloudOf(endpoint: string | undefined) {
+  if (!endpoint) return undefined
+  let host: string
+  try {
+    host = new URL(endpoint).hostname.toLowerCase()
+  } catch {
+    return undefined
+  }
+  return CLOUDS.find((c) => host === c.host)
+}
+
+/** Token scopes for a query endpoint: `audience` if set, else the endpoint's cloud, else the public cloud. */
+export function scopesFor(endpoint: string | undefined, audience?: string): string[] {
+  const aud = audience ?? cloudOf(endpoint)?.audience ?? PUBLIC_AUDIENCE
+  return [`${aud.replace(/\/+$/, '')}/.default`]
+}
 
 const BATCH = 5000
 /** Ids remembered across restarts for the overlap dedup (the store dedups the rest by id). */
@@ -15,9 +51,9 @@ const SEEN_IN_CHECKPOINT = 50_000
 
 export interface AzureCheckpoint {
   v: 1
-  /** Everything with TimeGenerated before this was delivered. */
+  /** Everything ingested (`ingestion_time()`) before this was delivered. */
   until: number
-  /** Recently delivered `_ItemId`s with their row times. */
+  /** Recently delivered `_ItemId`s with their ingestion times. */
   seen: Array<[string, number]>
 }
 
@@ -31,13 +67,35 @@ export function credentialFor(cfg: AzureConfig, injected?: TokenCredential): Tok
         throw new Error(
           `azure source: credential.clientSecret or the variable named by credential.clientSecretEnv is required`,
         )
-      return new ClientSecretCredential(c.tenantId, c.clientId, secret)
+      const authorityHost = c.authorityHost ?? cloudOf(cfg.endpoint)?.authority
+      return new ClientSecretCredential(c.tenantId, c.clientId, secret, {
+        ...(authorityHost ? { authorityHost } : {}),
+        ...(c.disableInstanceDiscovery ? { disableInstanceDiscovery: true } : {}),
+      })
     }
     case 'managedIdentity':
       return c.clientId ? new ManagedIdentityCredential({ clientId: c.clientId }) : new ManagedIdentityCredential()
-    default:
-      return new DefaultAzureCredential()
+    default: {
+      const authorityHost = cloudOf(cfg.endpoint)?.authority
+      return new DefaultAzureCredential(authorityHost ? { authorityHost } : {})
+    }
   }
+}
+
+/**
+ * An empty workspace answers 204 without a body, which the SDK has no case for (it throws a
+ * TypeError reading the missing error body): seen as an empty result instead.
+ */
+const noContentAsEmpty: Parameters<LogsQueryClient['pipeline']['addPolicy']>[0] = {
+  name: 'connrcaNoContentAsEmpty',
+  async sendRequest(request, next) {
+    const res = await next(request)
+    if (res.status !== 204) return res
+    res.status = 200
+    res.bodyAsText = '{"tables":[]}'
+    res.headers.set('content-type', 'application/json')
+    return res
+  },
 }
 
 /** The SDK client; retries are the puller's (so throttling and backoff are visible and bounded). */
@@ -45,11 +103,14 @@ export function queryClientFor(cfg: AzureConfig, credential: TokenCredential): A
   let endpoint = cfg.endpoint?.replace(/\/+$/, '')
   // The SDK takes a custom endpoint as the full base URL, API version included.
   if (endpoint && !/\/v1$/.test(endpoint)) endpoint = `${endpoint}/v1`
-  return new LogsQueryClient(credential, {
+  const client = new LogsQueryClient(credential, {
     ...(endpoint ? { endpoint } : {}),
+    credentials: { scopes: scopesFor(endpoint, cfg.audience) },
     retryOptions: { maxRetries: 0 },
     ...(cfg.caFile ? { tlsOptions: { ca: readFileSync(cfg.caFile) } } : {}),
   })
+  client.pipeline.addPolicy(noContentAsEmpty)
+  return client
 }
 
 async function deliverSlice(deliver: Deliver, batch: SourceBatch): Promise<void> {
@@ -60,8 +121,9 @@ async function deliverSlice(deliver: Deliver, batch: SourceBatch): Promise<void>
 
 /**
  * Pulls PostgreSQL server logs from a Log Analytics workspace on a node-cron schedule. Each run
- * reads from the checkpoint minus the overlap up to now; the checkpoint moves per slice, only
- * after the slice's records were accepted downstream.
+ * reads the rows ingested from the checkpoint minus the overlap up to now (windowing on
+ * `ingestion_time()`, so rows that arrive late are not skipped); the checkpoint moves per slice,
+ * only after the slice's records were accepted downstream.
  */
 export class AzureMonitorSource implements Source {
   readonly name: string
@@ -125,10 +187,16 @@ export class AzureMonitorSource implements Source {
     const from =
       this.until === undefined ? to - toMs(this.cfg.initialLookback) : Math.min(this.until - this.overlap, to)
     if (to <= from) return
-    await this.puller.pull(from, to, async (slice, end) => {
-      await deliverSlice(this.deliver, slice)
-      if (this.until === undefined || end > this.until) this.until = end
-    })
+    await this.puller.pull(
+      from,
+      to,
+      async (slice, end) => {
+        await deliverSlice(this.deliver, slice)
+        if (this.until === undefined || end > this.until) this.until = end
+      },
+      undefined,
+      'ingestion',
+    )
     this.puller.prune((this.until ?? to) - this.overlap)
   }
 

@@ -2,7 +2,7 @@ import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSource, type Source } from '../src/sources/index.js'
+import { createSource, type Source } from '../../src/sources/index.js'
 import { Collector, pgLine, sleep, tmpDir, unique, waitFor } from './helpers.js'
 
 const live: Source[] = []
@@ -175,7 +175,7 @@ describe('file source', () => {
   it('takes the server name from the path pattern and reads real csvlog fixtures', async () => {
     const real = path.resolve(
       import.meta.dirname,
-      '../../../../shared/real_logs/filebeat/postgresql-11-connection-disconnection.csv.log',
+      '../../../../../shared/real_logs/filebeat/postgresql-11-connection-disconnection.csv.log',
     )
     const dir = tmpDir()
     const target = path.join(dir, 'orders-prod')

@@ -3,7 +3,7 @@ import type { ConnectionEvent, LogRecord } from '@connrca/contracts'
 import type { Message, Publisher } from '@connrca/transport'
 
 /** logs → classify → connections. Non-connection records end here. */
-export class ClassifierStage {
+export class ClassifyStage {
   readonly classifier: Classifier
   recordsIn = 0
   eventsOut = 0

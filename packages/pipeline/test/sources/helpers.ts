@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { DeadLetter, LogRecord } from '@connrca/contracts'
-import type { SourceBatch } from '../src/sources/types.js'
+import type { SourceBatch } from '../../src/sources/types.js'
 
 export function tmpDir(prefix = 'connrca-collector-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix))

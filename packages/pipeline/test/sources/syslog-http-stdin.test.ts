@@ -2,7 +2,7 @@ import dgram from 'node:dgram'
 import net from 'node:net'
 import { Readable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSource, type HttpPushSource, type Source, type SyslogListener } from '../src/sources/index.js'
+import { createSource, type HttpPushSource, type Source, type SyslogListener } from '../../src/sources/index.js'
 import { Collector, pgLine, sleep, waitFor } from './helpers.js'
 
 const live: Source[] = []
