@@ -3,6 +3,7 @@ import { BoundedMap } from './bounded-map.js'
 import { applicationName, keyValue, quotedAfter, tlsProtocol, toPort } from './extract.js'
 import { detailToEnglish, sqlstateReason, toEnglish } from './localized.js'
 import { REASONS, type Reason } from './reasons.js'
+import { isSqlstateChar, mayClassify } from './relevance.js'
 import { type Match, matchFailure, matchFatalFallback, passwordReason } from './rules.js'
 
 export interface ClassifierOptions {
@@ -134,7 +135,8 @@ export class Classifier {
   classify(r: LogRecord): ConnectionEvent | undefined {
     const sev = r.severity
     let msg = r.message
-    if (msg.length < 6) return undefined
+    // the parsers' prefilter: what it rejects is never classified, so skipping it loses nothing
+    if (msg.length < 6 || !mayClassify(sev, msg, 0, r.sqlstate)) return undefined
     // log_error_verbosity=verbose puts the SQLSTATE in front of the text: `08P01: incomplete ...`
     if (msg.charCodeAt(5) === 58 && msg.charCodeAt(6) === 32 && isSqlstateChar(msg.charCodeAt(0))) {
       msg = msg.slice(7)

@@ -1,6 +1,6 @@
 import { CATEGORIES, type LogRecord } from '@connrca/contracts'
 import { describe, expect, it } from 'vitest'
-import { Classifier, CONTEXT_TEXTS, FAILURE_TEXTS, failureTerms, REASONS } from '../src/index.js'
+import { Classifier, CONTEXT_TEXTS, FAILURE_TEXTS, failureTerms, mayClassify, REASONS } from '../src/index.js'
 import { rec } from './helpers.js'
 
 type Case = [severity: LogRecord['severity'], message: string, reason: string, detail?: string]
@@ -199,6 +199,13 @@ describe('rule catalog', () => {
     expect(ev?.outcome).toBe('failed')
     expect(ev?.reason).toBe(reason)
     expect(ev?.category).toBe(REASONS[reason].category)
+  })
+
+  it.each(CASES)("passes the parsers' relevance filter from its first line: %s %s", (severity, message) => {
+    expect(mayClassify(severity, message, 0, undefined)).toBe(true)
+    // as a parser sees it: the message in the middle of the raw line
+    const line = `2026-03-02 10:00:00.000 UTC [42] app@db ${severity}:  ${message}`
+    expect(mayClassify(severity, line, line.indexOf(message), undefined)).toBe(true)
   })
 
   it('covers every reason of the catalog except the history- and session-dependent ones', () => {

@@ -4,7 +4,7 @@
 // the pieces PostgreSQL split a long line into (no prefix, glued without newline).
 
 import type { LogRecord } from '@connrca/contracts'
-import type { Origin } from './common.js'
+import type { Origin, RecordFilter } from './common.js'
 import type { PrefixMatcher } from './prefix.js'
 import { TextLogParser } from './stderr.js'
 import { TimestampParser } from './timestamp.js'
@@ -158,8 +158,9 @@ export class SyslogParser {
     emit: (r: LogRecord) => void,
     private readonly server: string | undefined,
     private readonly year?: number,
+    relevant?: RecordFilter,
   ) {
-    this.text = new TextLogParser(origin, matchers, emit)
+    this.text = new TextLogParser(origin, matchers, emit, relevant)
   }
 
   push(line: string, position: number): void {

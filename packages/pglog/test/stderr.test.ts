@@ -147,3 +147,22 @@ describe('localized severity words (lc_messages = de_DE)', () => {
     expect(r.records[1]).toMatchObject({ context: 'PL/pgSQL-Funktion f()', statement: 'select * from t' })
   })
 })
+
+describe('settle (follow mode, at the current end of a file)', () => {
+  it('emits every open record but the newest, which may still get its DETAIL', async () => {
+    const { createParser } = await import('../src/index.js')
+    const got: string[] = []
+    const p = createParser(
+      { format: 'stderr', prefix: P, source: { kind: 'file', name: 'f' } },
+      { record: (r) => got.push(`${r.pid} ${r.message}${r.detail ? ` / ${r.detail}` : ''}`), deadLetter: () => {} },
+    )
+    p.push('2026-03-02 10:00:00.001 UTC [11] a@db FATAL:  password authentication failed for user "a"', 0)
+    p.push('2026-03-02 10:00:00.001 UTC [11] a@db DETAIL:  Password does not match for user "a".', 100)
+    p.push('2026-03-02 10:00:00.002 UTC [12] b@db FATAL:  password authentication failed for user "b"', 200)
+    p.settle()
+    expect(got).toEqual(['11 password authentication failed for user "a" / Password does not match for user "a".'])
+    p.push('2026-03-02 10:00:00.002 UTC [12] b@db DETAIL:  User "b" has an expired password.', 300)
+    p.flush()
+    expect(got[1]).toBe('12 password authentication failed for user "b" / User "b" has an expired password.')
+  })
+})

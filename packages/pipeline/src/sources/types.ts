@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/core-auth'
 import type { DeadLetter, LogRecord } from '@connrca/contracts'
+import type { RecordFilter } from '@connrca/pglog'
 
 export interface SourceBatch {
   records: LogRecord[]
@@ -26,4 +27,9 @@ export interface SourceDeps {
   logger?: (line: string) => void
   credential?: TokenCredential
   now?: () => number
+  /**
+   * Records it rejects are not built nor delivered (the classifier's `mayClassify`: statements,
+   * durations, checkpoints cannot matter). Default: every record is delivered.
+   */
+  relevant?: RecordFilter
 }
