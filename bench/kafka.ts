@@ -614,7 +614,7 @@ export async function embeddedLatency(seconds = LATENCY_SECONDS) {
     }),
   )
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', MAIN, 'run', '--json', '--config', configPath], {
+    spawn(process.execPath, connrcaNodeArgs(['run', '--json', '--config', configPath]), {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     }),

@@ -439,6 +439,3 @@ function denyKey(ip: string, msg: string): string {
   return `${ip}\0${quotedAfter(msg, 'user ') ?? ''}\0${quotedAfter(msg, 'database ') ?? ''}`
 }
 
-function isSqlstateChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90)
-}
