@@ -438,4 +438,3 @@ function finite(t: number): number | null {
 function denyKey(ip: string, msg: string): string {
   return `${ip}\0${quotedAfter(msg, 'user ') ?? ''}\0${quotedAfter(msg, 'database ') ?? ''}`
 }
-

@@ -23,10 +23,22 @@ const DE: Pair[] = [
   ['Replikationsverbindung autorisiert: Benutzer=%s', 'replication connection authorized: user=%s'],
   ['Verbindungsende: Sitzungszeit: %s', 'disconnection: session time: %s'],
   // firewall_deny / tls_reject by history
-  ['kein pg_hba.conf-Eintrag für Replikationsverbindung von Host »%s«, Benutzer »%s«, %s', 'no pg_hba.conf entry for replication connection from host "%s", user "%s", %s'],
-  ['kein pg_hba.conf-Eintrag für Host »%s«, Benutzer »%s«, Datenbank »%s«, %s', 'no pg_hba.conf entry for host "%s", user "%s", database "%s", %s'],
-  ['pg_hba.conf lehnt Replikationsverbindung ab für Host »%s«, Benutzer »%s«, %s', 'pg_hba.conf rejects replication connection for host "%s", user "%s", %s'],
-  ['pg_hba.conf lehnt Verbindung ab für Host »%s«, Benutzer »%s«, Datenbank »%s«, %s', 'pg_hba.conf rejects connection for host "%s", user "%s", database "%s", %s'],
+  [
+    'kein pg_hba.conf-Eintrag für Replikationsverbindung von Host »%s«, Benutzer »%s«, %s',
+    'no pg_hba.conf entry for replication connection from host "%s", user "%s", %s',
+  ],
+  [
+    'kein pg_hba.conf-Eintrag für Host »%s«, Benutzer »%s«, Datenbank »%s«, %s',
+    'no pg_hba.conf entry for host "%s", user "%s", database "%s", %s',
+  ],
+  [
+    'pg_hba.conf lehnt Replikationsverbindung ab für Host »%s«, Benutzer »%s«, %s',
+    'pg_hba.conf rejects replication connection for host "%s", user "%s", %s',
+  ],
+  [
+    'pg_hba.conf lehnt Verbindung ab für Host »%s«, Benutzer »%s«, Datenbank »%s«, %s',
+    'pg_hba.conf rejects connection for host "%s", user "%s", database "%s", %s',
+  ],
   // auth_fail
   ['Passwort-Authentifizierung für Benutzer »%s« fehlgeschlagen', 'password authentication failed for user "%s"'],
   ['Ident-Authentifizierung für Benutzer »%s« fehlgeschlagen', 'Ident authentication failed for user "%s"'],
@@ -45,20 +57,44 @@ const DE: Pair[] = [
   ['tut mir leid, schon zu viele Verbindungen', 'sorry, too many clients already'],
   ['zu viele Verbindungen von Rolle »%s«', 'too many connections for role "%s"'],
   ['zu viele Verbindungen für Datenbank »%s«', 'too many connections for database "%s"'],
-  ['die verbleibenden Verbindungen sind für Superuser auf Nicht-Replikationsverbindungen reserviert', 'remaining connection slots are reserved for non-replication superuser connections'],
-  ['Anzahl angeforderter Standby-Verbindungen überschreitet max_wal_senders %s', 'number of requested standby connections exceeds max_wal_senders %s'],
-  ['konnte neuen Prozess für Verbindung nicht starten (fork-Fehler): %s', 'could not fork new process for connection: %s'],
+  [
+    'die verbleibenden Verbindungen sind für Superuser auf Nicht-Replikationsverbindungen reserviert',
+    'remaining connection slots are reserved for non-replication superuser connections',
+  ],
+  [
+    'Anzahl angeforderter Standby-Verbindungen überschreitet max_wal_senders %s',
+    'number of requested standby connections exceeds max_wal_senders %s',
+  ],
+  [
+    'konnte neuen Prozess für Verbindung nicht starten (fork-Fehler): %s',
+    'could not fork new process for connection: %s',
+  ],
   // transient
   ['das Datenbanksystem startet', 'the database system is starting up'],
   ['das Datenbanksystem fährt herunter', 'the database system is shutting down'],
   ['das Datenbanksystem ist im Wiederherstellungsmodus', 'the database system is in recovery mode'],
   ['das Datenbanksystem nimmt noch keine Verbindungen an', 'the database system is not yet accepting connections'],
   ['das Datenbanksystem nimmt keine Verbindungen an', 'the database system is not accepting connections'],
-  ['Verbindung wird abgebrochen aufgrund von Anweisung des Administrators', 'terminating connection due to administrator command'],
-  ['Verbindung wird abgebrochen wegen Absturz eines anderen Serverprozesses', 'terminating connection because of crash of another server process'],
-  ['Verbindung wird abgebrochen wegen Konflikt mit der Wiederherstellung', 'terminating connection due to conflict with recovery'],
-  ['Verbindung wird abgebrochen wegen unerwartetem Ende des Postmasters', 'terminating connection due to unexpected postmaster exit'],
-  ['Verbindung wird abgebrochen, weil Protokollsynchronisierung verloren wurde', 'terminating connection because protocol synchronization was lost'],
+  [
+    'Verbindung wird abgebrochen aufgrund von Anweisung des Administrators',
+    'terminating connection due to administrator command',
+  ],
+  [
+    'Verbindung wird abgebrochen wegen Absturz eines anderen Serverprozesses',
+    'terminating connection because of crash of another server process',
+  ],
+  [
+    'Verbindung wird abgebrochen wegen Konflikt mit der Wiederherstellung',
+    'terminating connection due to conflict with recovery',
+  ],
+  [
+    'Verbindung wird abgebrochen wegen unerwartetem Ende des Postmasters',
+    'terminating connection due to unexpected postmaster exit',
+  ],
+  [
+    'Verbindung wird abgebrochen, weil Protokollsynchronisierung verloren wurde',
+    'terminating connection because protocol synchronization was lost',
+  ],
   // user_error
   ['Datenbank »%s« existiert nicht', 'database "%s" does not exist'],
   ['Rolle »%s« existiert nicht', 'role "%s" does not exist'],
@@ -68,13 +104,19 @@ const DE: Pair[] = [
   // network
   ['unvollständiges Startpaket', 'incomplete startup packet'],
   ['ungültige Länge des Startpakets', 'invalid length of startup packet'],
-  ['nicht unterstütztes Frontend-Protokoll %s: Server unterstützt %s', 'unsupported frontend protocol %s: server supports %s'],
+  [
+    'nicht unterstütztes Frontend-Protokoll %s: Server unterstützt %s',
+    'unsupported frontend protocol %s: server supports %s',
+  ],
   ['ungültiger Frontend-Message-Typ %s', 'invalid frontend message type %s'],
   ['Passwort-Antwort erwartet, Message-Typ %s empfangen', 'expected password response, got message type %s'],
   ['konnte Daten vom Client nicht empfangen: %s', 'could not receive data from client: %s'],
   ['konnte Daten nicht an den Client senden: %s', 'could not send data to client: %s'],
   ['Verbindung zum Client wurde verloren', 'connection to client lost'],
-  ['unerwartetes EOF auf Client-Verbindung mit einer offenen Transaktion', 'unexpected EOF on client connection with an open transaction'],
+  [
+    'unerwartetes EOF auf Client-Verbindung mit einer offenen Transaktion',
+    'unexpected EOF on client connection with an open transaction',
+  ],
   ['unvollständige Message vom Client', 'incomplete message from client'],
   ['storniere Authentifizierung wegen Zeitüberschreitung', 'canceling authentication due to timeout'],
 ]
@@ -111,7 +153,8 @@ function compile(pairs: Pair[]): Map<number, Template[]> {
   const byFirst = new Map<number, Template[]>()
   for (const [translated, english] of pairs) {
     const t = { parts: translated.split('%s'), english: english.split('%s') }
-    if (t.parts.length !== t.english.length) throw new Error(`localized: "${translated}" and "${english}" differ in values`)
+    if (t.parts.length !== t.english.length)
+      throw new Error(`localized: "${translated}" and "${english}" differ in values`)
     const c = translated.charCodeAt(0)
     byFirst.set(c, [...(byFirst.get(c) ?? []), t])
   }
@@ -125,6 +168,11 @@ const DETAILS = compile(DE_DETAIL)
  * The English text of a translated message, or undefined when it is not one of the listed ones.
  * The dispatch on the first character keeps English lines (most of a log) to one Map lookup.
  */
+/** Could a message starting with this character code be one of the translated wordings? */
+export function mayBeLocalized(firstChar: number): boolean {
+  return MESSAGES.has(firstChar)
+}
+
 export function toEnglish(msg: string): string | undefined {
   return render(MESSAGES, msg, true)
 }

@@ -1,4 +1,5 @@
 import type { Severity } from '@connrca/contracts'
+import { mayBeLocalized, toEnglish } from './localized.js'
 import { REASONS } from './reasons.js'
 
 /**
@@ -28,6 +29,8 @@ export function isCatalogSqlstate(state: string): boolean {
 export function mayClassify(severity: Severity, text: string, start: number, sqlstate: string | undefined): boolean {
   if (sqlstate !== undefined && sqlstate !== '00000' && isCatalogSqlstate(sqlstate)) return true
   if (severity === 'FATAL' || severity === 'PANIC') return true
+  // PostgreSQL 9.x-13 end sessions at WARNING when another backend crashed (FATAL since 14)
+  if (severity === 'WARNING') return text.startsWith('terminating connection because of crash', start)
   if (severity !== 'LOG' && severity !== 'ERROR') return false
   let i = start
   // log_error_verbosity=verbose puts the SQLSTATE in front of the text: `08P01: incomplete ...`
@@ -37,6 +40,11 @@ export function mayClassify(severity: Severity, text: string, start: number, sql
     i += 7
   }
   const c0 = text.charCodeAt(i)
+  // lc_messages other than English: the wordings localized.ts translates back pass too
+  return englishMayClassify(severity, text, i, c0) || (mayBeLocalized(c0) && toEnglish(text.slice(i)) !== undefined)
+}
+
+function englishMayClassify(severity: Severity, text: string, i: number, c0: number): boolean {
   if (severity === 'ERROR') return c0 === 83 || c0 === 99 // SSL texts raised at ERROR
   switch (c0) {
     case 99: // c + o: connection received/authorized/authenticated, could not ... (not checkpoint)

@@ -121,4 +121,3 @@ export async function startCollectorService(
 function keyed<T extends LogRecord | DeadLetter>(value: T): Message<T> {
   return { key: value.server ?? '', value }
 }
-
