@@ -28,14 +28,12 @@ describe('parser regressions found by the fuzz suite', () => {
       '2024-05-01 10:02:04.000 UTC,,,notapid,"10.0.0.7:51234",663214a4.1093,1,"",2024-05-01 10:02:04 UTC,,0,LOG,00000,"connection received: host=10.0.0.7 port=51234",,,,,,,,,"","not initialized",,0'
     const e = runParser('csvlog', [line])
     const rec = e.records[0]
-    if (rec)
-      expect(LogRecord.safeParse(rec).success, `pid = ${rec.pid}`).toBe(true) // today: pid NaN
+    if (rec) expect(LogRecord.safeParse(rec).success, `pid = ${rec.pid}`).toBe(true) // today: pid NaN
     else expect(e.dead).toHaveLength(1)
   })
 
   it('jsonlog: pid / remote_port of 1e999 do not become Infinity', () => {
-    const line =
-      '{"timestamp":"2024-05-01 10:02:04.000 UTC","pid":1e999,"remote_port":1e999,"error_severity":"LOG","message":"x"}'
+    const line = '{"timestamp":"2024-05-01 10:02:04.000 UTC","pid":1e999,"remote_port":1e999,"error_severity":"LOG","message":"x"}'
     const e = runParser('jsonlog', [line])
     const rec = e.records[0]
     if (rec) expect(LogRecord.safeParse(rec).success, `pid = ${rec.pid}, port = ${rec.clientPort}`).toBe(true)
@@ -55,19 +53,9 @@ describe('parser regressions found by the fuzz suite', () => {
       ],
       [
         'azure',
-        JSON.stringify({
-          TimeGenerated: '2024-05-01T10:02:03Z',
-          errorLevel_s: 'LOG',
-          Message: 'start',
-          processId_d: 1,
-        }),
+        JSON.stringify({ TimeGenerated: '2024-05-01T10:02:03Z', errorLevel_s: 'LOG', Message: 'start', processId_d: 1 }),
         (i: number) =>
-          JSON.stringify({
-            TimeGenerated: '2024-05-01T10:02:03Z',
-            errorLevel_s: 'DETAIL',
-            Message: chunk + i,
-            processId_d: 1,
-          }),
+          JSON.stringify({ TimeGenerated: '2024-05-01T10:02:03Z', errorLevel_s: 'DETAIL', Message: chunk + i, processId_d: 1 }),
       ],
     ] as const) {
       const p = createParser({ format, source: { kind: 'file', name: 'x' } }, { record() {}, deadLetter() {} })

@@ -27,15 +27,13 @@ export interface ConnectOptions {
 function boundSocket(localAddress: string): net.Socket {
   const s = new net.Socket()
   const connect = s.connect.bind(s) as (o: net.TcpSocketConnectOpts) => net.Socket
-  ;(s as unknown as { connect: (port: number, host: string) => net.Socket }).connect = (port, host) =>
-    connect({ port, host, localAddress })
+  ;(s as unknown as { connect: (port: number, host: string) => net.Socket }).connect = (port, host) => connect({ port, host, localAddress })
   return s
 }
 
 /** Connects with `pg`; resolves the client, or the server's error (code = SQLSTATE, or a socket error). */
 export async function connect(t: PgTarget, o: ConnectOptions): Promise<pg.Client> {
-  const ssl =
-    o.ssl === undefined || o.ssl === false ? false : { rejectUnauthorized: false, ...(o.ssl === true ? {} : o.ssl) }
+  const ssl = o.ssl === undefined || o.ssl === false ? false : { rejectUnauthorized: false, ...(o.ssl === true ? {} : o.ssl) }
   const c = new pg.Client({
     host: '127.0.0.1',
     port: t.port,
@@ -109,10 +107,7 @@ export async function halfMessage(t: PgTarget, from: string, user: string, datab
 
 /** A protocol-3.0 StartupMessage. */
 export function startupPacket(params: Record<string, string>, version = 0x0003_0000): Buffer {
-  const body = Buffer.concat([
-    ...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0${v}\0`)]),
-    Buffer.from([0]),
-  ])
+  const body = Buffer.concat([...Object.entries(params).flatMap(([k, v]) => [Buffer.from(`${k}\0${v}\0`)]), Buffer.from([0])])
   const head = Buffer.alloc(8)
   head.writeInt32BE(8 + body.length, 0)
   head.writeInt32BE(version, 4)

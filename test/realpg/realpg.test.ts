@@ -15,12 +15,7 @@ import { PgServer, realPgTests } from './server.js'
 async function analyze(file: string, extra: string[] = []) {
   const r = await connrca(['analyze', '--json', '--no-store', ...extra, file])
   if (r.code !== 0) throw new Error(`connrca analyze ${file} failed (${r.code}): ${r.stderr}`)
-  return JSON.parse(r.stdout) as {
-    records: number
-    unparsed: number
-    outcomes: Truth['outcomes']
-    totals: ReturnType<Truth['totals']>
-  }
+  return JSON.parse(r.stdout) as { records: number; unparsed: number; outcomes: Truth['outcomes']; totals: ReturnType<Truth['totals']> }
 }
 
 function judge(got: Awaited<ReturnType<typeof analyze>>, truth: Truth, userDb = true): void {
@@ -67,11 +62,7 @@ describe.skipIf(realPgTests.skip)('classification judged by a real PostgreSQL 15
       await fresh({ log_line_prefix: prefix, lc_messages: 'C.UTF-8' })
       const truth = await runScenario(server, { shutdown: true })
       const logs = server.currentLogs()
-      judge(
-        await analyze(logs.stderr, flags ? ['--prefix', prefix] : []),
-        truth,
-        prefix.includes('%u') && prefix.includes('%d'),
-      )
+      judge(await analyze(logs.stderr, flags ? ['--prefix', prefix] : []), truth, prefix.includes('%u') && prefix.includes('%d'))
       if (name === 'Debian') {
         judge(await analyze(logs.csv), truth)
         judge(await analyze(logs.json), truth)

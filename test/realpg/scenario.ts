@@ -70,12 +70,7 @@ export class Truth {
   }
 
   /** `userDb`: the log format carries the user and database of every line (csvlog, jsonlog, %u/%d). */
-  totals(
-    userDb = true,
-  ): Record<
-    string,
-    { failures: number; reasons: Entry[]; topClients: Entry[]; topUsers: Entry[]; topDatabases: Entry[] }
-  > {
+  totals(userDb = true): Record<string, { failures: number; reasons: Entry[]; topClients: Entry[]; topUsers: Entry[]; topDatabases: Entry[] }> {
     const by = new Map<string, Failure[]>()
     for (const f of this.failures) {
       const g = { ...f }
@@ -87,10 +82,7 @@ export class Truth {
     for (const [category, fs] of [...by].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))) {
       out[category] = {
         failures: fs.length,
-        reasons: top(
-          fs.map((f) => f.reason),
-          100,
-        ),
+        reasons: top(fs.map((f) => f.reason), 100),
         topClients: top(fs.map((f) => f.ip)),
         topUsers: top(fs.map((f) => f.user)),
         topDatabases: top(fs.map((f) => f.database)),
@@ -143,51 +135,22 @@ export async function runScenario(server: PgServer, opts: { shutdown: boolean })
   // reason is the plain password_auth_failed.
   for (let i = 0; i < 3; i++) {
     await code('wrong password', '28P01', { from: '127.0.0.3', user: 'alice', database: 'shop', password: 'wrong' })
-    truth.fail({
-      category: 'auth_fail',
-      reason: 'password_auth_failed',
-      ip: '127.0.0.3',
-      user: 'alice',
-      database: 'shop',
-      prefixOnly: ['database'],
-    })
+    truth.fail({ category: 'auth_fail', reason: 'password_auth_failed', ip: '127.0.0.3', user: 'alice', database: 'shop', prefixOnly: ['database'] })
   }
   for (let i = 0; i < 2; i++) {
     await code('unknown role', '28P01', { from: '127.0.0.3', user: 'mallory', database: 'shop', password: 'guess' })
-    truth.fail({
-      category: 'auth_fail',
-      reason: 'password_auth_unknown_role',
-      ip: '127.0.0.3',
-      user: 'mallory',
-      database: 'shop',
-      prefixOnly: ['database'],
-    })
+    truth.fail({ category: 'auth_fail', reason: 'password_auth_unknown_role', ip: '127.0.0.3', user: 'mallory', database: 'shop', prefixOnly: ['database'] })
   }
   await code('NOLOGIN role', '28000', { from: '127.0.0.3', user: 'locked', database: 'shop', password: pw })
-  truth.fail(
-    { category: 'auth_fail', reason: 'login_not_permitted', ip: '127.0.0.3', user: 'locked', database: 'shop' },
-    { authorized: true },
-  )
+  truth.fail({ category: 'auth_fail', reason: 'login_not_permitted', ip: '127.0.0.3', user: 'locked', database: 'shop' }, { authorized: true })
 
   // --- firewall_deny: no line (.6, with and without TLS), a reject line (.5)
   for (let i = 0; i < 3; i++) {
     await code('no pg_hba line', '28000', { from: '127.0.0.6', user: 'alice', database: 'shop', password: pw })
     truth.fail({ category: 'firewall_deny', reason: 'no_hba_entry', ip: '127.0.0.6', user: 'alice', database: 'shop' })
   }
-  await code('no pg_hba line over TLS', '28000', {
-    from: '127.0.0.6',
-    user: 'carol',
-    database: 'postgres',
-    password: pw,
-    ssl: true,
-  })
-  truth.fail({
-    category: 'firewall_deny',
-    reason: 'no_hba_entry',
-    ip: '127.0.0.6',
-    user: 'carol',
-    database: 'postgres',
-  })
+  await code('no pg_hba line over TLS', '28000', { from: '127.0.0.6', user: 'carol', database: 'postgres', password: pw, ssl: true })
+  truth.fail({ category: 'firewall_deny', reason: 'no_hba_entry', ip: '127.0.0.6', user: 'carol', database: 'postgres' })
   for (let i = 0; i < 2; i++) {
     await code('reject line', '28000', { from: '127.0.0.5', user: 'alice', database: 'shop', password: pw })
     truth.fail({ category: 'firewall_deny', reason: 'hba_reject', ip: '127.0.0.5', user: 'alice', database: 'shop' })
@@ -200,37 +163,15 @@ export async function runScenario(server: PgServer, opts: { shutdown: boolean })
   await tlsSession.end()
   truth.session()
   for (let i = 0; i < 2; i++) {
-    await code('TLS-only rule without TLS (admitted before)', '28000', {
-      from: '127.0.0.2',
-      user: 'alice',
-      database: 'shop',
-      password: pw,
-    })
-    truth.fail({
-      category: 'tls_reject',
-      reason: 'no_hba_entry_ssl_off_known_client',
-      ip: '127.0.0.2',
-      user: 'alice',
-      database: 'shop',
-    })
+    await code('TLS-only rule without TLS (admitted before)', '28000', { from: '127.0.0.2', user: 'alice', database: 'shop', password: pw })
+    truth.fail({ category: 'tls_reject', reason: 'no_hba_entry_ssl_off_known_client', ip: '127.0.0.2', user: 'alice', database: 'shop' })
   }
-  await code('TLS-only rule without TLS (never admitted)', '28000', {
-    from: '127.0.0.7',
-    user: 'alice',
-    database: 'shop',
-    password: pw,
-  })
+  await code('TLS-only rule without TLS (never admitted)', '28000', { from: '127.0.0.7', user: 'alice', database: 'shop', password: pw })
   truth.fail({ category: 'firewall_deny', reason: 'no_hba_entry', ip: '127.0.0.7', user: 'alice', database: 'shop' })
 
   // --- tls_reject: protocol floor (server TLSv1.3 minimum, client at most TLSv1.2)
   for (let i = 0; i < 2; i++) {
-    await code('TLS below the floor', 'EPROTO', {
-      from: '127.0.0.2',
-      user: 'alice',
-      database: 'shop',
-      password: pw,
-      ssl: { maxVersion: 'TLSv1.2' },
-    })
+    await code('TLS below the floor', 'EPROTO', { from: '127.0.0.2', user: 'alice', database: 'shop', password: pw, ssl: { maxVersion: 'TLSv1.2' } })
     truth.fail({ category: 'tls_reject', reason: 'tls_unsupported_protocol', ip: '127.0.0.2' })
   }
 
@@ -246,57 +187,27 @@ export async function runScenario(server: PgServer, opts: { shutdown: boolean })
     const n = attempts(deny.stderr)
     // (the server's part of psql's messages is in the server's language: counted, not read)
     if (n !== 2) throw new Error(`psql sslmode=prefer deny: ${deny.stderr}`)
-    for (let i = 0; i < n; i++)
-      truth.fail({
-        category: 'firewall_deny',
-        reason: 'no_hba_entry',
-        ip: '127.0.0.1',
-        user: 'carol',
-        database: 'shop',
-      })
+    for (let i = 0; i < n; i++) truth.fail({ category: 'firewall_deny', reason: 'no_hba_entry', ip: '127.0.0.1', user: 'carol', database: 'shop' })
     // wrong password: libpq retries without TLS, two server-side failures
     const bad = await psql(t, { user: 'alice', database: 'shop', password: 'wrong' })
     const nb = attempts(bad.stderr)
     if (nb < 1) throw new Error(`psql wrong password: ${bad.stderr}`)
-    for (let i = 0; i < nb; i++)
-      truth.fail({
-        category: 'auth_fail',
-        reason: 'password_auth_failed',
-        ip: '127.0.0.1',
-        user: 'alice',
-        database: 'shop',
-        prefixOnly: ['database'],
-      })
+    for (let i = 0; i < nb; i++) truth.fail({ category: 'auth_fail', reason: 'password_auth_failed', ip: '127.0.0.1', user: 'alice', database: 'shop', prefixOnly: ['database'] })
     // unknown CA: libpq verifies the server certificate against another CA and aborts the handshake
-    const ca = await psql(t, {
-      user: 'alice',
-      database: 'shop',
-      password: pw,
-      sslmode: 'verify-ca',
-      sslrootcert: server.otherCa.certFile,
-    })
+    const ca = await psql(t, { user: 'alice', database: 'shop', password: pw, sslmode: 'verify-ca', sslrootcert: server.otherCa.certFile })
     if (!ca.stderr.includes('certificate verify failed')) throw new Error(`psql verify-ca: ${ca.stderr}`)
     truth.fail({ category: 'tls_reject', reason: 'tls_certificate_error', ip: '127.0.0.1' })
   }
 
   // --- user_error (.4, trust)
   await code('unknown role (trust)', '28000', { from: '127.0.0.4', user: 'nobody', database: 'shop' })
-  truth.fail(
-    { category: 'user_error', reason: 'role_not_found', ip: '127.0.0.4', user: 'nobody', database: 'shop' },
-    { authorized: true },
-  )
+  truth.fail({ category: 'user_error', reason: 'role_not_found', ip: '127.0.0.4', user: 'nobody', database: 'shop' }, { authorized: true })
   for (let i = 0; i < 2; i++) {
     await code('missing database', '3D000', { from: '127.0.0.4', user: 'alice', database: 'nosuchdb' })
-    truth.fail(
-      { category: 'user_error', reason: 'database_not_found', ip: '127.0.0.4', user: 'alice', database: 'nosuchdb' },
-      { authorized: true },
-    )
+    truth.fail({ category: 'user_error', reason: 'database_not_found', ip: '127.0.0.4', user: 'alice', database: 'nosuchdb' }, { authorized: true })
   }
   await code('revoked CONNECT', '42501', { from: '127.0.0.4', user: 'alice', database: 'private' })
-  truth.fail(
-    { category: 'user_error', reason: 'no_connect_privilege', ip: '127.0.0.4', user: 'alice', database: 'private' },
-    { authorized: true },
-  )
+  truth.fail({ category: 'user_error', reason: 'no_connect_privilege', ip: '127.0.0.4', user: 'alice', database: 'private' }, { authorized: true })
 
   // --- limit_reached: role and database CONNECTION LIMIT, reserved slots, too many clients
   const held: pg.Client[] = []
@@ -306,40 +217,18 @@ export async function runScenario(server: PgServer, opts: { shutdown: boolean })
   }
   await hold({ from: '127.0.0.4', user: 'limited', database: 'shop' })
   await code('role connection limit', '53300', { from: '127.0.0.4', user: 'limited', database: 'shop' })
-  truth.fail(
-    { category: 'limit_reached', reason: 'role_connection_limit', ip: '127.0.0.4', user: 'limited', database: 'shop' },
-    { authorized: true },
-  )
+  truth.fail({ category: 'limit_reached', reason: 'role_connection_limit', ip: '127.0.0.4', user: 'limited', database: 'shop' }, { authorized: true })
   await hold({ from: '127.0.0.4', user: 'alice', database: 'busy' })
   await code('database connection limit', '53300', { from: '127.0.0.4', user: 'alice', database: 'busy' })
-  truth.fail(
-    {
-      category: 'limit_reached',
-      reason: 'database_connection_limit',
-      ip: '127.0.0.4',
-      user: 'alice',
-      database: 'busy',
-    },
-    { authorized: true },
-  )
+  truth.fail({ category: 'limit_reached', reason: 'database_connection_limit', ip: '127.0.0.4', user: 'alice', database: 'busy' }, { authorized: true })
   // max_connections 10, 2 reserved for superusers, 1 taken by the harness's admin session:
   // 7 ordinary sessions fit (2 are held already)
   for (let i = 0; i < 5; i++) await hold({ from: '127.0.0.4', user: 'alice', database: 'shop' })
   await code('reserved slots', '53300', { from: '127.0.0.4', user: 'alice', database: 'shop' })
-  truth.fail(
-    { category: 'limit_reached', reason: 'reserved_slots', ip: '127.0.0.4', user: 'alice', database: 'shop' },
-    { authorized: true },
-  )
+  truth.fail({ category: 'limit_reached', reason: 'reserved_slots', ip: '127.0.0.4', user: 'alice', database: 'shop' }, { authorized: true })
   for (let i = 0; i < 2; i++) await hold({ from: '127.0.0.4', user: 'postgres', database: 'shop' })
   await code('too many clients', '53300', { from: '127.0.0.8', user: 'alice', database: 'shop' })
-  truth.fail({
-    category: 'limit_reached',
-    reason: 'too_many_clients',
-    ip: '127.0.0.8',
-    user: 'alice',
-    database: 'shop',
-    prefixOnly: ['user', 'database'],
-  })
+  truth.fail({ category: 'limit_reached', reason: 'too_many_clients', ip: '127.0.0.8', user: 'alice', database: 'shop', prefixOnly: ['user', 'database'] })
   debug('releasing held sessions')
   for (const c of held.splice(0)) await c.end()
   debug('network')
@@ -357,33 +246,18 @@ export async function runScenario(server: PgServer, opts: { shutdown: boolean })
     const c = await connect(t, { from: '127.0.0.4', user: 'alice', database: 'shop' })
     await c.query('BEGIN')
     socketOf(c).destroy()
-    truth.fail(
-      {
-        category: 'network',
-        reason: 'unexpected_eof_in_transaction',
-        ip: '127.0.0.4',
-        user: 'alice',
-        database: 'shop',
-      },
-      { authorized: true },
-    )
+    truth.fail({ category: 'network', reason: 'unexpected_eof_in_transaction', ip: '127.0.0.4', user: 'alice', database: 'shop' }, { authorized: true })
     truth.outcomes.closed++
   }
   {
     const c = await connect(t, { from: '127.0.0.4', user: 'alice', database: 'shop' })
     socketOf(c).resetAndDestroy()
-    truth.fail(
-      { category: 'network', reason: 'client_connection_reset', ip: '127.0.0.4', user: 'alice', database: 'shop' },
-      { authorized: true },
-    )
+    truth.fail({ category: 'network', reason: 'client_connection_reset', ip: '127.0.0.4', user: 'alice', database: 'shop' }, { authorized: true })
     truth.outcomes.closed++
   }
 
   await halfMessage(t, '127.0.0.4', 'alice', 'shop')
-  truth.fail(
-    { category: 'network', reason: 'incomplete_message', ip: '127.0.0.4', user: 'alice', database: 'shop' },
-    { authorized: true },
-  )
+  truth.fail({ category: 'network', reason: 'incomplete_message', ip: '127.0.0.4', user: 'alice', database: 'shop' }, { authorized: true })
   truth.outcomes.closed++
   debug('terminate')
   // --- transient: a session ended by pg_terminate_backend
@@ -391,10 +265,7 @@ export async function runScenario(server: PgServer, opts: { shutdown: boolean })
     const c = await connect(t, { from: '127.0.0.4', user: 'carol', database: 'shop' })
     const [{ pid }] = await c.query('SELECT pg_backend_pid() AS pid').then((r) => r.rows)
     await server.sql(`SELECT pg_terminate_backend(${pid})`)
-    truth.fail(
-      { category: 'transient', reason: 'admin_termination', ip: '127.0.0.4', user: 'carol', database: 'shop' },
-      { authorized: true },
-    )
+    truth.fail({ category: 'transient', reason: 'admin_termination', ip: '127.0.0.4', user: 'carol', database: 'shop' }, { authorized: true })
     truth.outcomes.closed++
     await c.end().catch(() => {})
   }
@@ -410,14 +281,7 @@ export async function runScenario(server: PgServer, opts: { shutdown: boolean })
     await sleep(300)
     for (let i = 0; i < 3; i++) {
       await code('smart shutdown', '57P03', { from: '127.0.0.3', user: 'alice', database: 'shop', password: pw })
-      truth.fail({
-        category: 'transient',
-        reason: 'shutting_down',
-        ip: '127.0.0.3',
-        user: 'alice',
-        database: 'shop',
-        prefixOnly: ['user', 'database'],
-      })
+      truth.fail({ category: 'transient', reason: 'shutting_down', ip: '127.0.0.3', user: 'alice', database: 'shop', prefixOnly: ['user', 'database'] })
     }
     await c.end()
     await server.waitStopped()

@@ -8,17 +8,7 @@
  * (the same rule as the Kafka and Chromium tests).
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -97,18 +87,7 @@ export class PgServer {
   private init(): void {
     chownSync(this.dir, uid('postgres'), gid('postgres'))
     chmodSync(this.dir, 0o755)
-    asPostgres('initdb', [
-      '-D',
-      this.data,
-      '-A',
-      'trust',
-      '-U',
-      'postgres',
-      '--no-sync',
-      '-E',
-      'UTF8',
-      '--locale=C.UTF-8',
-    ])
+    asPostgres('initdb', ['-D', this.data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8'])
     for (const d of [this.logDir, this.socketDir]) {
       execFileSync('runuser', ['-u', 'postgres', '--', 'mkdir', '-p', d])
     }
@@ -154,10 +133,7 @@ export class PgServer {
       ...this.opts.settings,
     }
     const conf = Object.entries(settings).map(([k, v]) => `${k} = ${v}`)
-    writeFileSync(
-      path.join(this.data, 'postgresql.conf'),
-      `${readFileSync(path.join(this.data, 'postgresql.conf'), 'utf8')}\n${conf.join('\n')}\n`,
-    )
+    writeFileSync(path.join(this.data, 'postgresql.conf'), `${readFileSync(path.join(this.data, 'postgresql.conf'), 'utf8')}\n${conf.join('\n')}\n`)
     writeFileSync(path.join(this.data, 'pg_hba.conf'), `local all all trust\n${this.opts.hba.join('\n')}\n`)
   }
 
@@ -185,8 +161,7 @@ export class PgServer {
   }
 
   stop(): void {
-    if (existsSync(path.join(this.data, 'postmaster.pid')))
-      asPostgres('pg_ctl', ['-D', this.data, '-m', 'fast', '-w', 'stop'])
+    if (existsSync(path.join(this.data, 'postmaster.pid'))) asPostgres('pg_ctl', ['-D', this.data, '-m', 'fast', '-w', 'stop'])
   }
 
   async destroy(): Promise<void> {
@@ -236,8 +211,7 @@ export class PgServer {
    * Waits until the collector has opened them (their names carry the second they were opened).
    */
   async reconfigure(settings: Record<string, string>): Promise<void> {
-    for (const [k, v] of Object.entries(settings))
-      await this.sql(`ALTER SYSTEM SET ${k} = '${v.replaceAll("'", "''")}'`)
+    for (const [k, v] of Object.entries(settings)) await this.sql(`ALTER SYSTEM SET ${k} = '${v.replaceAll("'", "''")}'`)
     await this.sql('SELECT pg_reload_conf()')
     // the postmaster and the collector take the new settings on SIGHUP, asynchronously
     await sleep(200)

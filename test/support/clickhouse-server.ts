@@ -20,10 +20,7 @@ function freePort(): Promise<number> {
 }
 
 /** Starts a private server on 127.0.0.1 with a temp config and one password-protected user. */
-export async function startClickHouseServer(
-  user: string,
-  password: string,
-): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startClickHouseServer(user: string, password: string): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'connrca-clickhouse-'))
   const [http, tcp] = [await freePort(), await freePort()]
   writeFileSync(
@@ -53,21 +50,14 @@ export async function startClickHouseServer(
 </yandex>
 `,
   )
-  const child: ChildProcess = spawn(CLICKHOUSE_SERVER, [`--config-file=${join(dir, 'config.xml')}`], {
-    stdio: 'ignore',
-  })
+  const child: ChildProcess = spawn(CLICKHOUSE_SERVER, [`--config-file=${join(dir, 'config.xml')}`], { stdio: 'ignore' })
   const url = `http://127.0.0.1:${http}`
   const deadline = Date.now() + 30_000
   for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`clickhouse-server exited with ${child.exitCode}; see ${dir}/error.log`)
-    const ok = await fetch(`${url}/ping`).then(
-      (r) => r.ok,
-      () => false,
-    )
+    if (child.exitCode !== null) throw new Error(`clickhouse-server exited with ${child.exitCode}; see ${dir}/error.log`)
+    const ok = await fetch(`${url}/ping`).then((r) => r.ok, () => false)
     if (ok) break
-    if (Date.now() > deadline)
-      throw new Error(`clickhouse-server did not answer /ping within 30 s; see ${dir}/error.log`)
+    if (Date.now() > deadline) throw new Error(`clickhouse-server did not answer /ping within 30 s; see ${dir}/error.log`)
     await new Promise((r) => setTimeout(r, 200))
   }
   return {

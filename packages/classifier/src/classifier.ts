@@ -438,3 +438,4 @@ function finite(t: number): number | null {
 function denyKey(ip: string, msg: string): string {
   return `${ip}\0${quotedAfter(msg, 'user ') ?? ''}\0${quotedAfter(msg, 'database ') ?? ''}`
 }
+

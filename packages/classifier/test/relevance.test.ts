@@ -111,10 +111,7 @@ describe('relevance filter (mayClassify) in the parsers', () => {
       'not,a,record',
       'bad time,"app","db",44,"",abc.5,1,"",x,,0,LOG,00000,"duration: 1 ms",,,,,,,,,"","client backend"',
     ]
-    const c = same(
-      csv.flatMap((l) => l.split('\n')),
-      'csvlog',
-    )
+    const c = same(csv.flatMap((l) => l.split('\n')), 'csvlog')
     expect(c.built).toBe(2)
     expect(c.irrelevant).toBe(2)
     expect(c.deadLetters.length).toBe(2)
@@ -133,10 +130,9 @@ describe('relevance filter (mayClassify) in the parsers', () => {
 
 // Real logs from public projects (see shared/real_logs/INDEX.md), read in place: shared/ sits
 // beside the checkout (or beside the folder of git worktrees).
-const ROOT =
-  [3, 4, 5]
-    .map((up) => resolve(dirname(fileURLToPath(import.meta.url)), '../'.repeat(up), 'shared/real_logs'))
-    .find((p) => existsSync(p)) ?? 'shared/real_logs'
+const ROOT = [3, 4, 5]
+  .map((up) => resolve(dirname(fileURLToPath(import.meta.url)), '../'.repeat(up), 'shared/real_logs'))
+  .find((p) => existsSync(p)) ?? 'shared/real_logs'
 const files = existsSync(ROOT)
   ? ['filebeat', 'pgbadger'].flatMap((d) =>
       readdirSync(join(ROOT, d))

@@ -13,12 +13,9 @@ import { fingerprint } from '../src/formats/alertmanager.js'
 const BINARY = '/usr/bin/prometheus-alertmanager'
 const present = existsSync(BINARY)
 if (!present && process.env.CI === 'true') {
-  throw new Error(
-    `alertmanager test: ${BINARY} is missing; CI must install the Debian package "prometheus-alertmanager"`,
-  )
+  throw new Error(`alertmanager test: ${BINARY} is missing; CI must install the Debian package "prometheus-alertmanager"`)
 }
-if (!present)
-  console.warn(`\n*** alertmanager test SKIPPED: ${BINARY} not found (apt-get install prometheus-alertmanager) ***\n`)
+if (!present) console.warn(`\n*** alertmanager test SKIPPED: ${BINARY} not found (apt-get install prometheus-alertmanager) ***\n`)
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -57,13 +54,7 @@ describe.skipIf(!present)('Alertmanager fingerprint', () => {
     )
     base = `http://127.0.0.1:${port}`
     for (let i = 0; i < 100; i++) {
-      if (
-        await fetch(`${base}/-/ready`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        return
+      if (await fetch(`${base}/-/ready`).then((r) => r.ok, () => false)) return
       await new Promise((r) => setTimeout(r, 100))
     }
     throw new Error('alertmanager did not start')

@@ -1,10 +1,4 @@
-import {
-  DEAD_LETTER_RAW_LIMIT,
-  type DeadLetter,
-  type LogRecord,
-  type Severity,
-  type SourceRef,
-} from '@connrca/contracts'
+import { DEAD_LETTER_RAW_LIMIT, type DeadLetter, type LogRecord, type Severity, type SourceRef } from '@connrca/contracts'
 import { type IdSeed, idFromSeed, seedFor } from './record-id.js'
 
 export interface SourceInfo {

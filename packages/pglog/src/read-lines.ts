@@ -56,12 +56,10 @@ export async function* splitLineBatches(stream: AsyncIterable<Buffer>): AsyncIte
 
 /** A file line by line; convenient where speed does not matter (tests, small inputs). */
 export async function* readLines(path: string): AsyncIterable<{ line: string; position: number }> {
-  for await (const b of readLineBatches(path))
-    for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i], position: b.positions[i] }
+  for await (const b of readLineBatches(path)) for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i], position: b.positions[i] }
 }
 
 /** A byte stream line by line. */
 export async function* splitLines(stream: AsyncIterable<Buffer>): AsyncIterable<{ line: string; position: number }> {
-  for await (const b of splitLineBatches(stream))
-    for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i], position: b.positions[i] }
+  for await (const b of splitLineBatches(stream)) for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i], position: b.positions[i] }
 }

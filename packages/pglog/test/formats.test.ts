@@ -149,20 +149,9 @@ describe('syslog', () => {
       const r = parse(text, { format: 'syslog', ...opts })
       expect(r.dead).toEqual([])
       expect(r.records).toHaveLength(2)
-      expect(r.records[0]).toMatchObject({
-        server: 'db-7',
-        pid: 10146,
-        user: 'alice',
-        clientIp: '127.0.0.3',
-        detail: expect.stringContaining('line 5'),
-      })
+      expect(r.records[0]).toMatchObject({ server: 'db-7', pid: 10146, user: 'alice', clientIp: '127.0.0.3', detail: expect.stringContaining('line 5') })
       expect(iso(r.records[0].time)).toBe('2026-12-02T19:00:04.685Z')
-      expect(r.records[1]).toMatchObject({
-        pid: 10147,
-        user: 'bob',
-        database: 'shop',
-        message: 'database "x" does not exist',
-      })
+      expect(r.records[1]).toMatchObject({ pid: 10147, user: 'bob', database: 'shop', message: 'database "x" does not exist' })
       expect(iso(r.records[1].time)).toBe('2026-12-02T18:00:05.500Z')
     }
     expect(detectFormat(text.split('\n'))).toMatchObject({ format: 'syslog' })
@@ -175,9 +164,7 @@ describe('syslog', () => {
     ]
     const r = parse(text.join('\n'), { format: 'auto' })
     expect(r.dead).toEqual([])
-    expect(r.records).toEqual([
-      expect.objectContaining({ pid: 4882, sqlstate: '28000', severity: 'FATAL', detail: 'more' }),
-    ])
+    expect(r.records).toEqual([expect.objectContaining({ pid: 4882, sqlstate: '28000', severity: 'FATAL', detail: 'more' })])
     expect(iso(r.records[0].time)).toBe('2019-03-14T00:22:56.000Z')
   })
 

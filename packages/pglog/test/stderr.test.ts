@@ -143,11 +143,7 @@ describe('localized severity words (lc_messages = de_DE)', () => {
     const r = parse(text, { format: 'stderr', prefix: P })
     expect(r.dead).toEqual([])
     expect(r.records.map((x) => x.severity)).toEqual(['LOG', 'ERROR', 'WARNING'])
-    expect(r.records[0]).toMatchObject({
-      user: undefined,
-      database: undefined,
-      hint: expect.stringContaining('TLSv1.3'),
-    })
+    expect(r.records[0]).toMatchObject({ user: undefined, database: undefined, hint: expect.stringContaining('TLSv1.3') })
     expect(r.records[1]).toMatchObject({ context: 'PL/pgSQL-Funktion f()', statement: 'select * from t' })
   })
 })

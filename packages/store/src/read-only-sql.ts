@@ -122,9 +122,7 @@ function toSqlError(err: unknown, timeoutSec: number, maxMemoryMB: number): SqlE
   const e = err as { message?: string; code?: string | number; clickhouseCode?: number; name?: string }
   const text = String(e?.message ?? err)
   // a server's error carries the ClickHouse code; chDB's stream errors only say it in the text
-  const code = String(
-    e?.clickhouseCode ?? (/^\d+$/.test(String(e?.code)) ? e?.code : /Code: (\d+)/.exec(text)?.[1]) ?? '',
-  )
+  const code = String(e?.clickhouseCode ?? (/^\d+$/.test(String(e?.code)) ? e?.code : /Code: (\d+)/.exec(text)?.[1]) ?? '')
   if (code === TIMEOUT_CODE || e?.name === 'TimeoutError' || e?.name === 'AbortError') {
     return new SqlError(`query stopped: it ran longer than the ${timeoutSec} s limit`, TIMEOUT_CODE)
   }

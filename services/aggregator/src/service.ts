@@ -282,3 +282,4 @@ export async function startAggregatorService(config: Config, opts: ServiceOption
     },
   }
 }
+

@@ -75,9 +75,7 @@ export async function startClassifierService(
       if (!wk || first > wk.nextOffset) wk = await restore(p, first)
       if (first > wk.nextOffset && wk.sought !== wk.nextOffset) {
         // The group committed past the saved memory (an evicted owner saved late): read the gap again.
-        logger.warn(
-          `classifier: partition ${p} restored at offset ${wk.nextOffset} but consumed from ${first}; reading the gap again`,
-        )
+        logger.warn(`classifier: partition ${p} restored at offset ${wk.nextOffset} but consumed from ${first}; reading the gap again`)
         wk.sought = wk.nextOffset
         meta.seek(wk.nextOffset.toString())
         return

@@ -13,15 +13,9 @@ export function renderRcaForTerminal(e: RcaEvent): string {
 
 /** Plain aligned table for terminals. */
 export function table(columns: string[], rows: unknown[][]): string {
-  const cells = rows.map((r) =>
-    r.map((v) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v))),
-  )
+  const cells = rows.map((r) => r.map((v) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v))))
   const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((r) => r[i]?.length ?? 0))))
-  const line = (vals: string[]) =>
-    vals
-      .map((v, i) => (v.length > widths[i] ? `${v.slice(0, widths[i] - 1)}…` : v.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd()
+  const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i] ? `${v.slice(0, widths[i] - 1)}…` : v.padEnd(widths[i]))).join('  ').trimEnd()
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')
 }
 

@@ -121,3 +121,4 @@ export async function startCollectorService(
 function keyed<T extends LogRecord | DeadLetter>(value: T): Message<T> {
   return { key: value.server ?? '', value }
 }
+

@@ -9,8 +9,7 @@ import { UsageError } from '../errors.js'
 import { fmt, progressReporter, renderRcaForTerminal } from '../output.js'
 import { parseFormat } from './classify.js'
 
-const USAGE =
-  'connrca analyze FILE… [--format F] [--prefix P] [--server S] [--json] [--no-store] [--data-dir D] [--config C]'
+const USAGE = 'connrca analyze FILE… [--format F] [--prefix P] [--server S] [--json] [--no-store] [--data-dir D] [--config C]'
 
 /** One-shot analysis of whole files: totals, windows and RCA events; stored unless --no-store. */
 export async function analyze(argv: string[]): Promise<void> {
@@ -71,20 +70,15 @@ export async function analyze(argv: string[]): Promise<void> {
       `${fmt(lines)} lines, ${fmt(report.records)} records, ${fmt(report.unparsed)} unparsed (dead-lettered) in ${(elapsedMs / 1000).toFixed(1)} s`,
     )
     const o = report.outcomes
-    out.push(
-      `connections: ${fmt(o.received)} received, ${fmt(o.authorized)} authorized, ${fmt(o.failed)} failed, ${fmt(o.closed)} closed`,
-    )
+    out.push(`connections: ${fmt(o.received)} received, ${fmt(o.authorized)} authorized, ${fmt(o.failed)} failed, ${fmt(o.closed)} closed`)
     out.push('')
     out.push('failures by category')
     const entries = Object.entries(report.totals)
     if (entries.length === 0) out.push('  none')
     for (const [category, t] of entries) {
-      out.push(
-        `  ${category.padEnd(14)} ${fmt(t.failures).padStart(9)}   ${t.reasons.map((r) => `${r.value} ${fmt(r.count)}`).join(', ')}`,
-      )
+      out.push(`  ${category.padEnd(14)} ${fmt(t.failures).padStart(9)}   ${t.reasons.map((r) => `${r.value} ${fmt(r.count)}`).join(', ')}`)
       const list = (label: string, xs: { value: string; count: number }[]) =>
-        xs.length &&
-        out.push(`  ${''.padEnd(24)} ${label}: ${xs.map((x) => `${x.value} (${fmt(x.count)})`).join(', ')}`)
+        xs.length && out.push(`  ${''.padEnd(24)} ${label}: ${xs.map((x) => `${x.value} (${fmt(x.count)})`).join(', ')}`)
       list('clients', t.topClients)
       list('users', t.topUsers)
       list('databases', t.topDatabases)

@@ -8,11 +8,7 @@ const USAGE = 'connrca classify [--format auto|stderr|csvlog|jsonlog|syslog|azur
 
 /** stdin → one JSON ConnectionEvent per line on stdout. */
 export async function classify(argv: string[]): Promise<void> {
-  const { values } = parse(
-    argv,
-    { format: { type: 'string', default: 'auto' }, prefix: { type: 'string' }, server: { type: 'string' } },
-    USAGE,
-  )
+  const { values } = parse(argv, { format: { type: 'string', default: 'auto' }, prefix: { type: 'string' }, server: { type: 'string' } }, USAGE)
   const format = parseFormat(values.format)
   const classifier = new Classifier()
   const out = process.stdout

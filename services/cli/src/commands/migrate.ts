@@ -4,11 +4,7 @@ import { loadConfig } from '../config-file.js'
 
 /** Applies pending schema migrations to the configured store (embedded or server). */
 export async function migrate(argv: string[]): Promise<void> {
-  const { values } = parse(
-    argv,
-    { config: { type: 'string' }, 'data-dir': { type: 'string' } },
-    'connrca migrate [--config C]',
-  )
+  const { values } = parse(argv, { config: { type: 'string' }, 'data-dir': { type: 'string' } }, 'connrca migrate [--config C]')
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
   const store = await openStore(config.store)

@@ -9,11 +9,7 @@ const USAGE = 'connrca notify test --route NAME | connrca notify retry   [--conf
 /** Checks a route's receivers with a sample event, or re-sends dead-lettered notifications. */
 export async function notify(argv: string[]): Promise<void> {
   const [action, ...rest] = argv
-  const { values } = parse(
-    rest,
-    { route: { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' } },
-    USAGE,
-  )
+  const { values } = parse(rest, { route: { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' } }, USAGE)
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
   if (!config.notify) throw new UserError('no `notify:` section in the config: nothing to send to')

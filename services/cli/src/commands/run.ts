@@ -13,8 +13,7 @@ import { UserError } from '../errors.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
 import { parseFormat } from './classify.js'
 
-const USAGE =
-  'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D]'
+const USAGE = 'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D]'
 const COMMIT_EVERY_MS = 1000
 
 /** The main job: every stage in one process on the embedded store, following the inputs. */
@@ -63,9 +62,7 @@ export async function run(argv: string[]): Promise<void> {
     notifier.start()
   }
 
-  const api = config.api.enabled
-    ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log)
-    : undefined
+  const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
 
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
   const sources: Source[] = sourceConfigs.map((cfg) => createSource(cfg, { logger: log, relevant: mayClassify }))
@@ -117,9 +114,7 @@ export async function run(argv: string[]): Promise<void> {
   await Promise.all(sources.map((s) => s.caughtUp()))
   clearInterval(progress)
   if (api) log(`dashboard: ${api.url}/${await dashboardRange(store)}`)
-  log(
-    `caught up: ${fmt(pipeline.recordsIn)} records, ${fmt(pipeline.deadLettersIn)} unparsed, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-  )
+  log(`caught up: ${fmt(pipeline.recordsIn)} records, ${fmt(pipeline.deadLettersIn)} unparsed, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
   if (values.once) {
     // Stopping the sources delivers records still held for a multi-line join; then close windows.
@@ -155,13 +150,7 @@ async function dashboardRange(store: Store): Promise<string> {
   return `?from=${iso(newest - 86_400_000)}Z&to=${iso(newest + 60_000)}Z`
 }
 
-function health(
-  sources: Source[],
-  configs: SourceConfig[],
-  pipeline: EmbeddedPipeline,
-  started: number,
-  stopping: boolean,
-): PipelineHealth {
+function health(sources: Source[], configs: SourceConfig[], pipeline: EmbeddedPipeline, started: number, stopping: boolean): PipelineHealth {
   return {
     status: stopping ? 'stopping' : 'ok',
     startedAt: Date.now() - (performance.now() - started),
@@ -208,8 +197,6 @@ async function resolveSources(
   }
   if (config.sources.length > 0) return config.sources
   const sample = await bundledSample(config)
-  process.stderr.write(
-    `connrca: no inputs given; running on the bundled sample ${(sample as { paths: string[] }).paths[0]}\n`,
-  )
+  process.stderr.write(`connrca: no inputs given; running on the bundled sample ${(sample as { paths: string[] }).paths[0]}\n`)
   return [sample]
 }

@@ -4,8 +4,7 @@ import { loadConfig } from '../config-file.js'
 import { UsageError, UserError } from '../errors.js'
 import { table } from '../output.js'
 
-const USAGE =
-  'connrca sql "SELECT …" [--format table|json|csv] [--max-rows N] [--timeout S] [--config C] [--data-dir D]'
+const USAGE = 'connrca sql "SELECT …" [--format table|json|csv] [--max-rows N] [--timeout S] [--config C] [--data-dir D]'
 
 /** Read-only ad-hoc SQL against the store. */
 export async function sql(argv: string[]): Promise<void> {
@@ -22,8 +21,7 @@ export async function sql(argv: string[]): Promise<void> {
   )
   if (positionals.length !== 1) throw new UsageError(`give exactly one SQL statement\nusage: ${USAGE}`)
   const format = values.format
-  if (format !== 'table' && format !== 'json' && format !== 'csv')
-    throw new UsageError(`unknown output format "${format}" (table, json, csv)`)
+  if (format !== 'table' && format !== 'json' && format !== 'csv') throw new UsageError(`unknown output format "${format}" (table, json, csv)`)
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
   const store = await openStore(config.store)
@@ -38,9 +36,7 @@ export async function sql(argv: string[]): Promise<void> {
     })
     const names = result.columns.map((c) => c.name)
     if (format === 'json') {
-      process.stdout.write(
-        `${JSON.stringify({ columns: result.columns, rows: result.rows, truncated: result.truncated })}\n`,
-      )
+      process.stdout.write(`${JSON.stringify({ columns: result.columns, rows: result.rows, truncated: result.truncated })}\n`)
     } else if (format === 'csv') {
       const esc = (v: unknown) => {
         const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)

@@ -57,11 +57,7 @@ export class EmbeddedPipeline {
   }
 
   /** Opens the pipeline, resuming from the last checkpoint unless `fresh`. */
-  static async open(
-    config: Config,
-    store: Store | undefined,
-    opts: { fresh?: boolean } = {},
-  ): Promise<EmbeddedPipeline> {
+  static async open(config: Config, store: Store | undefined, opts: { fresh?: boolean } = {}): Promise<EmbeddedPipeline> {
     const saved = opts.fresh || !store ? undefined : await getCheckpoint(store, CHECKPOINT)
     const cp = saved ? (JSON.parse(saved) as PipelineCheckpoint) : undefined
     const p = new EmbeddedPipeline(config, store, cp?.sources, cp)

@@ -45,10 +45,7 @@ export class Summary {
   }
 
   toJSON(extra: { lines?: number; records: number; unparsed: number; lateDropped: number }) {
-    const totals: Record<
-      string,
-      { failures: number; reasons: TopEntry[]; topClients: TopEntry[]; topUsers: TopEntry[]; topDatabases: TopEntry[] }
-    > = {}
+    const totals: Record<string, { failures: number; reasons: TopEntry[]; topClients: TopEntry[]; topUsers: TopEntry[]; topDatabases: TopEntry[] }> = {}
     for (const [category, t] of [...this.categories].sort((a, b) => b[1].failures - a[1].failures)) {
       totals[category] = {
         failures: t.failures,
