@@ -8,8 +8,8 @@ export default defineConfig({
     poolOptions: { forks: { singleFork: false, maxForks: 2, minForks: 1 } },
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    // Tags the Kafka test broker with this run; under CI stops it at the end (test/support/kafka.ts).
-    globalSetup: ['test/support/kafka-global.ts'],
+    // Builds dist/ when stale (test/support/build-global.ts); tags the Kafka test broker with this run; under CI stops it at the end (test/support/kafka.ts).
+    globalSetup: ['test/support/build-global.ts', 'test/support/kafka-global.ts'],
     reporters: ['default'],
   },
 })

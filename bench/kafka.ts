@@ -43,12 +43,13 @@ import { createParser, readLineBatches } from '@connrca/pglog'
 import { openStore, type Store } from '@connrca/store'
 import { createKafkaTransport } from '@connrca/transport'
 import { stringify } from 'yaml'
+import { ensureBuilt } from '../scripts/build.js'
+import { connrcaNodeArgs } from '../test/support/cli.js'
 import { spawnClickHouseFront } from '../test/support/clickhouse-front-process.js'
 import { saveResult } from './results.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SELF = fileURLToPath(import.meta.url)
-const MAIN = join(ROOT, 'services', 'cli', 'src', 'main.ts')
 const USER = 'bench'
 const PASSWORD = 'bench'
 /**
@@ -74,6 +75,12 @@ export interface RunResult {
   cpuSeconds: Record<string, number>
   /** busy share of all cores inside the interval, whoever used them (broker and other users included) */
   machineCpuBusy: number
+  /** CPU seconds per 1 M lines of each process (cpuSeconds scaled) */
+  cpuSecondsPer1M: Record<string, number>
+  /** collector + classifiers + aggregators (connrca's own services, not the store), per 1 M lines */
+  connrcaCpuSecondsPer1M: number
+  /** connrcaCpuSecondsPer1M ÷ the embedded run's CPU per 1 M lines (target ≤ 2) */
+  cpuRatioToEmbedded: number
 }
 
 export interface Percentiles {
@@ -89,7 +96,7 @@ export interface KafkaBenchResult {
   partitions: number
   /** connection events the store must hold (outcomes received and failed) */
   connectionEvents: number
-  embedded: { command: string; seconds: number; linesPerSec: number; peakRssMB: number }
+  embedded: { command: string; seconds: number; linesPerSec: number; peakRssMB: number; cpuSecondsPer1M: number }
   throughput: RunResult[]
   latency: {
     pipeline: PipelineConfig
@@ -209,8 +216,8 @@ function startService(stage: string, name: string, configPath: string, storeUrl:
     CONNRCA_HEALTH_PORT: '0',
     CONNRCA_HEALTH_HOST: '127.0.0.1',
   }
-  // node --import tsx: one process per service, so signals and /proc/<pid> are connrca itself
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'service', stage], {
+  // one node process per service, from dist/ as in the image: signals and /proc/<pid> are connrca itself
+  const child = spawn(process.execPath, connrcaNodeArgs(['service', stage]), {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -354,19 +361,21 @@ function embedded(dir: string, lines: number) {
       api: { enabled: false },
     }),
   )
-  const args = ['--import', 'tsx', MAIN, 'run', '--once', '--config', configPath]
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, ...args], {
+  const args = connrcaNodeArgs(['run', '--once', '--config', configPath])
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', process.execPath, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 1 << 28,
   })
   if (r.status !== 0) throw new Error(`connrca run --once failed (${r.status}): ${r.stderr.slice(-2000)}`)
-  const [seconds, rssKb] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number)
+  const [seconds, rssKb, user, sys] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number)
   return {
     command: 'connrca run --once (same sources config, embedded chDB)',
     seconds,
     linesPerSec: Math.round(lines / seconds),
     peakRssMB: Math.round(rssKb / 1024),
+    /** user + system CPU of the whole process, per 1 M lines */
+    cpuSecondsPer1M: round(((user + sys) * 1e6) / lines),
   }
 }
 
@@ -376,6 +385,7 @@ async function throughput(
   expected: number,
   instances: number,
   embeddedLinesPerSec: number,
+  embeddedCpuPer1M: number,
 ): Promise<RunResult> {
   const s = await setup(`tp${instances}`, brokers, fileSources(data.dir, false), {})
   const services: Service[] = []
@@ -418,6 +428,10 @@ async function throughput(
       cpu[name] = round(cpuSeconds(c.pid) - (cpuBefore.get(name) ?? 0))
     }
     const linesPerSec = Math.round(data.lines / seconds)
+    const per1M = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round((v * 1e6) / data.lines)]))
+    const own = Object.entries(per1M)
+      .filter(([k]) => !k.startsWith('store'))
+      .reduce((a, [, v]) => a + v, 0)
     return {
       instances,
       seconds: round(seconds),
@@ -427,6 +441,9 @@ async function throughput(
       peakRssMB: peak,
       cpuSeconds: cpu,
       machineCpuBusy: round((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)),
+      cpuSecondsPer1M: per1M,
+      connrcaCpuSecondsPer1M: round(own),
+      cpuRatioToEmbedded: round(own / embeddedCpuPer1M),
     }
   } finally {
     await teardown(s, services)
@@ -435,7 +452,7 @@ async function throughput(
 
 // ---- 2. latency ----
 
-const LATENCY_SECONDS = 48
+let LATENCY_SECONDS = 48
 const LATENCY_PIPELINE: PipelineConfig = { window: '10s', allowedLateness: '0s', idleTimeout: '2s', thresholds: {} }
 const WINDOW_MS = 10_000
 
@@ -470,87 +487,169 @@ async function latency(brokers: string) {
     await Promise.all([waitAssigned(consumers), ...subs.map((x) => x.joined)])
     await until('the collector', 60_000, () => (/"healthPort":\d+/.test(collector.child.log()) ? true : undefined))
 
-    // The project's generator, replayed in real time: event time = the wall clock at which the
-    // line is appended. Each server gets a 2 s burst of every cause in two rounds 25 s apart, so
-    // every burst opens a new incident (a quiet 10 s window lies between rounds).
-    const t0 = Math.ceil((Date.now() + 2000) / 1000) * 1000
-    const end = t0 + LATENCY_SECONDS * 1000
-    const records: { server: string; t: number; text: string }[] = []
-    SERVERS.forEach((server, si) => {
-      const incidents: InjectedIncident[] = []
-      for (const round of [0, 1]) {
-        for (const [ci, category] of CATEGORIES.entries()) {
-          const start = t0 + 1000 + round * 25_000 + ((si * 7 + ci) % 8) * 800
-          incidents.push({ server, category, start, durationMs: 2000, perMinute: 300 })
-        }
-      }
-      const opts = { servers: [server], start: t0, durationMs: end - t0, ratePerSec: 30, seed: 100 + si, incidents }
-      for (const text of renderedRecords({ ...opts, format: 'stderr', prefix: DEFAULT_PREFIX })) {
-        records.push({ server, t: timeOf(text), text })
-      }
-    })
-    records.sort((a, b) => a.t - b.t)
-
-    // server|event time → wall time its line was appended
-    const appendedAt = new Map<string, number>()
-    let lines = 0
-    for (let i = 0; i < records.length; ) {
-      const due = new Map<string, string[]>()
-      const keys: string[] = []
-      for (const now = Date.now(); i < records.length && records[i].t <= now; i++) {
-        const r = records[i]
-        due.set(r.server, [...(due.get(r.server) ?? []), r.text])
-        keys.push(`${r.server}|${r.t}`)
-        lines += r.text.split('\n').length
-      }
-      for (const [server, texts] of due) appendFileSync(join(logs, `${server}.log`), `${texts.join('\n')}\n`)
-      const at = Date.now()
-      for (const k of keys) if (!appendedAt.has(k)) appendedAt.set(k, at)
-      await sleep(5)
-    }
+    const { appendedAt, lines, end } = await followWorkload(logs)
     // Every counted window closes on steady traffic before `end`; let the pipeline deliver.
     await sleep(6000)
     const peak: Record<string, number> = {}
     for (const x of services) peak[x.name] = peakRssMB(x.child.pid)
     peak['store (chDB front)'] = peakRssMB(s.front.child.pid)
 
-    let unmatched = 0
-    const since = (server: string, time: number, at: number): number[] => {
-      const a = appendedAt.get(`${server}|${time}`)
-      if (a === undefined) unmatched++
-      return a === undefined ? [] : [at - a]
-    }
-    const total: number[] = []
-    const wait: number[] = []
-    const after: number[] = []
-    for (const { m, at } of rca) {
-      if (m.status !== 'open' || m.revision !== 1) continue
-      const windowEnd = Math.floor(m.firstFailure / WINDOW_MS) * WINDOW_MS + WINDOW_MS
-      // only windows closed by steady traffic; later ones wait for the idle timeout instead
-      if (windowEnd > end - 1000) continue
-      for (const ms of since(m.server, m.firstFailure, at)) {
-        total.push(ms)
-        wait.push(ms - (at - windowEnd))
-        after.push(at - windowEnd)
-      }
-    }
+    const m = matcher(appendedAt)
+    const r = rcaLatency(rca, m.since, end)
     return {
       pipeline: LATENCY_PIPELINE,
       seconds: LATENCY_SECONDS,
       linesAppended: lines,
       linesPerSec: Math.round(lines / LATENCY_SECONDS),
       linesPerSecPerFile: Math.round(lines / LATENCY_SECONDS / SERVERS.length),
-      logsMs: percentiles(arrivals.logs.flatMap(({ m, at }) => since(m.server, m.time, at))),
-      connectionMs: percentiles(arrivals.connections.flatMap(({ m, at }) => since(m.server, m.time, at))),
-      rcaMs: percentiles(total),
-      rcaWindowWaitMs: percentiles(wait),
-      rcaAfterWindowEndMs: percentiles(after),
-      unmatched,
+      logsMs: percentiles(arrivals.logs.flatMap(({ m: x, at }) => m.since(x.server, x.time, at))),
+      connectionMs: percentiles(arrivals.connections.flatMap(({ m: x, at }) => m.since(x.server, x.time, at))),
+      ...r,
+      unmatched: m.unmatched(),
       peakRssMB: peak,
     }
   } finally {
     await transport.close()
     await teardown(s, services)
+  }
+}
+
+/**
+ * The project's generator, replayed in real time into one file per server under `logs`: event
+ * time = the wall clock at which the line is appended. Each server gets a 2 s burst of every
+ * cause in two rounds 25 s apart, so every burst opens a new incident (a quiet 10 s window lies
+ * between rounds). Returns server|event time → wall time its line was appended.
+ */
+async function followWorkload(logs: string): Promise<{ appendedAt: Map<string, number>; lines: number; end: number }> {
+  const t0 = Math.ceil((Date.now() + 2000) / 1000) * 1000
+  const end = t0 + LATENCY_SECONDS * 1000
+  const records: { server: string; t: number; text: string }[] = []
+  SERVERS.forEach((server, si) => {
+    const incidents: InjectedIncident[] = []
+    for (const round of [0, 1]) {
+      for (const [ci, category] of CATEGORIES.entries()) {
+        const start = t0 + 1000 + round * 25_000 + ((si * 7 + ci) % 8) * 800
+        incidents.push({ server, category, start, durationMs: 2000, perMinute: 300 })
+      }
+    }
+    const opts = { servers: [server], start: t0, durationMs: end - t0, ratePerSec: 30, seed: 100 + si, incidents }
+    for (const text of renderedRecords({ ...opts, format: 'stderr', prefix: DEFAULT_PREFIX })) {
+      records.push({ server, t: timeOf(text), text })
+    }
+  })
+  records.sort((a, b) => a.t - b.t)
+
+  // server|event time → wall time its line was appended
+  const appendedAt = new Map<string, number>()
+  let lines = 0
+  for (let i = 0; i < records.length; ) {
+    const due = new Map<string, string[]>()
+    const keys: string[] = []
+    for (const now = Date.now(); i < records.length && records[i].t <= now; i++) {
+      const r = records[i]
+      due.set(r.server, [...(due.get(r.server) ?? []), r.text])
+      keys.push(`${r.server}|${r.t}`)
+      lines += r.text.split('\n').length
+    }
+    for (const [server, texts] of due) appendFileSync(join(logs, `${server}.log`), `${texts.join('\n')}\n`)
+    const at = Date.now()
+    for (const k of keys) if (!appendedAt.has(k)) appendedAt.set(k, at)
+    await sleep(5)
+  }
+  return { appendedAt, lines, end }
+}
+
+function matcher(appendedAt: Map<string, number>) {
+  let unmatched = 0
+  const since = (server: string, time: number, at: number): number[] => {
+    const a = appendedAt.get(`${server}|${time}`)
+    if (a === undefined) unmatched++
+    return a === undefined ? [] : [at - a]
+  }
+  return { since, unmatched: () => unmatched }
+}
+
+/** Line of an incident's first failure appended → its RCA event (open) seen, split at the window end. */
+function rcaLatency(
+  rca: Arrival<RcaEvent>[],
+  since: (server: string, time: number, at: number) => number[],
+  end: number,
+) {
+  const total: number[] = []
+  const wait: number[] = []
+  const after: number[] = []
+  for (const { m, at } of rca) {
+    if (m.status !== 'open' || m.revision !== 1) continue
+    const windowEnd = Math.floor(m.firstFailure / WINDOW_MS) * WINDOW_MS + WINDOW_MS
+    // only windows closed by steady traffic; later ones wait for the idle timeout instead
+    if (windowEnd > end - 1000) continue
+    for (const ms of since(m.server, m.firstFailure, at)) {
+      total.push(ms)
+      wait.push(ms - (at - windowEnd))
+      after.push(at - windowEnd)
+    }
+  }
+  return { rcaMs: percentiles(total), rcaWindowWaitMs: percentiles(wait), rcaAfterWindowEndMs: percentiles(after) }
+}
+
+/**
+ * The same follow-mode workload on the embedded deployment: `connrca run --json` following the
+ * files into chDB; an RCA event is seen when its JSON line reaches this process's stdin pipe.
+ * Target: rcaMs p99 < window + lateness + 1 s.
+ */
+export async function embeddedLatency(seconds = LATENCY_SECONDS) {
+  LATENCY_SECONDS = seconds
+  const logs = tempDir('emb-lat-logs')
+  for (const server of SERVERS) writeFileSync(join(logs, `${server}.log`), '')
+  const home = tempDir('emb-lat')
+  const configPath = join(home, 'connrca.yaml')
+  writeFileSync(
+    configPath,
+    stringify({
+      version: 1,
+      sources: fileSources(logs, true),
+      pipeline: LATENCY_PIPELINE,
+      store: { dataDir: join(home, 'data') },
+      api: { enabled: false },
+    }),
+  )
+  const child = track(
+    spawn(process.execPath, connrcaNodeArgs(['run', '--json', '--config', configPath]), {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+    'embedded run',
+  )
+  const rca: Arrival<RcaEvent>[] = []
+  let buf = ''
+  child.stdout?.on('data', (d) => {
+    const at = Date.now()
+    buf += d
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      if (line.startsWith('{')) rca.push({ m: JSON.parse(line) as RcaEvent, at })
+    }
+  })
+  try {
+    // caught up on the empty files: it says so on stderr
+    await until('connrca run to follow', 60_000, () => (/caught up/.test(child.log()) ? true : undefined))
+    const { appendedAt, lines, end } = await followWorkload(logs)
+    await sleep(6000)
+    const peak = peakRssMB(child.pid)
+    const m = matcher(appendedAt)
+    return {
+      pipeline: LATENCY_PIPELINE,
+      seconds: LATENCY_SECONDS,
+      linesAppended: lines,
+      linesPerSec: Math.round(lines / LATENCY_SECONDS),
+      ...rcaLatency(rca, m.since, end),
+      unmatched: m.unmatched(),
+      peakRssMB: peak,
+    }
+  } finally {
+    await stop(child)
+    await cleanup()
   }
 }
 
@@ -577,17 +676,19 @@ function round(x: number) {
 /** infra/kafka/broker.sh start is idempotent: it reuses a running broker and prints its address. */
 function startLocalBroker(): string {
   const out = execFileSync('bash', [join(ROOT, 'infra', 'kafka', 'broker.sh'), 'start'], {
-    env: { ...process.env, KAFKA_PORT: '19092' },
+    env: { ...process.env, KAFKA_PORT: process.env.KAFKA_PORT ?? '19092' },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  return out.trim().split('\n').pop() ?? '127.0.0.1:19092'
+  return out.trim().split('\n').pop() ?? `127.0.0.1:${process.env.KAFKA_PORT ?? '19092'}`
 }
 
 const say = (line: string) => process.stderr.write(`bench/kafka: ${line}\n`)
 
 /** The whole suite on the broker at KAFKA_BROKERS, or on infra/kafka's broker (started if needed) on 127.0.0.1:19092. */
-export async function kafkaSuite(opts: { lines: number }): Promise<KafkaBenchResult> {
+export async function kafkaSuite(opts: { lines: number; latencySeconds?: number }): Promise<KafkaBenchResult> {
+  await ensureBuilt() // the services run from dist/
+  if (opts.latencySeconds !== undefined) LATENCY_SECONDS = opts.latencySeconds
   const brokers = process.env.KAFKA_BROKERS ?? startLocalBroker()
   try {
     say(`generating ${opts.lines} lines over ${SERVERS.length} servers`)
@@ -598,7 +699,7 @@ export async function kafkaSuite(opts: { lines: number }): Promise<KafkaBenchRes
     say(`embedded: ${JSON.stringify(emb)}`)
     const runs: RunResult[] = []
     for (const n of [1, 2]) {
-      runs.push(await throughput(brokers, data, expected, n, emb.linesPerSec))
+      runs.push(await throughput(brokers, data, expected, n, emb.linesPerSec, emb.cpuSecondsPer1M))
       say(`kafka ${n}x: ${JSON.stringify(runs.at(-1))}`)
     }
     rmSync(data.dir, { recursive: true, force: true })

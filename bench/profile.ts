@@ -5,7 +5,7 @@
  */
 import { Session } from 'node:inspector/promises'
 import { join, resolve } from 'node:path'
-import { Classifier } from '@connrca/classifier'
+import { Classifier, mayClassify } from '@connrca/classifier'
 import { createParser, readLineBatches } from '@connrca/pglog'
 import { DEFAULT_PREFIX } from '@connrca/cli'
 import { saveResult } from './results.js'
@@ -17,7 +17,7 @@ async function pass(): Promise<number> {
   const classifier = new Classifier()
   let lines = 0
   const parser = createParser(
-    { format: 'stderr', prefix: DEFAULT_PREFIX, source: { kind: 'file', name: file } },
+    { format: 'stderr', prefix: DEFAULT_PREFIX, source: { kind: 'file', name: file }, relevant: mayClassify },
     { record: (r) => void classifier.classify(r), deadLetter: () => {} },
   )
   for await (const b of readLineBatches(file)) {

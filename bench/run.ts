@@ -7,15 +7,17 @@
  *   --no-kafka      skip the Kafka-mode suite (bench/kafka.ts; needs a broker: KAFKA_BROKERS, or
  *                   Java to start infra/kafka/broker.sh)
  *   --kafka-lines N size of the Kafka-mode corpus (default 1,000,000)
+ *   --quick         everything on small inputs (a couple of minutes): checks that the bench runs,
+ *                   its numbers mean little
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Classifier } from '@connrca/classifier'
+import { Classifier, mayClassify } from '@connrca/classifier'
 import type { LogFormat, LogRecord } from '@connrca/contracts'
 import { createParser, readLineBatches } from '@connrca/pglog'
-import { DEFAULT_PREFIX, SAMPLE_SERVERS, writeLog } from '@connrca/cli'
+import { DEFAULT_PREFIX, SAMPLE_SERVERS, writeLog, writeLogs } from '@connrca/cli'
 import { machine, saveResult } from './results.js'
 
 const { values } = parseArgs({
@@ -25,14 +27,18 @@ const { values } = parseArgs({
     'no-pgbadger': { type: 'boolean', default: false },
     'no-kafka': { type: 'boolean', default: false },
     'kafka-lines': { type: 'string', default: '1000000' },
+    quick: { type: 'boolean', default: false },
   },
 })
+const QUICK = values.quick
 const ROOT = resolve(import.meta.dirname, '..')
 const OUT = join(ROOT, 'bench', 'out')
 mkdirSync(OUT, { recursive: true })
 
-const LINES = Number(values.lines)
-const BIG = Number(values.big)
+const LINES = QUICK ? 20_000 : Number(values.lines)
+const BIG = QUICK ? 100_000 : Number(values.big)
+const KAFKA_LINES = QUICK ? 20_000 : Number(values['kafka-lines'])
+const LATENCY_SECONDS = QUICK ? 20 : 48
 const START = Date.UTC(2026, 2, 2, 0, 0, 0)
 const DAY = 86_400_000
 
@@ -65,7 +71,13 @@ async function parseClassify(path: string, format: LogFormat) {
   let events = 0
   let lines = 0
   const parser = createParser(
-    { format, prefix: format === 'stderr' ? DEFAULT_PREFIX : undefined, source: { kind: 'file', name: path } },
+    {
+      format,
+      prefix: format === 'stderr' ? DEFAULT_PREFIX : undefined,
+      source: { kind: 'file', name: path },
+      // as analyze, run and the collector do: records the classifier cannot use are not built
+      relevant: mayClassify,
+    },
     {
       record: (r: LogRecord) => {
         records++
@@ -75,26 +87,33 @@ async function parseClassify(path: string, format: LogFormat) {
     },
   )
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   for await (const b of readLineBatches(path)) {
     for (let i = 0; i < b.lines.length; i++) parser.push(b.lines[i], b.positions[i])
     lines += b.lines.length
   }
   parser.flush()
   const secs = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  // user + system of this process: also counts V8's GC helper threads, so it can exceed wall time
+  const cpuSecs = (cpu.user + cpu.system) / 1e6
   const mb = statSync(path).size / 1e6
   return {
     lines,
     records,
+    irrelevant: parser.irrelevant,
     events,
     seconds: round(secs),
     linesPerSec: Math.round(lines / secs),
     mbPerSec: round(mb / secs),
+    cpuSeconds: round(cpuSecs),
+    linesPerCpuSec: Math.round(lines / cpuSecs),
   }
 }
 
 /** Runs a command under /usr/bin/time: wall seconds and peak RSS. */
 function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', cmd, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -102,14 +121,14 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   })
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`)
   const last = r.stderr.trim().split('\n').pop() ?? ''
-  const [wall, rssKb] = last.split(' ').map(Number)
-  return { seconds: wall, peakRssMB: Math.round(rssKb / 1024), stdout: r.stdout }
+  const [wall, rssKb, user, sys] = last.split(' ').map(Number)
+  return { seconds: wall, peakRssMB: Math.round(rssKb / 1024), cpuSeconds: round(user + sys), stdout: r.stdout }
 }
 
 const CLI = [join(ROOT, 'node_modules', '.bin', 'tsx'), join(ROOT, 'services', 'cli', 'src', 'main.ts')]
 
-function analyze(path: string, format: LogFormat, extra: string[], dataDir?: string) {
-  const args = [CLI[1], 'analyze', path, '--json', '--format', format, ...prefixArgs(format), ...extra]
+function analyze(path: string | string[], format: LogFormat, extra: string[], dataDir?: string) {
+  const args = [CLI[1], 'analyze', ...[path].flat(), '--json', '--format', format, ...prefixArgs(format), ...extra]
   if (dataDir) args.push('--data-dir', dataDir)
   const m = measure(CLI[0], args)
   const report = JSON.parse(m.stdout)
@@ -123,6 +142,7 @@ function analyze(path: string, format: LogFormat, extra: string[], dataDir?: str
     timeToLastRcaMs: report.lastRcaMs as number | null,
     linesPerSec: Math.round(report.lines / m.seconds),
     peakRssMB: m.peakRssMB,
+    cpuSeconds: m.cpuSeconds,
     incidents: report.incidents.length as number,
     failures: report.outcomes.failed as number,
   }
@@ -160,22 +180,111 @@ for (const format of ['stderr', 'csvlog', 'jsonlog'] as const) {
 saveResult('parse-classify', { lines: LINES, formats: parse })
 results.parse = parse
 
-// 2. connrca analyze vs pgBadger, same file, same run, one core each (pgbadger -j 1)
+// 2. whole processes on the same file(s) in the same run: connrca analyze --no-store, pgBadger
+//    (-j 1, and -j 2 on several files) and `wc -l` (the scan limit)
+function wcL(paths: string[]) {
+  const m = measure('wc', ['-l', ...paths])
+  return { seconds: m.seconds, cpuSeconds: m.cpuSeconds }
+}
+
+function pgbadger(paths: string[], format: LogFormat, jobs: number, lines: number, tag: string) {
+  if (values['no-pgbadger']) return undefined
+  const html = join(OUT, `pgbadger-${tag}.html`)
+  const args = [
+    '-j',
+    String(jobs),
+    '-f',
+    PGBADGER_FORMAT[format],
+    ...prefixArgs(format),
+    '-o',
+    html,
+    '--quiet',
+    ...paths,
+  ]
+  const m = measure('pgbadger', args)
+  return {
+    seconds: m.seconds,
+    linesPerSec: Math.round(lines / m.seconds),
+    peakRssMB: m.peakRssMB,
+    cpuSeconds: m.cpuSeconds,
+  }
+}
+
+function sideBySide(paths: string[], format: LogFormat, tag: string, jobs = 1) {
+  const connrca = analyze(paths, format, ['--no-store'])
+  const peerRun = pgbadger(paths, format, jobs, connrca.lines, tag)
+  const wc = wcL(paths)
+  const r = {
+    files: paths.length,
+    bytes: paths.reduce((a, p) => a + statSync(p).size, 0),
+    connrca,
+    pgbadger: peerRun,
+    pgbadgerJobs: jobs,
+    wcL: wc,
+    ratio: peerRun ? round(peerRun.seconds / connrca.seconds) : undefined,
+    /** connrca's wall time ÷ wc -l's: how far above the scan limit */
+    xScanLimit: round(connrca.seconds / Math.max(wc.seconds, 0.01)),
+  }
+  process.stderr.write(`side by side ${tag}: ${JSON.stringify(r)}\n`)
+  return r
+}
+
+/**
+ * Nearly every line a connection event: the connection lines (received, authorized,
+ * disconnection, failures and their DETAIL) of a realistic corpus ~2.7× as large, in order.
+ */
+async function connectionCorpus(lines: number): Promise<string> {
+  const path = join(OUT, `connections-${lines}.log`)
+  if (existsSync(path)) return path
+  const src = await corpus('stderr', Math.ceil(lines * 2.75))
+  process.stderr.write(`generating ${path}\n`)
+  const keep =
+    / (LOG|FATAL): {2}(connection |disconnection:|could not |incomplete |password |no pg_hba|sorry|the database|remaining|role |database )/
+  const out: string[] = []
+  let kept = 0
+  let lastFatal = false
+  for await (const b of readLineBatches(src)) {
+    for (const l of b.lines) {
+      if (kept >= lines) break
+      const k = keep.test(l) || (lastFatal && l.includes(' DETAIL:  '))
+      if (!k) continue
+      lastFatal = l.includes(' FATAL:  ')
+      out.push(l)
+      kept++
+    }
+  }
+  writeFileSync(path, `${out.join('\n')}\n`)
+  return path
+}
+
+/** The realistic corpus as one file per server (three), for the 2-core comparison. */
+async function perServerFiles(lines: number): Promise<string[]> {
+  const dir = join(OUT, `per-server-${lines}`)
+  if (!existsSync(dir)) {
+    process.stderr.write(`generating ${dir}\n`)
+    await writeLogs(dir, {
+      servers: SAMPLE_SERVERS.map((s) => s.name),
+      start: START,
+      durationMs: DAY,
+      ratePerSec: lines / (3 * (DAY / 1000)),
+      format: 'stderr',
+      prefix: DEFAULT_PREFIX,
+      seed: 42,
+      incidents: 'default',
+    })
+  }
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()
+    .map((f) => join(dir, f))
+}
+
 const peer: Record<string, unknown> = {}
 for (const format of ['stderr', 'csvlog', 'jsonlog'] as const) {
-  const path = await corpus(format, LINES)
-  const connrca = analyze(path, format, ['--no-store'])
-  process.stderr.write(`connrca analyze --no-store ${format}: ${JSON.stringify(connrca)}\n`)
-  let pgbadger: { seconds: number; linesPerSec: number; peakRssMB: number } | undefined
-  if (!values['no-pgbadger']) {
-    const html = join(OUT, `pgbadger-${format}.html`)
-    const args = ['-j', '1', '-f', PGBADGER_FORMAT[format], ...prefixArgs(format), '-o', html, '--quiet', path]
-    const m = measure('pgbadger', args)
-    pgbadger = { seconds: m.seconds, linesPerSec: Math.round(connrca.lines / m.seconds), peakRssMB: m.peakRssMB }
-    process.stderr.write(`pgbadger -j 1 ${format}: ${JSON.stringify(pgbadger)}\n`)
-  }
-  peer[format] = { connrca, pgbadger, ratio: pgbadger ? round(pgbadger.seconds / connrca.seconds) : undefined }
+  peer[format] = sideBySide([await corpus(format, LINES)], format, format)
 }
+peer.connectionHeavy = sideBySide([await connectionCorpus(LINES)], 'stderr', 'connections')
+peer.twoCores = sideBySide(await perServerFiles(LINES), 'stderr', 'per-server', 2)
 saveResult('vs-pgbadger', { lines: LINES, formats: peer })
 results.peer = peer
 
@@ -198,9 +307,121 @@ results.e2e = e2e
 // 4. Kafka mode: collector → classifier → aggregator → store as separate processes, 1× and 2×
 if (!values['no-kafka']) {
   const { kafkaSuite } = await import('./kafka.js')
-  const kafka = await kafkaSuite({ lines: Number(values['kafka-lines']) })
+  const kafka = await kafkaSuite({ lines: KAFKA_LINES, latencySeconds: LATENCY_SECONDS })
   saveResult('kafka', kafka)
   results.kafka = kafka
 }
 
+// 5. follow mode on the embedded deployment: the Kafka suite's latency workload, `connrca run`
+{
+  const { embeddedLatency } = await import('./kafka.js')
+  const lat = await embeddedLatency(LATENCY_SECONDS)
+  process.stderr.write(`embedded follow latency: ${JSON.stringify(lat)}\n`)
+  saveResult('latency-embedded', lat)
+  results.latencyEmbedded = lat
+}
+
+saveResult('summary', { rows: summary(results) })
+process.stderr.write(`\n${table(summary(results))}\n`)
+
 process.stdout.write(`${JSON.stringify({ machine, ...results }, null, 2)}\n`)
+
+// ---- the summary: every figure of issue 15 with its target, one row each ----
+
+interface Row {
+  figure: string
+  value: string
+  target: string
+  met?: boolean
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: results are this script's own JSON
+function summary(r: Record<string, any>): Row[] {
+  const rows: Row[] = []
+  const n = (x: number | undefined) =>
+    x === undefined || Number.isNaN(x) ? 'n/a' : Math.round(x).toLocaleString('en-US')
+  const min = { stderr: 2_000_000, csvlog: 1_500_000, jsonlog: 1_000_000 } as const
+  for (const f of ['stderr', 'csvlog', 'jsonlog'] as const) {
+    const p = r.parse?.[f]
+    if (!p) continue
+    rows.push({
+      figure: `parse+classify ${f}, one core (lines/s wall; per CPU-s)`,
+      value: `${n(p.linesPerSec)}; ${n(p.linesPerCpuSec)}`,
+      target: `≥ ${n(min[f])}`,
+      met: p.linesPerSec >= min[f],
+    })
+  }
+  const side = (key: string, label: string, target?: number) => {
+    const s = r.peer?.[key]
+    if (!s) return
+    rows.push({
+      figure: `${label}: connrca ${s.connrca.seconds} s, pgbadger -j ${s.pgbadgerJobs} ${s.pgbadger?.seconds ?? 'n/a'} s, wc -l ${s.wcL.seconds} s`,
+      value: s.ratio === undefined ? 'n/a' : `${s.ratio}×`,
+      target: target ? `≥ ${target}×` : 'report',
+      met: target && s.ratio !== undefined ? s.ratio >= target : undefined,
+    })
+  }
+  side('stderr', 'analyze --no-store vs pgBadger, realistic stderr', 100)
+  side('csvlog', 'same, csvlog')
+  side('jsonlog', 'same, jsonlog')
+  side('connectionHeavy', 'same, connection-heavy stderr', 30)
+  side('twoCores', 'several files, 2 cores')
+  for (const [lines, e] of Object.entries(r.e2e ?? {}) as [string, Record<string, Record<string, number>>][]) {
+    rows.push({
+      figure: `embedded end to end ${n(Number(lines))} lines (analyze into chDB), lines/s`,
+      value: n(e.analyze.linesPerSec),
+      target: '≥ 500,000',
+      met: e.analyze.linesPerSec >= 500_000,
+    })
+    rows.push({
+      figure: `  peak RSS (analyze; run --once ${e.run.peakRssMB} MB)`,
+      value: `${e.analyze.peakRssMB} MB`,
+      target: '< 500 MB',
+      met: e.analyze.peakRssMB < 500 && e.run.peakRssMB < 500,
+    })
+  }
+  const k = r.kafka
+  if (k) {
+    for (const t of k.throughput) {
+      rows.push({
+        figure: `Kafka, ${t.instances} instance(s) per stage, lines/s`,
+        value: n(t.linesPerSec),
+        target: t.instances === 1 ? '≥ 100,000' : 'report',
+        met: t.instances === 1 ? t.linesPerSec >= 100_000 : undefined,
+      })
+      rows.push({
+        figure: `  connrca CPU per 1 M lines (embedded ${k.embedded.cpuSecondsPer1M} s)`,
+        value: `${t.connrcaCpuSecondsPer1M} s (${t.cpuRatioToEmbedded}×)`,
+        target: '≤ 2×',
+        met: t.cpuRatioToEmbedded <= 2,
+      })
+    }
+    const limit = 10_000 + 1000
+    rows.push({
+      figure: 'follow latency line → RCA event p99, Kafka',
+      value: `${n(k.latency.rcaMs.p99)} ms`,
+      target: `< ${n(limit)} ms`,
+      met: k.latency.rcaMs.p99 < limit,
+    })
+  }
+  const le = r.latencyEmbedded
+  if (le)
+    rows.push({
+      figure: 'follow latency line → RCA event p99, embedded',
+      value: `${n(le.rcaMs.p99)} ms`,
+      target: '< 11,000 ms',
+      met: le.rcaMs.p99 < 11_000,
+    })
+  return rows
+}
+
+function table(rows: Row[]): string {
+  const w = Math.max(...rows.map((x) => x.figure.length))
+  const v = Math.max(...rows.map((x) => x.value.length))
+  return rows
+    .map(
+      (x) =>
+        `${x.figure.padEnd(w)}  ${x.value.padStart(v)}  ${x.target.padEnd(12)} ${x.met === undefined ? '' : x.met ? 'met' : 'NOT met'}`,
+    )
+    .join('\n')
+}

@@ -7,7 +7,7 @@ import { sleep, spawnConnrca, stop, until } from './support/process.js'
 
 // Regression (CI, kill9 seed 49305804): the checkpoint held source positions and window state
 // but not the classifier's memory. A restart that resumed between `connection received` and the
-// TLS failure of the same backend lost the client address (Azure Flexible's prefix has no %h),
+// TLS failure of the same backend lost the client address (the prefix of that test has no %h),
 // so "Most failures came from 10.20.5.77" counted one attempt fewer than an uninterrupted run.
 describe('a restart between connection received and the failure of the same backend', () => {
   let home = ''

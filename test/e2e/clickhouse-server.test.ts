@@ -30,7 +30,9 @@ describe.skipIf(!available)('store over HTTP against a real clickhouse-server', 
 
   it('creates, inserts and reads back through @clickhouse/client', async () => {
     expect(store.kind).toBe('server')
-    await store.client.command({ query: 'CREATE TABLE IF NOT EXISTS smoke (id UInt64, server String) ENGINE = MergeTree ORDER BY id' })
+    await store.client.command({
+      query: 'CREATE TABLE IF NOT EXISTS smoke (id UInt64, server String) ENGINE = MergeTree ORDER BY id',
+    })
     await store.client.insert({
       table: 'smoke',
       values: Array.from({ length: 1000 }, (_, i) => ({ id: i, server: `pg-${i % 3}` })),
@@ -53,7 +55,9 @@ describe.skipIf(!available)('store over HTTP against a real clickhouse-server', 
       (e: unknown) => e,
     )
     expect(err).toBeInstanceOf(StoreError)
-    expect((err as Error).message).toMatch(/^store: cannot reach ClickHouse at http:\/\/127\.0\.0\.1:\d+: .*(password|Authentication)/i)
+    expect((err as Error).message).toMatch(
+      /^store: cannot reach ClickHouse at http:\/\/127\.0\.0\.1:\d+: .*(password|Authentication)/i,
+    )
     expect((err as Error).message).not.toContain('wrong')
     expect((err as Error).message.split('\n')).toHaveLength(1)
   })

@@ -203,7 +203,10 @@ describe.skipIf(kafkaTests.skip)('distributed mode: connrca service × 5 over Ka
   it('every surviving service reports health and metrics', async () => {
     const emitted = { windows: 0, rca: 0 }
     const sum = (text: string, name: string) =>
-      [...text.matchAll(new RegExp(`^connrca_${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce((a, x) => a + Number(x[1]), 0)
+      [...text.matchAll(new RegExp(`^connrca_${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce(
+        (a, x) => a + Number(x[1]),
+        0,
+      )
     for (const child of children.filter((c) => c.exitCode === null && c.signalCode === null)) {
       const port = healthPort(child)
       const h = await fetch(`http://127.0.0.1:${port}/healthz`)

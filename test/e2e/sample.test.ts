@@ -71,7 +71,8 @@ describe('connrca run on the bundled sample', () => {
     const events = await withStore((s) => latestRcaEvents(s, { limit: 100_000 }))
     const story: Category[] = ['firewall_deny', 'auth_fail', 'tls_reject', 'limit_reached', 'transient']
     const perCause = new Map<string, number>()
-    for (const e of events) perCause.set(`${e.server}/${e.category}`, (perCause.get(`${e.server}/${e.category}`) ?? 0) + e.count)
+    for (const e of events)
+      perCause.set(`${e.server}/${e.category}`, (perCause.get(`${e.server}/${e.category}`) ?? 0) + e.count)
     for (const [key, n] of truthCounts()) {
       const category = key.split('/')[1] as Category
       // Story causes have threshold 1: every failure is in an incident. Noise causes have a
@@ -81,7 +82,11 @@ describe('connrca run on the bundled sample', () => {
     }
     for (const inc of truth.incidents.filter((i) => story.includes(i.category))) {
       const match = events.find(
-        (e) => e.server === inc.server && e.category === inc.category && e.firstFailure >= inc.start - 60_000 && e.firstFailure < inc.start + inc.durationMs,
+        (e) =>
+          e.server === inc.server &&
+          e.category === inc.category &&
+          e.firstFailure >= inc.start - 60_000 &&
+          e.firstFailure < inc.start + inc.durationMs,
       )
       expect(match, `${inc.server} ${inc.category} at ${new Date(inc.start).toISOString()}`).toBeDefined()
       expect(match!.status).toBe('resolved')
@@ -92,7 +97,9 @@ describe('connrca run on the bundled sample', () => {
     const events = await withStore((s) => latestRcaEvents(s, { server: 'orders-prod' }))
     const fw = events.find((e) => e.category === 'firewall_deny')!
     expect(fw.text).toMatch(
-      new RegExp(`^${fw.count} connection attempts to PostgreSQL server orders-prod failed between 2026-03-02 10:0\\d and 10:\\d\\d UTC because of firewall rules\\.`),
+      new RegExp(
+        `^${fw.count} connection attempts to PostgreSQL server orders-prod failed between 2026-03-02 10:0\\d and 10:\\d\\d UTC because of firewall rules\\.`,
+      ),
     )
     expect(fw.suggestion?.startIp).toBe('81.2.69.0')
     expect(fw.suggestion?.endIp).toBe('81.2.69.255')

@@ -1,7 +1,9 @@
 import type { ConnectionEvent, LogRecord, Outcome } from '@connrca/contracts'
 import { BoundedMap } from './bounded-map.js'
 import { applicationName, keyValue, quotedAfter, tlsProtocol, toPort } from './extract.js'
+import { detailToEnglish, sqlstateReason, toEnglish } from './localized.js'
 import { REASONS, type Reason } from './reasons.js'
+import { isSqlstateChar, mayClassify } from './relevance.js'
 import { type Match, matchFailure, matchFatalFallback, passwordReason } from './rules.js'
 
 export interface ClassifierOptions {
@@ -39,12 +41,23 @@ interface ServerState {
   admitted: BoundedMap<string, 1>
   /** Newest event time seen for this server's pids. */
   latest: number
+  /** `ip\0user\0database` -> time of its last hba deny of an encrypted attempt (see PREFER_RETRY_MS). */
+  tlsDenies: BoundedMap<string, number>
 }
 
 /** LOG lines that explain a FATAL that follows for the same pid; the FATAL is the one counted. */
 const PRECURSORS = new Set<Reason>(['peer_credentials_unavailable', 'pam_auth_failed'])
 
 const SSL_OFF = /* both PG < 12 and PG >= 12 wordings */ [', SSL off', ', no encryption']
+const SSL_ON = [', SSL on', ', SSL encryption']
+
+/**
+ * libpq's default `sslmode=prefer` retries without TLS at once when a TLS attempt fails: an
+ * unencrypted deny of the same client, user and database this soon after an encrypted one is
+ * that retry of a firewall deny, not the server requiring TLS. Not kept in snapshots (a restart
+ * between the two lines of one retry is rare and costs one reason).
+ */
+const PREFER_RETRY_MS = 1000
 
 export class Classifier {
   private readonly servers = new Map<string, ServerState>()
@@ -122,11 +135,30 @@ export class Classifier {
   classify(r: LogRecord): ConnectionEvent | undefined {
     const sev = r.severity
     let msg = r.message
-    if (msg.length < 6) return undefined
+    // the parsers' prefilter: what it rejects is never classified, so skipping it loses nothing
+    if (msg.length < 6 || !mayClassify(sev, msg, 0, r.sqlstate)) return undefined
     // log_error_verbosity=verbose puts the SQLSTATE in front of the text: `08P01: incomplete ...`
     if (msg.charCodeAt(5) === 58 && msg.charCodeAt(6) === 32 && isSqlstateChar(msg.charCodeAt(0))) {
       msg = msg.slice(7)
     }
+    const ev = this.classifyText(r, msg)
+    if (ev !== undefined || (sev !== 'LOG' && sev !== 'FATAL' && sev !== 'WARNING' && sev !== 'ERROR')) return ev
+    // lc_messages in another language: the English text of a known translation, else the SQLSTATE
+    const english = toEnglish(msg)
+    if (english !== undefined) {
+      const e = this.classifyText({ ...r, message: english, detail: detailToEnglish(r.detail) }, english)
+      if (e !== undefined) e.message = msg
+      return e
+    }
+    if (sev === 'FATAL') {
+      const reason = sqlstateReason(r.sqlstate)
+      if (reason !== undefined) return this.failure(r, msg, sev, reason)
+    }
+    return undefined
+  }
+
+  private classifyText(r: LogRecord, msg: string): ConnectionEvent | undefined {
+    const sev = r.severity
     const c0 = msg.charCodeAt(0)
 
     if (sev === 'LOG') {
@@ -157,6 +189,10 @@ export class Classifier {
       }
     }
     if (sev === 'FATAL') return this.failure(r, msg, sev)
+    // PostgreSQL 9.x-13 end sessions at WARNING when another backend crashed (FATAL since 14)
+    if (sev === 'WARNING' && c0 === 116 && msg.startsWith('terminating connection because of crash')) {
+      return this.failure(r, msg, sev)
+    }
     if (sev === 'ERROR' && (c0 === 83 || c0 === 99)) {
       // SSL failures are sometimes raised at ERROR; nothing else at ERROR is about connecting
       // (`database "x" does not exist` at ERROR is a DROP DATABASE, not a login).
@@ -175,6 +211,7 @@ export class Classifier {
         pids: new BoundedMap(this.pidMapSize),
         admitted: new BoundedMap(this.historySize),
         latest: Number.NEGATIVE_INFINITY,
+        tlsDenies: new BoundedMap(1024),
       }
       this.servers.set(name, s)
     }
@@ -193,6 +230,11 @@ export class Classifier {
       s.pids.set(r.pid, st)
     }
     return st
+  }
+
+  private preferRetry(s: ServerState, ip: string, msg: string, time: number): boolean {
+    const at = s.tlsDenies.get(denyKey(ip, msg))
+    return at !== undefined && Math.abs(time - at) <= PREFER_RETRY_MS
   }
 
   private ended(st: PidState, time: number): boolean {
@@ -250,8 +292,8 @@ export class Classifier {
     return this.event(r, msg, 'closed', undefined, undefined, user, database, ip, port, undefined, st?.application)
   }
 
-  private failure(r: LogRecord, msg: string, sev: string): ConnectionEvent | undefined {
-    let m: Match | undefined = matchFailure(msg)
+  private failure(r: LogRecord, msg: string, sev: string, known?: Reason): ConnectionEvent | undefined {
+    let m: Match | undefined = known ?? matchFailure(msg)
     if (m === undefined && sev === 'FATAL') m = matchFatalFallback(msg)
     if (m === undefined) return undefined
 
@@ -267,7 +309,10 @@ export class Classifier {
       case '@hba_reject': {
         const sslOff = msg.endsWith(SSL_OFF[0]) || msg.endsWith(SSL_OFF[1])
         const replication = msg.includes('replication connection')
-        if (sslOff && !replication && ip !== undefined && s.admitted.has(ip)) {
+        if (!sslOff && ip !== undefined && (msg.endsWith(SSL_ON[0]) || msg.endsWith(SSL_ON[1]))) {
+          s.tlsDenies.set(denyKey(ip, msg), r.time)
+        }
+        if (sslOff && !replication && ip !== undefined && s.admitted.has(ip) && !this.preferRetry(s, ip, msg, r.time)) {
           reason = m === '@hba' ? 'no_hba_entry_ssl_off_known_client' : 'hba_reject_ssl_off_known_client'
         } else if (m === '@hba') {
           reason = replication ? 'no_hba_entry_replication' : 'no_hba_entry'
@@ -389,6 +434,8 @@ function finite(t: number): number | null {
   return Number.isFinite(t) ? t : null
 }
 
-function isSqlstateChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90)
+/** `ip\0user\0database` of an hba deny message. */
+function denyKey(ip: string, msg: string): string {
+  return `${ip}\0${quotedAfter(msg, 'user ') ?? ''}\0${quotedAfter(msg, 'database ') ?? ''}`
 }
+

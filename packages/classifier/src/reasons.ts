@@ -342,6 +342,16 @@ const CATALOG = {
     description: 'The client went away with a transaction open.',
     sqlstate: '08006',
   },
+  incomplete_message: {
+    category: 'network',
+    description: 'The connection ended in the middle of a protocol message from the client.',
+    sqlstate: '08P01',
+  },
+  protocol_sync_lost: {
+    category: 'network',
+    description: 'The server lost track of the message stream (an error while a client message was half read) and closed the session.',
+    sqlstate: '08P01',
+  },
   authentication_timeout: {
     category: 'network',
     description: 'The client did not finish authentication within authentication_timeout.',

@@ -41,6 +41,7 @@ export function matchFailure(msg: string): Match | undefined {
       if (msg.startsWith('incomplete startup packet')) return 'incomplete_startup_packet'
       if (msg.startsWith('invalid length of startup packet')) return 'invalid_startup_packet'
       if (msg.startsWith('invalid frontend message type')) return 'invalid_frontend_message'
+      if (msg.startsWith('incomplete message from client')) return 'incomplete_message'
       return undefined
     case 99: // c
       return matchC(msg)
@@ -141,6 +142,7 @@ function matchT(msg: string): Match | undefined {
     return undefined
   }
   if (msg.startsWith('terminating connection ')) {
+    if (msg.includes('protocol synchronization was lost')) return 'protocol_sync_lost'
     if (msg.includes('administrator command')) return '@terminate:admin_termination'
     if (msg.includes('crash of another server process')) return '@terminate:crash_termination'
     if (msg.includes('conflict with recovery')) return '@terminate:recovery_conflict'

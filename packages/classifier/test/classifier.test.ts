@@ -267,6 +267,28 @@ describe('TLS reject by history: ssl off from a client the server admitted befor
     ).toBe('no_hba_entry')
   })
 
+  it("libpq's sslmode=prefer retry of a firewall deny is a firewall deny, although the client was admitted before", () => {
+    const c = new Classifier()
+    admit(c, '10.0.0.8', 1) // admitted for app@orders
+    const t0 = 1_800_000_000_000
+    const deny = (pid: number, time: number, user: string, db: string, enc: string) =>
+      c.classify(rec('FATAL', `no pg_hba.conf entry for host "10.0.0.8", user "${user}", database "${db}", ${enc}`, { pid, time }))
+    // TLS attempt denied, the retry without TLS 3 ms later: both firewall denies
+    expect(deny(10, t0, 'carol', 'shop', 'SSL encryption')?.reason).toBe('no_hba_entry')
+    expect(deny(11, t0 + 3, 'carol', 'shop', 'no encryption')?.reason).toBe('no_hba_entry')
+    // PG < 12 wording, and a reject line
+    expect(deny(12, t0 + 10_000, 'dave', 'shop', 'SSL on')?.reason).toBe('no_hba_entry')
+    expect(deny(13, t0 + 10_002, 'dave', 'shop', 'SSL off')?.reason).toBe('no_hba_entry')
+    const rej = (pid: number, time: number, enc: string) =>
+      c.classify(rec('FATAL', `pg_hba.conf rejects connection for host "10.0.0.8", user "erin", database "shop", ${enc}`, { pid, time }))
+    expect(rej(14, t0 + 20_000, 'SSL encryption')?.reason).toBe('hba_reject')
+    expect(rej(15, t0 + 20_001, 'no encryption')?.reason).toBe('hba_reject')
+    // another user or database, or long after: the server requires TLS of this known client
+    expect(deny(16, t0 + 30_000, 'carol', 'shop', 'SSL encryption')?.reason).toBe('no_hba_entry')
+    expect(deny(17, t0 + 30_002, 'carol', 'other', 'no encryption')?.reason).toBe('no_hba_entry_ssl_off_known_client')
+    expect(deny(18, t0 + 40_000, 'carol', 'shop', 'no encryption')?.reason).toBe('no_hba_entry_ssl_off_known_client')
+  })
+
   it('history is per server', () => {
     const c = new Classifier()
     admit(c, '10.0.0.8', 1, 'other')

@@ -1,6 +1,6 @@
 import { CATEGORIES, type LogRecord } from '@connrca/contracts'
 import { describe, expect, it } from 'vitest'
-import { Classifier, CONTEXT_TEXTS, FAILURE_TEXTS, failureTerms, REASONS } from '../src/index.js'
+import { Classifier, CONTEXT_TEXTS, FAILURE_TEXTS, failureTerms, mayClassify, REASONS } from '../src/index.js'
 import { rec } from './helpers.js'
 
 type Case = [severity: LogRecord['severity'], message: string, reason: string, detail?: string]
@@ -147,6 +147,13 @@ const CASES: Case[] = [
     'User was holding a relation lock for too long.',
   ],
   ['FATAL', 'terminating connection due to unexpected postmaster exit', 'postmaster_exit'],
+  // PostgreSQL 9.x-13 log the crash termination at WARNING (FATAL since 14)
+  [
+    'WARNING',
+    'terminating connection because of crash of another server process',
+    'crash_termination',
+    'The postmaster has commanded this server process to roll back the current transaction and exit, because another server process exited abnormally and possibly corrupted shared memory.',
+  ],
   // user_error
   ['FATAL', 'database "users" does not exist', 'database_not_found'],
   ['FATAL', 'role "jose.villanova" does not exist', 'role_not_found'],
@@ -181,6 +188,8 @@ const CASES: Case[] = [
   ['LOG', 'unexpected EOF on client connection', 'unexpected_eof'],
   ['LOG', 'unexpected EOF on client connection with an open transaction', 'unexpected_eof_in_transaction'],
   ['FATAL', 'canceling authentication due to timeout', 'authentication_timeout'],
+  ['FATAL', 'terminating connection because protocol synchronization was lost', 'protocol_sync_lost'],
+  ['LOG', 'incomplete message from client', 'incomplete_message'],
 ]
 
 describe('rule catalog', () => {
@@ -190,6 +199,13 @@ describe('rule catalog', () => {
     expect(ev?.outcome).toBe('failed')
     expect(ev?.reason).toBe(reason)
     expect(ev?.category).toBe(REASONS[reason].category)
+  })
+
+  it.each(CASES)("passes the parsers' relevance filter from its first line: %s %s", (severity, message) => {
+    expect(mayClassify(severity, message, 0, undefined)).toBe(true)
+    // as a parser sees it: the message in the middle of the raw line
+    const line = `2026-03-02 10:00:00.000 UTC [42] app@db ${severity}:  ${message}`
+    expect(mayClassify(severity, line, line.indexOf(message), undefined)).toBe(true)
   })
 
   it('covers every reason of the catalog except the history- and session-dependent ones', () => {

@@ -204,6 +204,7 @@ export const RcaSummary = RcaEvent.pick({
   text: true,
   steps: true,
   suggestion: true,
+  hypotheses: true,
   emittedAt: true,
 })
 export type RcaSummary = z.infer<typeof RcaSummary>

@@ -20,6 +20,35 @@ export const Suggestion = z.object({
 })
 export type Suggestion = z.infer<typeof Suggestion>
 
+/**
+ * One possible cause behind an incident's category, with the numbers that support it. Version 1 of
+ * the shape (`version`); a later shape gets a new literal so readers can tell them apart.
+ */
+export const Hypothesis = z.object({
+  version: z.literal(1),
+  /** Stable name, e.g. `credentials_changed`, `password_guessing`, `rule_removed`. */
+  id: z.string(),
+  title: z.string(),
+  /** One or two sentences with the evidence numbers. */
+  text: z.string(),
+  /** 0–1: how well the evidence fits; hypotheses are sorted by it, highest first. */
+  score: z.number(),
+  /** Its own severity when it differs from the incident's (a security finding is critical). */
+  severity: RcaSeverity.optional(),
+  security: z.boolean().optional(),
+  /** The numbers behind the text, by name (e.g. `clientsWithEarlierSuccess: 4`). */
+  evidence: z.record(z.string(), z.number()),
+  /**
+   * What incidents on other servers must share to be the same fleet incident: `net:81.2.69.0/24`,
+   * `client:203.0.113.7`, `user:billing_app` or `app:billing-api` (with the same category).
+   */
+  fleetKey: z.string().optional(),
+  /** Clients (addresses) the hypothesis is about, most failures first. */
+  clients: z.array(z.string()),
+  steps: z.array(z.string()),
+})
+export type Hypothesis = z.infer<typeof Hypothesis>
+
 /** One incident: a run of windows in which one server fails for one cause. */
 export const RcaEvent = z.object({
   schema: z.literal('connrca.rca.v1'),
@@ -45,6 +74,11 @@ export const RcaEvent = z.object({
   text: z.string(),
   steps: z.array(z.string()),
   suggestion: Suggestion.optional(),
+  /**
+   * Ranked causes behind the category (diagnosis), best first. Optional: events written before
+   * the diagnosis existed, and incidents without evidence, have none; readers must not require it.
+   */
+  hypotheses: z.array(Hypothesis).optional(),
   /** Event time at which this revision was produced (window end that triggered it). */
   emittedAt: z.number(),
 })

@@ -4,6 +4,7 @@ import cron, { type ScheduledTask } from 'node-cron'
 import { type Clock, systemClock } from './clock.js'
 import { attemptDelivery, backoffMs, ReceiverLimiter } from './delivery.js'
 import { type DigestRow, type IncidentsView, renderPayload, type View } from './formats/index.js'
+import { fleetOf } from './fleet.js'
 import { groupKeyOf, labelsOf } from './match.js'
 import { redactUrl } from './redact.js'
 import { NotifyConfigError, type Receiver, type ResolvedConfig, type Route, resolveConfig } from './resolve-config.js'
@@ -150,7 +151,9 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   }
 
   function joinGroup(a: AlertState, route: Route, now: number): void {
-    const labels = labelsOf(a.event, route.groupBy)
+    // Grouped by server (the default): incidents with a fleet signature group across servers instead.
+    const fleet = route.groupBy.includes('server') ? fleetOf(a.event) : undefined
+    const labels = fleet ? { fleet } : labelsOf(a.event, route.groupBy)
     const key = groupKeyOf(route.name, labels)
     let g = groups.get(key)
     if (!g) {

@@ -220,3 +220,49 @@ describe('payloads actually sent to a receiver', () => {
     }
   })
 })
+
+describe('diagnosis in every format', () => {
+  const diagnosed = makeEvent({
+    id: 'h',
+    category: 'auth_fail',
+    hypotheses: [
+      {
+        version: 1,
+        id: 'password_guessing',
+        title: 'password guessing from 203.0.113.7: 412 attempts on 37 user names',
+        text: '203.0.113.7 made 412 of the 412 failed logins.',
+        score: 0.95,
+        severity: 'critical',
+        security: true,
+        evidence: { attempts: 412, userNames: 37 },
+        clients: ['203.0.113.7'],
+        steps: ['Block 203.0.113.7.'],
+      },
+      {
+        version: 1,
+        id: 'client_configuration',
+        title: "that client's configuration: 203.0.113.7 as postgres",
+        text: 't',
+        score: 0.4,
+        evidence: {},
+        clients: [],
+        steps: [],
+      },
+    ],
+  })
+  const first =
+    '[security] password guessing from 203.0.113.7: 412 attempts on 37 user names (score 0.95; attempts 412, userNames 37)'
+  for (const format of FORMATS) {
+    it(`${format}: names the hypotheses, best first, with their numbers; valid payload`, () => {
+      const payload = JSON.parse(JSON.stringify(renderPayload(format, view([diagnosed]))))
+      expect(PAYLOAD_SCHEMAS[format].safeParse(payload).success).toBe(true)
+      const text = JSON.stringify(payload)
+      if (format === 'generic') expect(payload.events[0].hypotheses).toEqual(diagnosed.hypotheses)
+      else {
+        expect(text).toContain(JSON.stringify(first).slice(1, -1))
+        expect(text.indexOf('password guessing')).toBeLessThan(text.indexOf("that client's configuration"))
+      }
+      if (format === 'alertmanager') expect(payload.alerts[0].annotations.hypothesis).toBe(first)
+    })
+  }
+})

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_RAW_LIMIT, type DeadLetter, type LogRecord, type SourceRef } from '@connrca/contracts'
+import { DEAD_LETTER_RAW_LIMIT, type DeadLetter, type LogRecord, type Severity, type SourceRef } from '@connrca/contracts'
 import { type IdSeed, idFromSeed, seedFor } from './record-id.js'
 
 export interface SourceInfo {
@@ -11,9 +11,19 @@ export interface ParseSink {
   deadLetter(d: DeadLetter): void
 }
 
+/**
+ * Decides from a record's first line whether it can matter downstream (the classifier's
+ * `mayClassify`): `text` from `start` is the message, before any copy is made. Records it
+ * rejects are not built, only counted (`LogParser.irrelevant`); their continuation lines go
+ * with them.
+ */
+export type RecordFilter = (severity: Severity, text: string, start: number, sqlstate: string | undefined) => boolean
+
 /** Per-parser identity: source, server fallback, id seed. */
 export class Origin {
   readonly seed: IdSeed
+  /** records the relevance filter let go unbuilt */
+  irrelevant = 0
   constructor(
     readonly source: SourceInfo,
     readonly server: string,

@@ -2,7 +2,7 @@
 // Column sets: 22 (PG 8.4), 23 (+application_name, 9.0-12), 24 (+backend_type, 13), 26 (+leader_pid, query_id, 14+).
 
 import type { LogRecord } from '@connrca/contracts'
-import { clip, type Origin } from './common.js'
+import { clip, type Origin, type RecordFilter } from './common.js'
 import { severityOf } from './severity.js'
 import { TimestampParser } from './timestamp.js'
 
@@ -35,10 +35,12 @@ export class CsvLogParser {
   private quotes = 0
   private readonly ts = new TimestampParser()
   private readonly fields: string[] = []
+  private readonly starts = new Int32Array(COLUMNS_MAX + 1)
 
   constructor(
     private readonly origin: Origin,
     private readonly emit: (r: LogRecord) => void,
+    private readonly relevant: RecordFilter | undefined = undefined,
   ) {}
 
   push(line: string, position: number): void {
@@ -87,7 +89,37 @@ export class CsvLogParser {
     return !Number.isNaN(this.ts.parse(line, off)) && line.charCodeAt(this.ts.end + off) === 44
   }
 
+  /**
+   * The relevance filter's view of a record, from one quote-aware pass over it that copies
+   * nothing: true when it is a well-formed record (what `record` would not dead-letter) that the
+   * filter rejects. Anything unusual (quoted or bad time, unknown severity, escaped quotes at the
+   * start of the message) goes the full way.
+   */
+  private skippable(text: string): boolean {
+    const st = this.starts
+    const n = scanCsv(text, st)
+    if (n < 22) return false
+    const timeEnd = st[Col.Time + 1] - 1
+    if (Number.isNaN(this.ts.parse(text, 0)) || this.ts.end !== timeEnd) return false
+    const s0 = st[Col.Severity]
+    const sevText = text.slice(s0, st[Col.Severity + 1] - 1)
+    const severity = severityOf(sevText)
+    if (severity === undefined) return false
+    const q0 = st[Col.State]
+    const q1 = st[Col.State + 1] - 1
+    if (text.charCodeAt(q0) === 34) return false
+    const sqlstate = q1 === q0 ? undefined : text.slice(q0, q1)
+    let m = st[Col.Message]
+    if (text.charCodeAt(m) === 34) m++
+    if (text.charCodeAt(m) === 34) return false // the message starts with an escaped quote
+    return !(this.relevant as RecordFilter)(severity, text, m, sqlstate)
+  }
+
   private record(text: string, position: number): void {
+    if (this.relevant !== undefined && this.skippable(text)) {
+      this.origin.irrelevant++
+      return
+    }
     const f = this.fields
     const n = splitCsv(text, f)
     if (n < 0) {
@@ -157,6 +189,49 @@ function isDigits(s: string, from: number): boolean {
 function countQuotes(s: string): number {
   let n = 0
   for (let i = s.indexOf('"'); i >= 0; i = s.indexOf('"', i + 1)) n++
+  return n
+}
+
+/** More columns than any PostgreSQL version writes: the scan stops counting there. */
+const COLUMNS_MAX = 64
+
+/**
+ * Start index of each column of one complete CSV record (and one past the end, as the start of a
+ * column after it), without copying; returns the column count, or -1 on bad quoting (as
+ * splitCsv) or more than COLUMNS_MAX columns.
+ */
+export function scanCsv(s: string, starts: Int32Array): number {
+  let n = 0
+  let i = 0
+  const len = s.length
+  for (;;) {
+    if (n >= COLUMNS_MAX) return -1
+    starts[n++] = i
+    if (s.charCodeAt(i) === 34) {
+      let st = i + 1
+      for (;;) {
+        const q = s.indexOf('"', st)
+        if (q < 0) return -1
+        if (s.charCodeAt(q + 1) === 34) {
+          st = q + 2
+          continue
+        }
+        i = q + 1
+        break
+      }
+      if (i >= len) break
+      if (s.charCodeAt(i) !== 44) return -1
+      i++
+    } else {
+      const c = s.indexOf(',', i)
+      if (c < 0) {
+        i = len
+        break
+      }
+      i = c + 1
+    }
+  }
+  starts[n] = i + 1
   return n
 }
 

@@ -4,15 +4,17 @@ import type { LogFormat } from '@connrca/contracts'
 import { loosePrefix } from './loose-prefix.js'
 import { compilePrefix, PrefixFields, type PrefixMatcher } from './prefix.js'
 import { SeverityScan } from './severity.js'
-import { parseSyslogFrame, SyslogFrame } from './syslog.js'
+import { markerStart, parseSyslogFrame, SyslogFrame } from './syslog.js'
 import { TimestampParser } from './timestamp.js'
 
 /** Prefixes tried when none is configured, most common first (ties go to the earlier one). */
 export const KNOWN_PREFIXES: readonly string[] = [
   '%m [%p] %q%u@%d ', // Debian / Ubuntu packages
   '%m [%p] ', // PostgreSQL default since 10
-  '%t-%c-', // Azure Database for PostgreSQL Single Server
-  '%m [%p] %q[user=%u,db=%d,app=%a] ', // Azure Flexible Server
+  // Azure Database for PostgreSQL, Single Server and Flexible Server alike (Microsoft's server
+  // parameter reference lists it for both); `%c` ends in the hex pid
+  '%t-%c-',
+  '%m [%p] %q[user=%u,db=%d,app=%a] ', // a common user=/db=/app= layout
   '%t:%r:%u@%d:[%p]:', // Amazon RDS / Aurora
   '%t:%h:%u@%d:[%p]:',
   '%m [%p-%l] %q%u@%d ',
@@ -28,6 +30,8 @@ export const KNOWN_PREFIXES: readonly string[] = [
   '%t [%p]: ',
   '%t [%p] ',
   'db=%d,user=%u,app=%a,client=%h ',
+  'user=%u,db=%d,app=%a,client=%h ', // common with syslog, where the frame carries the time
+  ' sql_error_code = %e ', // Heroku Postgres (logplex)
   '[%p]: [%l-1] db=%d,user=%u ',
   '%m ',
   '%t ',
@@ -78,9 +82,10 @@ export function detectFormat(lines: string[]): Detected {
       votes.csv++
       continue
     }
-    if (Number.isNaN(t) && parseSyslogFrame(l, frame, ts, 2000)) {
+    // an RFC 3339 time ('T' at 10) starts a syslog frame (rsyslog's ForwardFormat, logplex), never a stderr prefix
+    if ((Number.isNaN(t) || l.charCodeAt(off + 10) === 84) && parseSyslogFrame(l, frame, ts, 2000)) {
       votes.syslog++
-      let b = frame.body
+      let b = markerStart(l, frame.body)
       const m = /^\[\d+-(\d+)\] ?/.exec(l.slice(b, b + 24))
       if (m) {
         if (m[1] !== '1') continue

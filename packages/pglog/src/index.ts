@@ -1,5 +1,5 @@
 export { type AzureRowOptions, isDeadLetter, parseAzureRow } from './azure.js'
-export type { ParseSink } from './common.js'
+export type { ParseSink, RecordFilter } from './common.js'
 export { detectFormat, KNOWN_PREFIXES } from './detect.js'
 export { JOIN_WINDOW } from './join.js'
 export { loosePrefix } from './loose-prefix.js'

@@ -17,7 +17,9 @@ enum Field {
 }
 
 interface Slot {
-  rec: LogRecord
+  /** undefined for a skipped record: it only absorbs its continuation lines */
+  rec: LogRecord | undefined
+  position: number | string
   key: string | number
   seq: number
   closed: boolean
@@ -35,7 +37,7 @@ const CUT_MARK = '\n…[connrca: record cut at 1 MiB of joined lines]'
 
 /** Counts `n` more characters against the slot's budget; false (after marking the record once) when over. */
 function budget(slot: Slot, n: number): boolean {
-  if (slot.size > MAX_JOINED_CHARS) return false
+  if (slot.rec === undefined || slot.size > MAX_JOINED_CHARS) return false
   slot.size += n
   if (slot.size <= MAX_JOINED_CHARS) return true
   slot.rec.message += CUT_MARK
@@ -54,10 +56,30 @@ export class Joiner {
 
   /** Starts a new record for `key`; the previous record of that key is complete. */
   start(key: string | number, rec: LogRecord): void {
+    this.open1(key, rec, rec.source.position)
+  }
+
+  /**
+   * A record that is not built (the parser's relevance filter said it cannot matter): it takes
+   * its place like a record, so its DETAIL/HINT/tab-led lines are consumed by it instead of
+   * joining another record or becoming orphans, and it is dropped when it would be emitted.
+   */
+  skip(key: string | number, position: number | string): void {
+    this.open1(key, undefined, position)
+  }
+
+  /** True when the open record of `key` is a skipped one (its continuation lines need no parsing). */
+  skipping(key: string | number): boolean {
+    const slot = this.open.get(key)
+    return slot !== undefined && slot.rec === undefined
+  }
+
+  private open1(key: string | number, rec: LogRecord | undefined, position: number | string): void {
     const prev = this.open.get(key)
     if (prev !== undefined) prev.closed = true
-    const slot = this.free.pop() ?? { rec, key, seq: 0, closed: false, field: Field.Message, size: 0 }
+    const slot = this.free.pop() ?? { rec, position, key, seq: 0, closed: false, field: Field.Message, size: 0 }
     slot.rec = rec
+    slot.position = position
     slot.size = 0
     slot.key = key
     slot.seq = ++this.seq
@@ -73,6 +95,10 @@ export class Joiner {
   attach(key: string | number, sev: Severity, text: string): boolean {
     const slot = this.open.get(key)
     if (slot === undefined) return false
+    if (slot.rec === undefined) {
+      this.last = slot
+      return true
+    }
     if (!budget(slot, text.length)) return true
     const r = slot.rec
     let field: Field
@@ -132,7 +158,19 @@ export class Joiner {
 
   /** Position of the oldest record not yet emitted (for committing read positions), if any. */
   oldestOpenPosition(): number | string | undefined {
-    return this.head < this.queue.length ? this.queue[this.head].rec.source.position : undefined
+    return this.head < this.queue.length ? this.queue[this.head].position : undefined
+  }
+
+  /**
+   * Emits every record but the newest: the end of what a followed file holds now. PostgreSQL
+   * writes a report with its DETAIL/HINT/... lines in one write, so once a later record has
+   * started, the earlier ones are complete even if their process never writes again (a backend
+   * that ended with a FATAL); only the newest may still be waiting for its continuation lines.
+   */
+  settle(): void {
+    const q = this.queue
+    for (let i = this.head; i < q.length - 1; i++) q[i].closed = true
+    this.drain()
   }
 
   flush(): void {
@@ -162,15 +200,15 @@ export class Joiner {
   private release(s: Slot): void {
     const r = s.rec
     if (this.last === s) this.last = undefined
-    s.rec = undefined as unknown as LogRecord
+    s.rec = undefined
     this.free.push(s)
-    this.emit(r)
+    if (r !== undefined) this.emit(r)
   }
 }
 
 function append(slot: Slot, text: string, newline: boolean): void {
   if (!budget(slot, text.length)) return
-  const r = slot.rec
+  const r = slot.rec as LogRecord
   const sep = newline ? '\n' : ''
   switch (slot.field) {
     case Field.Message:

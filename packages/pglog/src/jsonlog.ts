@@ -2,7 +2,7 @@
 // fields sit under "record".
 
 import type { LogRecord } from '@connrca/contracts'
-import { clip, type Origin } from './common.js'
+import { clip, type Origin, type RecordFilter } from './common.js'
 import { severityOf } from './severity.js'
 import { TimestampParser } from './timestamp.js'
 
@@ -14,7 +14,15 @@ export class JsonLogParser {
   constructor(
     private readonly origin: Origin,
     private readonly emit: (r: LogRecord) => void,
+    private readonly relevant: RecordFilter | undefined = undefined,
   ) {}
+
+  /** The relevance filter, once the object is known to be a valid record: true = not built. */
+  private skip(severity: LogRecord['severity'], message: string, sqlstate: unknown): boolean {
+    if (this.relevant === undefined || this.relevant(severity, message, 0, str(sqlstate))) return false
+    this.origin.irrelevant++
+    return true
+  }
 
   push(line: string, position: number): void {
     if (line.length === 0) return
@@ -50,6 +58,7 @@ export class JsonLogParser {
       this.origin.dead(line, position, badValue(time, tsText, sevText))
       return undefined
     }
+    if (this.skip(severity, o.message, o.state_code)) return undefined
     const iq = str(o.internal_query)
     const ctx = str(o.context)
     return {
@@ -88,6 +97,7 @@ export class JsonLogParser {
       this.origin.dead(line, position, badValue(time, tsText, sevText))
       return undefined
     }
+    if (this.skip(severity, o.message, o.sql_state_code)) return undefined
     const from = str(o.connection_from)
     let ip: string | undefined
     let port: number | undefined

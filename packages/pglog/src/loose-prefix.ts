@@ -90,7 +90,7 @@ function kv(text: string, key: string): string | undefined {
 }
 
 function present(v: string): string | undefined {
-  return v === '' || v === '[unknown]' ? undefined : v
+  return v === '' || v === '[unknown]' || v === '[unbekannt]' ? undefined : v
 }
 function isUpper(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 48 && c <= 57)

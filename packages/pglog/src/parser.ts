@@ -2,7 +2,7 @@
 
 import type { LogFormat, LogRecord, SourceRef } from '@connrca/contracts'
 import { isDeadLetter, parseAzureRow } from './azure.js'
-import { Origin, type ParseSink } from './common.js'
+import { Origin, type ParseSink, type RecordFilter } from './common.js'
 import { CsvLogParser } from './csvlog.js'
 import { detectFormat, fallbackMatchers } from './detect.js'
 import { Joiner } from './join.js'
@@ -22,6 +22,11 @@ export interface ParseOptions {
   source: { kind: SourceRef['kind']; name: string }
   /** year for RFC 3164 syslog timestamps, which have none; default: current year (previous if in the future) */
   syslogYear?: number
+  /**
+   * Records this rejects (from their first line) are not built, only counted in `irrelevant`:
+   * give the classifier's `mayClassify` where only connection records matter. Default: all kept.
+   */
+  relevant?: RecordFilter
 }
 
 export interface LogParser {
@@ -29,6 +34,14 @@ export interface LogParser {
   push(line: string, position: number): void
   /** emit records held for multi-line join (end of input, or idle) */
   flush(): void
+  /**
+   * Follow mode, at the current end of the input: emit the records that cannot grow any more
+   * (stderr: all but the newest, see Joiner.settle). Formats whose continuation lines may come
+   * late (syslog chunks, Azure rows) keep waiting for the join window or flush().
+   */
+  settle(): void
+  /** records `ParseOptions.relevant` rejected so far (not built, not emitted) */
+  readonly irrelevant: number
 }
 
 /** Lines 'auto' looks at before deciding. */
@@ -47,6 +60,7 @@ function build(
   sample: string[],
 ): LogParser {
   const origin = new Origin(opts.source, opts.server ?? 'default', sink)
+  const relevant = opts.relevant
   const emit = (r: LogRecord) => {
     // Digits that overflow (a 400-digit pid, 1e999 in JSON) must not leave the parser as NaN/Infinity.
     if (r.pid !== undefined && !Number.isSafeInteger(r.pid)) r.pid = undefined
@@ -58,17 +72,32 @@ function build(
     opts.prefix !== undefined ? [compilePrefix(opts.prefix)] : fallbackMatchers(sample, prefix)
   switch (format) {
     case 'stderr':
-      return new TextLogParser(origin, matchers(), emit)
+      return counted(new TextLogParser(origin, matchers(), emit, relevant), origin)
     case 'syslog': {
       const m = opts.prefix !== undefined ? matchers() : [...matchers(), syslogLoosePrefix]
-      return new SyslogParser(origin, m, emit, opts.server, opts.syslogYear)
+      return counted(new SyslogParser(origin, m, emit, opts.server, opts.syslogYear, relevant), origin)
     }
     case 'csvlog':
-      return new CsvLogParser(origin, emit)
+      return counted(new CsvLogParser(origin, emit, relevant), origin)
     case 'jsonlog':
-      return new JsonLogParser(origin, emit)
+      return counted(new JsonLogParser(origin, emit, relevant), origin)
     case 'azure':
-      return new AzureNdjsonParser(origin, opts, emit)
+      return counted(new AzureNdjsonParser(origin, opts, emit), origin)
+  }
+}
+
+/** The format parsers count skipped records on their Origin; the LogParser reports them. */
+function counted(
+  p: { push(line: string, position: number): void; flush(): void; settle?(): void },
+  origin: Origin,
+): LogParser {
+  return {
+    push: (line, position) => p.push(line, position),
+    flush: () => p.flush(),
+    settle: () => p.settle?.(),
+    get irrelevant() {
+      return origin.irrelevant
+    },
   }
 }
 
@@ -76,6 +105,14 @@ class AutoParser implements LogParser {
   private buf: string[] = []
   private pos: number[] = []
   private inner: LogParser | undefined
+
+  get irrelevant(): number {
+    return this.inner?.irrelevant ?? 0
+  }
+
+  settle(): void {
+    this.inner?.settle()
+  }
 
   constructor(
     private readonly opts: ParseOptions,
@@ -112,7 +149,7 @@ class AutoParser implements LogParser {
 }
 
 /** NDJSON export of Azure Monitor rows; DETAIL/HINT/... rows join the open record of their process. */
-class AzureNdjsonParser implements LogParser {
+class AzureNdjsonParser {
   private readonly joiner: Joiner
 
   constructor(
@@ -147,6 +184,12 @@ class AzureNdjsonParser implements LogParser {
     }
     const key = `${r.server}/${r.pid ?? ''}`
     if (isContinuation(r.severity) && this.joiner.attach(key, r.severity, r.message)) return
+    const relevant = this.opts.relevant
+    if (relevant !== undefined && !isContinuation(r.severity) && !relevant(r.severity, r.message, 0, r.sqlstate)) {
+      this.joiner.skip(key, position)
+      this.origin.irrelevant++
+      return
+    }
     this.joiner.start(key, r)
   }
 

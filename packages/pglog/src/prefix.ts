@@ -148,7 +148,7 @@ function isFreeText(op: Op): boolean {
 }
 
 function present(v: string): string | undefined {
-  return v === '' || v === '[unknown]' ? undefined : v
+  return v === '' || v === '[unknown]' || v === '[unbekannt]' ? undefined : v
 }
 
 class CompiledPrefix implements PrefixMatcher {
@@ -223,6 +223,9 @@ class CompiledPrefix implements PrefixMatcher {
           while (isHexOrDot(s.charCodeAt(pos))) pos++
           if (pos === st) return -1
           out.sessionId = s.slice(st, pos)
+          // `%c` is <hex backend start time>.<hex pid>: prefixes without %p (Azure's `%t-%c-`)
+          // still name the backend, which links `connection received` to what follows
+          if (out.pid < 0) out.pid = sessionPid(s, st, pos)
           break
         }
         case Op.State: {
@@ -311,4 +314,12 @@ function isHexOrDot(c: number): boolean {
 }
 function isStateChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90)
+}
+
+/** The hex pid after the dot of a `%c` session id in s[from, to); -1 when there is none. */
+function sessionPid(s: string, from: number, to: number): number {
+  const dot = s.indexOf('.', from)
+  if (dot < 0 || dot >= to - 1) return -1
+  const v = Number.parseInt(s.slice(dot + 1, to), 16)
+  return Number.isSafeInteger(v) ? v : -1
 }

@@ -21,6 +21,16 @@ const WORDS: Record<string, Severity> = {
   CONTEXT: 'CONTEXT',
   LOCATION: 'LOCATION',
   QUERY: 'QUERY',
+  // lc_messages = de_DE: PostgreSQL translates the severity words too (csvlog and jsonlog as well)
+  FEHLER: 'ERROR',
+  WARNUNG: 'WARNING',
+  HINWEIS: 'NOTICE',
+  PANIK: 'PANIC',
+  TIPP: 'HINT',
+  ZUSAMMENHANG: 'CONTEXT',
+  ANWEISUNG: 'STATEMENT',
+  ANFRAGE: 'QUERY',
+  ORT: 'LOCATION',
 }
 
 export function severityOf(word: string): Severity | undefined {
@@ -52,7 +62,7 @@ export class SeverityScan {
    */
   scan(s: string, pos: number): boolean {
     let i = pos
-    const lim = Math.min(s.length, pos + 10)
+    const lim = Math.min(s.length, pos + 13)
     while (i < lim) {
       const c = s.charCodeAt(i)
       if ((c >= 65 && c <= 90) || (c >= 48 && c <= 57 && i > pos)) i++
@@ -82,15 +92,18 @@ function wordAt(s: string, pos: number, len: number): Severity | undefined {
   const c = s.charCodeAt(pos)
   switch (len) {
     case 3:
+      if (c === 79) return s.startsWith('ORT', pos) ? 'LOCATION' : undefined
       return c === 76 && s.startsWith('LOG', pos) ? 'LOG' : undefined
     case 4:
       if (c === 73) return s.startsWith('INFO', pos) ? 'INFO' : undefined
+      if (c === 84) return s.startsWith('TIPP', pos) ? 'HINT' : undefined
       return c === 72 && s.startsWith('HINT', pos) ? 'HINT' : undefined
     case 5:
       if (c === 70) return s.startsWith('FATAL', pos) ? 'FATAL' : undefined
       if (c === 69) return s.startsWith('ERROR', pos) ? 'ERROR' : undefined
       if (c === 80) return s.startsWith('PANIC', pos) ? 'PANIC' : undefined
       if (c === 81) return s.startsWith('QUERY', pos) ? 'QUERY' : undefined
+      if (c === 80 && s.startsWith('PANIK', pos)) return 'PANIC'
       return c === 68 && s.startsWith('DEBUG', pos) ? 'DEBUG' : undefined
     case 6:
       if (c === 68) {
@@ -99,14 +112,21 @@ function wordAt(s: string, pos: number, len: number): Severity | undefined {
           ? 'DEBUG'
           : undefined
       }
+      if (c === 70) return s.startsWith('FEHLER', pos) ? 'ERROR' : undefined
       return c === 78 && s.startsWith('NOTICE', pos) ? 'NOTICE' : undefined
     case 7:
+      if (c === 87 && s.startsWith('WARNUNG', pos)) return 'WARNING'
+      if (c === 72) return s.startsWith('HINWEIS', pos) ? 'NOTICE' : undefined
+      if (c === 65) return s.startsWith('ANFRAGE', pos) ? 'QUERY' : undefined
       if (c === 87) return s.startsWith('WARNING', pos) ? 'WARNING' : undefined
       return c === 67 && s.startsWith('CONTEXT', pos) ? 'CONTEXT' : undefined
     case 8:
       return c === 76 && s.startsWith('LOCATION', pos) ? 'LOCATION' : undefined
     case 9:
+      if (c === 65) return s.startsWith('ANWEISUNG', pos) ? 'STATEMENT' : undefined
       return c === 83 && s.startsWith('STATEMENT', pos) ? 'STATEMENT' : undefined
+    case 12:
+      return c === 90 && s.startsWith('ZUSAMMENHANG', pos) ? 'CONTEXT' : undefined
   }
   return undefined
 }

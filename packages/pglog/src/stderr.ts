@@ -1,7 +1,7 @@
 // stderr / plain-text logs: "<log_line_prefix>SEVERITY:  message", with continuation lines joined.
 
 import type { LogRecord } from '@connrca/contracts'
-import type { Origin } from './common.js'
+import type { Origin, RecordFilter } from './common.js'
 import { Joiner } from './join.js'
 import { PrefixFields, type PrefixMatcher } from './prefix.js'
 import { isContinuation, SeverityScan } from './severity.js'
@@ -18,6 +18,7 @@ export class TextLogParser {
     private readonly origin: Origin,
     private readonly matchers: PrefixMatcher[],
     emit: (r: LogRecord) => void,
+    private readonly relevant: RecordFilter | undefined = undefined,
   ) {
     this.joiner = new Joiner(emit)
   }
@@ -34,6 +35,10 @@ export class TextLogParser {
 
   flush(): void {
     this.joiner.flush()
+  }
+
+  settle(): void {
+    this.joiner.settle()
   }
 
   /**
@@ -65,9 +70,11 @@ export class TextLogParser {
     if (f.pid < 0 && pid >= 0) f.pid = pid
     const t = Number.isNaN(f.time) ? time : f.time
     const key = f.pid >= 0 ? f.pid : (f.sessionId ?? '')
-    const msg = line.slice(sev.msgStart)
     const severity = sev.severity
-    if (isContinuation(severity) && this.joiner.attach(key, severity, msg)) return true
+    if (isContinuation(severity)) {
+      if (this.joiner.skipping(key)) return true // a DETAIL of a record that was not built
+      if (this.joiner.attach(key, severity, line.slice(sev.msgStart))) return true
+    }
     if (Number.isNaN(t)) {
       this.origin.dead(
         line,
@@ -77,13 +84,19 @@ export class TextLogParser {
       )
       return true
     }
+    const sqlstate = sev.sqlstate ?? f.sqlstate
+    if (this.relevant !== undefined && !this.relevant(severity, line, sev.msgStart, sqlstate)) {
+      this.joiner.skip(key, position)
+      this.origin.irrelevant++
+      return true
+    }
     const rec: LogRecord = {
       id: this.origin.id(position),
       server: server ?? this.origin.server,
       time: t,
       severity,
-      message: msg,
-      sqlstate: sev.sqlstate ?? f.sqlstate,
+      message: line.slice(sev.msgStart),
+      sqlstate,
       detail: undefined,
       hint: undefined,
       context: undefined,

@@ -4,7 +4,7 @@
 // the pieces PostgreSQL split a long line into (no prefix, glued without newline).
 
 import type { LogRecord } from '@connrca/contracts'
-import type { Origin } from './common.js'
+import type { Origin, RecordFilter } from './common.js'
 import type { PrefixMatcher } from './prefix.js'
 import { TextLogParser } from './stderr.js'
 import { TimestampParser } from './timestamp.js'
@@ -49,7 +49,6 @@ export function parseSyslogFrame(s: string, f: SyslogFrame, ts: TimestampParser,
     if (gt < 2 || gt > 4) return false
     i = gt + 1
   }
-  let tagEnd: number
   if (s.charCodeAt(i) === 49 && s.charCodeAt(i + 1) === 32) {
     // RFC 5424: VERSION SP TIMESTAMP SP HOST SP APP SP PROCID SP MSGID SP SD [SP MSG]
     i += 2
@@ -85,6 +84,34 @@ export function parseSyslogFrame(s: string, f: SyslogFrame, ts: TimestampParser,
     f.body = Math.min(p, s.length)
     return !Number.isNaN(f.time)
   }
+  // RFC 3339 time in an RFC 3164 header: rsyslog's RSYSLOG_ForwardFormat
+  // ("2026-12-02T19:00:04.685123+00:00 host tag[pid]: ") and Heroku's logplex, which has no host
+  // ("2019-03-14T00:22:56+00:00 app[postgres.4882]: ")
+  if (isDigit(s.charCodeAt(i)) && s.charCodeAt(i + 4) === 45 && s.charCodeAt(i + 10) === 84) {
+    const tsEnd = s.indexOf(' ', i)
+    if (tsEnd < 0) return false
+    f.time = Date.parse(s.slice(i, tsEnd))
+    if (Number.isNaN(f.time)) return false
+    i = tsEnd + 1
+    // `[host] tag[pid]: ` or, in logplex drains, `[host] app[postgres.N] ` without the colon
+    f.host = ''
+    for (let n = 0; n < 2; n++) {
+      const sp = s.indexOf(' ', i)
+      if (sp < 0) return false
+      const colon = s.charCodeAt(sp - 1) === 58
+      const end = colon ? sp - 1 : sp
+      if (colon || s.charCodeAt(end - 1) === 93) {
+        tagAndPid(s, i, end, f)
+        f.body = sp + 1
+        return true
+      }
+      if (n === 0) {
+        f.host = s.slice(i, sp)
+        i = sp + 1
+      }
+    }
+    return false
+  }
   // RFC 3164: "Mmm dd hh:mm:ss host tag[pid]: "
   const month = MONTHS[s.slice(i, i + 3)]
   if (month === undefined || s.charCodeAt(i + 3) !== 32) return false
@@ -99,19 +126,25 @@ export function parseSyslogFrame(s: string, f: SyslogFrame, ts: TimestampParser,
   if (hostEnd < 0) return false
   f.host = s.slice(i, hostEnd)
   i = hostEnd + 1
-  tagEnd = s.indexOf(': ', i)
+  const tagEnd = s.indexOf(': ', i)
   if (tagEnd < 0) return false
-  const br = s.indexOf('[', i)
-  if (br > 0 && br < tagEnd && s.charCodeAt(tagEnd - 1) === 93) {
-    f.tag = s.slice(i, br)
-    f.pid = Number(s.slice(br + 1, tagEnd - 1))
-    if (!Number.isInteger(f.pid)) f.pid = -1
-  } else {
-    f.tag = s.slice(i, tagEnd)
-    f.pid = -1
-  }
+  tagAndPid(s, i, tagEnd, f)
   f.body = tagEnd + 2
   return true
+}
+
+/** `tag[pid]` in s[i, end): `postgres[4711]`, or logplex's `app[postgres.4882]` (pid after the dot). */
+function tagAndPid(s: string, i: number, end: number, f: SyslogFrame): void {
+  const br = s.indexOf('[', i)
+  if (br > 0 && br < end && s.charCodeAt(end - 1) === 93) {
+    f.tag = s.slice(i, br)
+    const inner = s.slice(br + 1, end - 1)
+    f.pid = Number(inner.slice(inner.lastIndexOf('.') + 1))
+    if (!Number.isInteger(f.pid) || inner === '') f.pid = -1
+  } else {
+    f.tag = s.slice(i, end)
+    f.pid = -1
+  }
 }
 
 export class SyslogParser {
@@ -125,8 +158,9 @@ export class SyslogParser {
     emit: (r: LogRecord) => void,
     private readonly server: string | undefined,
     private readonly year?: number,
+    relevant?: RecordFilter,
   ) {
-    this.text = new TextLogParser(origin, matchers, emit)
+    this.text = new TextLogParser(origin, matchers, emit, relevant)
   }
 
   push(line: string, position: number): void {
@@ -137,7 +171,7 @@ export class SyslogParser {
       return
     }
     const server = this.server ?? (f.host || undefined)
-    let b = f.body
+    let b = markerStart(line, f.body)
     let chunk = 1
     // "[n-m] " sequence numbers (syslog_sequence_numbers = on)
     if (line.charCodeAt(b) === 91) {
@@ -190,4 +224,19 @@ export class SyslogParser {
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57
+}
+
+/**
+ * Where the `[n-m]` marker starts, past what relays put before it: the space rsyslog's
+ * RSYSLOG_SyslogProtocol23Format keeps from the message (`- -  [6-1]`), and logplex's database
+ * tag (`[GREEN] [15-1]`). Without a marker there, the body is left as it is.
+ */
+export function markerStart(s: string, b: number): number {
+  let k = b
+  while (s.charCodeAt(k) === 32) k++
+  if (s.charCodeAt(k) === 91 && !isDigit(s.charCodeAt(k + 1))) {
+    const close = s.indexOf('] [', k)
+    if (close > k && close < k + 64) k = close + 2
+  }
+  return s.charCodeAt(k) === 91 && isDigit(s.charCodeAt(k + 1)) ? k : b
 }

@@ -138,6 +138,36 @@ describe('syslog', () => {
     expect(iso(r.records[0].time)).toBe('2026-03-02T10:02:03.123Z')
   })
 
+  it("rsyslog's stock templates: RSYSLOG_ForwardFormat (RFC 3339 time in an RFC 3164 header) and RSYSLOG_SyslogProtocol23Format (a space before [n-m]); a prefix without a timestamp takes the frame's time", () => {
+    const P = 'user=%u,db=%d,app=%a,client=%h '
+    const text = [
+      '<134>2026-12-02T19:00:04.685123+00:00 db-7 postgres[10146]: [5-1] user=alice,db=shop,app=[unknown],client=127.0.0.3 FATAL:  password authentication failed for user "alice"',
+      '<134>2026-12-02T19:00:04.685123+00:00 db-7 postgres[10146]: [5-2] user=alice,db=shop,app=[unknown],client=127.0.0.3 DETAIL:  Connection matched pg_hba.conf line 5: "host all all 127.0.0.3/32 scram-sha-256"',
+      '<134>1 2026-12-02T19:00:05.5+01:00 db-7 postgres 10147 - -  [6-1] user=bob,db=shop,app=[unknown],client=127.0.0.4 FATAL:  database "x" does not exist',
+    ].join('\n')
+    for (const opts of [{ prefix: P }, {}]) {
+      const r = parse(text, { format: 'syslog', ...opts })
+      expect(r.dead).toEqual([])
+      expect(r.records).toHaveLength(2)
+      expect(r.records[0]).toMatchObject({ server: 'db-7', pid: 10146, user: 'alice', clientIp: '127.0.0.3', detail: expect.stringContaining('line 5') })
+      expect(iso(r.records[0].time)).toBe('2026-12-02T19:00:04.685Z')
+      expect(r.records[1]).toMatchObject({ pid: 10147, user: 'bob', database: 'shop', message: 'database "x" does not exist' })
+      expect(iso(r.records[1].time)).toBe('2026-12-02T18:00:05.500Z')
+    }
+    expect(detectFormat(text.split('\n'))).toMatchObject({ format: 'syslog' })
+  })
+
+  it("Heroku's logplex lines: RFC 3339 time, app[postgres.<pid>] tag without a host, [DB] tag, ' sql_error_code = %e ' prefix", () => {
+    const text = [
+      '2019-03-14T00:22:56+00:00 app[postgres.4882]: [GREEN] [15-1]  sql_error_code = 28000 FATAL:  no pg_hba.conf entry for host "10.1.2.3", user "u", database "d", SSL off',
+      '2019-03-14T00:22:56+00:00 app[postgres.4882]: [GREEN] [15-2]  sql_error_code = 28000 DETAIL:  more',
+    ]
+    const r = parse(text.join('\n'), { format: 'auto' })
+    expect(r.dead).toEqual([])
+    expect(r.records).toEqual([expect.objectContaining({ pid: 4882, sqlstate: '28000', severity: 'FATAL', detail: 'more' })])
+    expect(iso(r.records[0].time)).toBe('2019-03-14T00:22:56.000Z')
+  })
+
   it('non-PostgreSQL syslog lines are dead letters', () => {
     const r = parse('Feb 10 23:15:41 test-pc systemd[1]: Started PostgreSQL Cluster 11-main.', {
       format: 'syslog',

@@ -36,6 +36,17 @@ describe('compilePrefix: each escape', () => {
     expect(r.f.pid).toBe(4242)
     expect(r.f.lineNum).toBe(17)
   })
+  it('%c without %p: the pid is the part after the dot (hex), so Azure %t-%c- lines link to their backend', () => {
+    const r = m('%t-%c-', '2026-12-02 18:44:03 UTC-6b1066f3.65c3-LOG:  connection received: host=127.0.0.3 port=40641')
+    expect(r.f.sessionId).toBe('6b1066f3.65c3')
+    expect(r.f.pid).toBe(0x65c3)
+    expect(r.rest).toBe('LOG:  connection received: host=127.0.0.3 port=40641')
+    // %p wins where both are present
+    expect(m('%c [%p] ', '6b1066f3.65c3 [77] LOG:  x').f.pid).toBe(77)
+    expect(m('[%p] %c ', '[77] 6b1066f3.65c3 LOG:  x').f.pid).toBe(77)
+    // a session id without the dot names no pid
+    expect(m('%c ', '6b1066f3 LOG:  x').f.pid).toBe(-1)
+  })
   it('%c session id', () => {
     expect(m('%c ', '5e5c1a2b.1234 LOG:  x').f.sessionId).toBe('5e5c1a2b.1234')
   })
@@ -96,7 +107,7 @@ describe('default prefixes work without configuration', () => {
       },
     ],
     [
-      'Azure Single Server %t-%c-',
+      'Azure (Single and Flexible Server) %t-%c-',
       [
         '2026-03-02 10:02:03 UTC-5e5c1a2b.1234-LOG:  connection received: host=10.0.0.5 port=5432 pid=1234',
         '2026-03-02 10:02:04 UTC-5e5c1a2b.1235-FATAL:  no pg_hba.conf entry for host "81.2.69.1"',
@@ -107,7 +118,7 @@ describe('default prefixes work without configuration', () => {
       },
     ],
     [
-      'Azure Flexible Server %m [%p] %q[user=%u,db=%d,app=%a] ',
+      'user=/db=/app= brackets %m [%p] %q[user=%u,db=%d,app=%a] ',
       [
         '2026-03-02 10:02:03.100 UTC [77] LOG:  checkpoint starting: time',
         '2026-03-02 10:02:03.200 UTC [78] [user=carol,db=sales,app=psql] FATAL:  password authentication failed for user "carol"',

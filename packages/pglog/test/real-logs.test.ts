@@ -17,7 +17,6 @@ const files = ['filebeat', 'pgbadger'].flatMap((d) =>
 const EXPECTED_DEAD: Record<string, RegExp> = {
   'pgbadger/cloudsql.log': /missing required field/, // Google Cloud Logging export, not a PostgreSQL format
   'pgbadger/cnpg.log': /missing required field/, // operator lines between the PostgreSQL records
-  'pgbadger/logplex': /does not match|continuation/, // Heroku logplex framing
   'pgbadger/pg-syslog.2.gz': /from 'systemd'/,
   'pgbadger/pg_rawcsv.log': /does not match/, // pg_ctl console output
 }

@@ -129,3 +129,40 @@ describe('stderr dead letters', () => {
     expect(r.dead[0].reason).toMatch(/no timestamp/)
   })
 })
+
+describe('localized severity words (lc_messages = de_DE)', () => {
+  it('German FEHLER / WARNUNG / TIPP / ZUSAMMENHANG / ANWEISUNG, [unbekannt] as absent', () => {
+    const text = [
+      '2026-12-02 19:00:05.353 UTC [10162] [unbekannt]@[unbekannt] LOG:  konnte SSL-Verbindung nicht annehmen: unsupported protocol',
+      '2026-12-02 19:00:05.353 UTC [10162] [unbekannt]@[unbekannt] TIPP:  Das zeigt möglicherweise an, dass der Client keine SSL-Protokollversion zwischen TLSv1.3 und TLSv1.3 unterstützt.',
+      '2026-12-02 19:00:05.400 UTC [10163] alice@shop FEHLER:  Relation »t« existiert nicht',
+      '2026-12-02 19:00:05.400 UTC [10163] alice@shop ZUSAMMENHANG:  PL/pgSQL-Funktion f()',
+      '2026-12-02 19:00:05.400 UTC [10163] alice@shop ANWEISUNG:  select * from t',
+      '2026-12-02 19:00:05.500 UTC [10164] alice@shop WARNUNG:  Verbindung wird abgebrochen wegen Absturz eines anderen Serverprozesses',
+    ].join('\n')
+    const r = parse(text, { format: 'stderr', prefix: P })
+    expect(r.dead).toEqual([])
+    expect(r.records.map((x) => x.severity)).toEqual(['LOG', 'ERROR', 'WARNING'])
+    expect(r.records[0]).toMatchObject({ user: undefined, database: undefined, hint: expect.stringContaining('TLSv1.3') })
+    expect(r.records[1]).toMatchObject({ context: 'PL/pgSQL-Funktion f()', statement: 'select * from t' })
+  })
+})
+
+describe('settle (follow mode, at the current end of a file)', () => {
+  it('emits every open record but the newest, which may still get its DETAIL', async () => {
+    const { createParser } = await import('../src/index.js')
+    const got: string[] = []
+    const p = createParser(
+      { format: 'stderr', prefix: P, source: { kind: 'file', name: 'f' } },
+      { record: (r) => got.push(`${r.pid} ${r.message}${r.detail ? ` / ${r.detail}` : ''}`), deadLetter: () => {} },
+    )
+    p.push('2026-03-02 10:00:00.001 UTC [11] a@db FATAL:  password authentication failed for user "a"', 0)
+    p.push('2026-03-02 10:00:00.001 UTC [11] a@db DETAIL:  Password does not match for user "a".', 100)
+    p.push('2026-03-02 10:00:00.002 UTC [12] b@db FATAL:  password authentication failed for user "b"', 200)
+    p.settle()
+    expect(got).toEqual(['11 password authentication failed for user "a" / Password does not match for user "a".'])
+    p.push('2026-03-02 10:00:00.002 UTC [12] b@db DETAIL:  User "b" has an expired password.', 300)
+    p.flush()
+    expect(got[1]).toBe('12 password authentication failed for user "b" / User "b" has an expired password.')
+  })
+})

@@ -1,4 +1,4 @@
-import type { Category, Persistence, RcaStatus, ServerInfo, Suggestion, TopEntry } from '@connrca/contracts'
+import type { Category, Hypothesis, Persistence, RcaStatus, ServerInfo, Suggestion, TopEntry } from '@connrca/contracts'
 import { CAUSES } from './causes.js'
 import { suggestFirewallRule } from './ipv4.js'
 import { stepsFor } from './steps.js'
@@ -20,6 +20,8 @@ export interface RenderInput {
   earlierIncidents?: number
   /** Denied client addresses for the firewall suggestion; defaults to topClients. */
   clientIps?: string[]
+  /** Ranked diagnosis: the first is named in the text and its steps come first. */
+  hypotheses?: Hypothesis[]
 }
 
 export interface Rendered {
@@ -78,6 +80,8 @@ export function renderRca(i: RenderInput, info?: ServerInfo): Rendered {
   }
   const ev = evidence(i, suggestion)
   if (ev) sentences.push(ev)
+  const likely = i.hypotheses?.[0]
+  if (likely) sentences.push(`Likely cause: ${likely.title}. ${likely.text}`)
   sentences.push(persistenceSentence(i))
   if (i.status === 'resolved') sentences.push(`No such failures since ${utcMinute(i.lastFailure)} UTC: resolved.`)
   const title = `${cause.title} ${i.server}${i.status === 'resolved' ? ' (resolved)' : ''}`
@@ -91,5 +95,6 @@ export function renderRca(i: RenderInput, info?: ServerInfo): Rendered {
     topDatabases: i.topDatabases,
     topClients: i.topClients,
   })
+  if (likely) steps.unshift(...likely.steps.filter((s) => !steps.includes(s)))
   return { title, text: sentences.join(' '), steps, ...(suggestion ? { suggestion } : {}) }
 }

@@ -1,5 +1,7 @@
 import type { Category, RcaEvent, RcaStatus, ServerInfo, TopEntry, WindowCount } from '@connrca/contracts'
 import { CATEGORIES, topEntries } from '@connrca/contracts'
+import { diagnose } from './diagnosis/index.js'
+import type { EvidenceCollector } from './diagnosis/evidence.js'
 import { persistenceOf, RECURRENCE_WINDOW_MS, severityOf } from './classify.js'
 import { incidentId } from './incident-id.js'
 import { addInto } from './merge.js'
@@ -15,6 +17,10 @@ export interface RcaOptions {
   criticalCount?: number
   /** Entries in the top lists of an RcaEvent (default 5). */
   topN?: number
+  /** Fed with every connection event by the caller; each revision is diagnosed from it. */
+  evidence?: EvidenceCollector
+  /** Learned thresholds (baselines); replaces `thresholds`, which it uses as its floor. */
+  thresholdFor?: (server: string, category: Category, windowStart: number) => number
 }
 
 /** The latest revision of one window inside an incident. */
@@ -110,7 +116,10 @@ export class IncidentTracker {
     // Windows of one server come in time order: everything of this server ending by this start is final.
     this.resolveDue(w.server, w.windowStart)
     const cs = this.cause(w.server, w.category)
-    const failing = w.failures >= (this.opts.thresholds?.[w.category] ?? 1)
+    const threshold = this.opts.thresholdFor
+      ? this.opts.thresholdFor(w.server, w.category, w.windowStart)
+      : (this.opts.thresholds?.[w.category] ?? 1)
+    const failing = w.failures >= threshold
     const inc = cs.open
     if (inc) {
       if (w.windowStart >= inc.start && w.windowStart < inc.lastEnd) {
@@ -339,6 +348,13 @@ export class IncidentTracker {
     const topClients = topEntries(clients, this.topN)
     const topUsers = topEntries(users, this.topN)
     const topDatabases = topEntries(databases, this.topN)
+    const info = this.info.get(inc.server)
+    const hypotheses = this.opts.evidence
+      ? diagnose(
+          this.opts.evidence.evidenceFor(inc.server, inc.category, inc.start, inc.lastEnd, emittedAt),
+          info?.flavour,
+        )
+      : undefined
     const rendered = renderRca(
       {
         server: inc.server,
@@ -354,8 +370,9 @@ export class IncidentTracker {
         topDatabases,
         earlierIncidents: inc.earlier,
         clientIps: [...clients.keys()],
+        hypotheses,
       },
-      this.info.get(inc.server),
+      info,
     )
     this.emit({
       schema: 'connrca.rca.v1',
@@ -380,6 +397,7 @@ export class IncidentTracker {
       text: rendered.text,
       steps: rendered.steps,
       ...(rendered.suggestion ? { suggestion: rendered.suggestion } : {}),
+      ...(hypotheses?.length ? { hypotheses } : {}),
       emittedAt,
     })
   }

@@ -54,6 +54,29 @@ export class RecyclingChdbConnection {
   ping(params: Parameters<Inner['ping']>[0]) {
     return this.run(() => this.inner.ping(params))
   }
+  /**
+   * A streamed read: `onChunk` gets the output block by block (text in `format`) and returns false
+   * to stop; the query is then cancelled in the engine. Resolves only once the engine has let go of
+   * the query, so nothing keeps running after the caller answers. Statements chDB cannot stream
+   * (SHOW, DESCRIBE, EXPLAIN, EXISTS: small results) run as one query and arrive as one chunk.
+   */
+  stream(sql: string, format: string, onChunk: (text: string) => boolean): Promise<void> {
+    return this.run(async () => {
+      try {
+        const stream = this.inner.chdb.queryStream(sql, { format })
+        for await (const chunk of stream) {
+          if (!onChunk(chunk.text())) break
+        }
+      } catch (err) {
+        if (!/Streaming query is not supported/.test(String((err as Error)?.message))) throw err
+        const result = await this.inner.chdb.queryAsync(sql, { format })
+        onChunk(result.text())
+      }
+      // Breaking out of the loop cancels the stream (its iterator's finally) between two fetches,
+      // when no fetch is on a libuv thread: the engine drops the query now, not in the background.
+    })
+  }
+
   /** chDB's zero-copy insert (chdb/connection's `.chdb.rawInsert`) on the current session. */
   rawInsert(params: RawInsertParams) {
     return this.run(() => this.inner.chdb.rawInsert(params as never))

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { ClickHouseClient } from '@clickhouse/client'
+import { packagePath } from '@connrca/contracts/package-root'
 import { splitStatements } from './sql-lexer.js'
 
 export class MigrationError extends Error {}
@@ -21,11 +21,11 @@ export interface Migration {
 
 const FILE_RE = /^\d{3}_[A-Za-z0-9_.-]+\.sql$/
 
-/** infra/clickhouse at the repository root, unless CONNRCA_MIGRATIONS_DIR says otherwise. */
+/** infra/clickhouse in the connrca package (checkout or installed), unless CONNRCA_MIGRATIONS_DIR says otherwise. */
 export function defaultMigrationsDir(): string {
   const fromEnv = process.env.CONNRCA_MIGRATIONS_DIR
   if (fromEnv) return fromEnv
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'infra', 'clickhouse')
+  return packagePath('infra', 'clickhouse')
 }
 
 export interface MigrationVars {

@@ -23,6 +23,19 @@ export interface Store {
   insertRcaEvents(rows: RcaEvent[]): Promise<void>
   insertDeadLetters(rows: DeadLetter[]): Promise<void>
   query<T>(sql: string, params?: Record<string, unknown>): Promise<T[]>
+  /**
+   * Like query(), for reads that serve people (dashboard, API): on chDB they run on a session of
+   * their own, so they neither wait behind the pipeline's writes nor hold them up.
+   */
+  readQuery<T>(sql: string, params?: Record<string, unknown>): Promise<T[]>
+  /** Resolves when the store answers a trivial query; on chDB on a session nothing else uses. */
+  ping(): Promise<void>
+  /**
+   * One streamed read (ad-hoc SQL): `onChunk` receives the output in `format` piece by piece and
+   * returns false to stop, which cancels the query. On chDB every concurrent call gets a session of
+   * its own. Resolves once the engine has stopped the query, never before.
+   */
+  readStream(sql: string, format: string, onChunk: (text: string) => boolean): Promise<void>
   close(): Promise<void>
 }
 
@@ -59,6 +72,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const database = cfg.database
   let client: ClickHouseClient
   let raw: RecyclingChdbConnection | undefined
+  let lanes: ChdbLanes | undefined
   if (cfg.url) {
     // Create the database before binding the client to it: the server rejects requests for an unknown database.
     const bootstrap = createClient(serverOptions(cfg, undefined))
@@ -73,24 +87,31 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   } else {
     const dir = path.resolve(cfg.dataDir)
     mkdirSync(dir, { recursive: true })
-    let connection: RecyclingChdbConnection
+    let open: (dir: string) => Promise<RecyclingChdbConnection>
     try {
       // Loaded on demand: the engine costs ~150 MB of resident memory, which a store on a server never needs.
       const { RecyclingChdbConnection } = await import('./chdb-session.js')
-      connection = new RecyclingChdbConnection(dir)
+      const init = async (connection: RecyclingChdbConnection) => {
+        // chDB ignores the client's `database` option; USE is session state, replayed on every new session.
+        await connection.addSessionStatement(`USE ${database}`)
+        // chDB prints 64-bit integers as JSON numbers; a server quotes them. Match the server so
+        // readers see the same shapes in both deployments.
+        await connection.addSessionStatement('SET output_format_json_quote_64bit_integers = 1')
+        return connection
+      }
+      raw = new RecyclingChdbConnection(dir)
+      await raw.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` } as never)
+      await init(raw)
+      open = (d) => init(new RecyclingChdbConnection(d))
     } catch (err) {
       throw new StoreError(`store: cannot open chDB data directory ${dir}: ${oneLine(err)}`)
     }
-    raw = connection
     // chdb bundles its own copy of client-common's types; the runtime contract is the same
-    client = createClient({ connection: connection as unknown as ClientConnection })
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
-    // chDB ignores the client's `database` option; USE is session state, replayed on every new session.
-    await connection.addSessionStatement(`USE ${database}`)
-    // chDB prints 64-bit integers as JSON numbers; a server quotes them. Match the server so
-    // readers see the same shapes in both deployments.
-    await connection.addSessionStatement('SET output_format_json_quote_64bit_integers = 1')
+    client = createClient({ connection: raw as unknown as ClientConnection })
+    lanes = new ChdbLanes(dir, open)
   }
+  const readClient = lanes ? await lanes.readClient() : client
+  const pingClient = lanes ? await lanes.pingClient() : client
 
   const insert = async <T>(spec: TableSpec<T>, rows: readonly T[]): Promise<void> => {
     for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
@@ -137,11 +158,93 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' })
       return rs.json<T>()
     },
+    async readQuery<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+      const rs = await readClient.query({ query: sql, query_params: params, format: 'JSONEachRow' })
+      return rs.json<T>()
+    },
+    async ping() {
+      const rs = await pingClient.query({ query: 'SELECT 1', format: 'CSV' })
+      await rs.text()
+    },
+    readStream: (sql, format, onChunk) =>
+      lanes ? lanes.stream(sql, format, onChunk) : serverStream(client, sql, format, onChunk),
     async close() {
       if (closed) return
       closed = true
+      await lanes?.close()
       await client.close()
     },
+  }
+}
+
+/**
+ * The chDB sessions besides the writer's, all on the same data directory (one engine per process;
+ * sessions are cheap and run side by side: measured, a SELECT 1 on a second session answers in
+ * ~20 ms while the first runs a 4 s query). Ad-hoc sessions are created on demand and reused.
+ */
+class ChdbLanes {
+  private readonly idle: RecyclingChdbConnection[] = []
+  private readonly all: RecyclingChdbConnection[] = []
+  private readonly clients: ClickHouseClient[] = []
+
+  constructor(
+    private readonly dir: string,
+    private readonly open: (dir: string) => Promise<RecyclingChdbConnection>,
+  ) {}
+
+  readClient = () => this.client()
+  pingClient = () => this.client()
+
+  async stream(sql: string, format: string, onChunk: (text: string) => boolean): Promise<void> {
+    const connection = this.idle.pop() ?? (await this.track(await this.open(this.dir)))
+    try {
+      await connection.stream(sql, format, onChunk)
+    } finally {
+      this.idle.push(connection)
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) await c.close()
+    for (const c of this.all) await c.close()
+  }
+
+  private async client(): Promise<ClickHouseClient> {
+    const connection = this.track(await this.open(this.dir))
+    const client = createClient({ connection: connection as unknown as ClientConnection })
+    this.clients.push(client)
+    return client
+  }
+
+  private track(c: RecyclingChdbConnection): RecyclingChdbConnection {
+    this.all.push(c)
+    return c
+  }
+}
+
+/** readStream on a server: rows as they arrive; closing the response makes the server cancel the read. */
+async function serverStream(
+  client: ClickHouseClient,
+  sql: string,
+  format: string,
+  onChunk: (text: string) => boolean,
+): Promise<void> {
+  const abort = new AbortController()
+  const rs = await client.query({
+    query: sql,
+    format: format as 'JSONCompactEachRowWithNamesAndTypes',
+    abort_signal: abort.signal,
+    clickhouse_settings: { cancel_http_readonly_queries_on_client_close: 1 },
+  })
+  const stream = rs.stream()
+  try {
+    for await (const rows of stream) {
+      const text = (rows as { text: string }[]).map((r) => `${r.text}\n`).join('')
+      if (!onChunk(text)) break
+    }
+  } finally {
+    abort.abort()
+    stream.destroy()
   }
 }
 

@@ -2,7 +2,7 @@
  * Read queries used by the CLI, API and tests. Every count is exact before background merges:
  * FINAL collapses duplicates (same id, or lower revisions) at read time.
  */
-import type { Category, RcaEvent, Suggestion, TopEntry, WindowCount } from '@connrca/contracts'
+import type { Category, Hypothesis, RcaEvent, Suggestion, TopEntry, WindowCount } from '@connrca/contracts'
 import type { Store } from './open-store.js'
 
 export interface TimeRange {
@@ -129,6 +129,7 @@ interface RcaRow extends Omit<WindowRow, 'window_start' | 'window_end' | 'failur
   text: string
   steps: string[]
   suggestion: string
+  hypotheses: string
   emitted_at: string
 }
 
@@ -156,7 +157,7 @@ export async function latestRcaEvents(store: Store, opts: RcaQuery = {}): Promis
             toUnixTimestamp64Milli(first_failure) AS first_failure, toUnixTimestamp64Milli(last_failure) AS last_failure,
             arrayMap(w -> (toUnixTimestamp64Milli(w.1), toUnixTimestamp64Milli(w.2), w.3), windows) AS windows,
             reasons, top_clients, top_users, top_databases, sample_messages, persistence, severity,
-            title, text, steps, suggestion, toUnixTimestamp64Milli(emitted_at) AS emitted_at
+            title, text, steps, suggestion, hypotheses, toUnixTimestamp64Milli(emitted_at) AS emitted_at
      FROM rca_events FINAL
      WHERE ${where}
      ORDER BY last_failure DESC, id
@@ -189,6 +190,7 @@ export async function latestRcaEvents(store: Store, opts: RcaQuery = {}): Promis
       emittedAt: Number(r.emitted_at),
     }
     if (r.suggestion) ev.suggestion = JSON.parse(r.suggestion) as Suggestion
+    if (r.hypotheses) ev.hypotheses = JSON.parse(r.hypotheses) as Hypothesis[]
     return ev
   })
 }

@@ -127,6 +127,7 @@ export const rcaEvents: TableSpec<RcaEvent> = {
     'text',
     'steps',
     'suggestion',
+    'hypotheses',
     'emitted_at',
   ],
   encode: (r) =>
@@ -152,6 +153,7 @@ export const rcaEvents: TableSpec<RcaEvent> = {
       r.text,
       r.steps,
       r.suggestion ? s(r.suggestion) : '',
+      r.hypotheses?.length ? s(r.hypotheses) : '',
       ms(r.emittedAt),
     ]),
 }

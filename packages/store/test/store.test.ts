@@ -190,6 +190,41 @@ describe('idempotent writes', () => {
     expect(r3).toEqual(noSuggestion)
   })
 
+  it('rca events: the diagnosis (hypotheses) round-trips; events without one read without the field', async () => {
+    const diagnosed = rcaEvent({
+      id: 'rca-h',
+      hypotheses: [
+        {
+          version: 1,
+          id: 'new_clients',
+          title: 'new clients or a moved egress address',
+          text: '30 of the 30 denied addresses never logged in before.',
+          score: 0.95,
+          evidence: { addresses: 30, attempts: 398 },
+          clients: ['81.2.69.20'],
+          steps: ['Confirm the clients.'],
+        },
+        {
+          version: 1,
+          id: 'password_guessing',
+          title: 'password guessing from 203.0.113.7',
+          text: 't',
+          score: 0.5,
+          severity: 'critical',
+          security: true,
+          evidence: {},
+          clients: [],
+          steps: [],
+        },
+      ],
+    })
+    await store.insertRcaEvents([diagnosed])
+    const got = (await latestRcaEvents(store)).find((e) => e.id === 'rca-h')
+    expect(got).toEqual(diagnosed)
+    const [col] = await store.query<{ h: string }>(`SELECT hypotheses AS h FROM rca_events FINAL WHERE id = 'rca-1'`)
+    expect(col.h).toBe('')
+  })
+
   it('dead letters are deduplicated by stage and id', async () => {
     const dl = { id: 'd1', stage: 'parse' as const, reason: 'unparseable', raw: 'garbage\u0000line', time: T0 }
     await store.insertDeadLetters([dl, { ...dl, id: 'd2' }])

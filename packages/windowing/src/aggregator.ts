@@ -77,6 +77,17 @@ export class WindowAggregator {
     this.advance(k, k.maxTime - this.o.allowedLatenessMs)
   }
 
+  /**
+   * Whether every window `e` falls into is already purged, so add() counts it as late and drops
+   * it. Stages that keep more than windows (the diagnosis evidence) use this to keep exactly the
+   * events the counts hold, whatever the arrival order or redelivery.
+   */
+  isLate(e: ConnectionEvent): boolean {
+    const k = this.keys.get(e.server)
+    if (k === undefined || !Number.isFinite(e.time)) return false
+    return floorTo(e.time, this.o.hopMs) + this.o.windowMs <= k.maxTime - this.o.allowedLatenessMs
+  }
+
   tick(nowMs: number): void {
     if (this.clock === undefined || nowMs > this.clock) this.clock = nowMs
     for (const k of this.keys.values()) {

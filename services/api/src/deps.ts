@@ -9,7 +9,7 @@ export interface Deps {
   /** The pipeline's window width: the automatic step is never finer. */
   windowMs: number
   maxRangeMs: number
-  /** store.query with the API's own time limit. */
+  /** store.readQuery with the API's own time limit. */
   query<T>(sql: string, params?: Record<string, unknown>): Promise<T[]>
 }
 
@@ -24,7 +24,7 @@ const TIMEOUT_CODE = '159'
 export function limitedQuery(store: Store) {
   return async <T>(sql: string, params?: Record<string, unknown>): Promise<T[]> => {
     try {
-      return await store.query<T>(
+      return await store.readQuery<T>(
         `${sql}\nSETTINGS max_execution_time = ${QUERY_TIMEOUT_SEC}, timeout_overflow_mode = 'throw'`,
         params,
       )

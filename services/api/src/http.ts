@@ -6,6 +6,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Extra response headers (Retry-After on 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message)
   }
@@ -44,6 +46,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 }
 
 export function sendError(res: ServerResponse, err: HttpError): void {
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v)
   sendJson(res, err.status, { error: { code: err.code, message: err.message } })
 }
 

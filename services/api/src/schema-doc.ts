@@ -117,6 +117,11 @@ export const TABLES: TableDoc[] = [
         type: 'String',
         doc: "JSON, e.g. the firewall rule that would admit the clients; '' when none",
       },
+      {
+        name: 'hypotheses',
+        type: 'String',
+        doc: "JSON array of the ranked diagnosis (id, title, text, score, evidence, steps), best first; '' when none",
+      },
       { name: 'emitted_at', type: "DateTime64(3, 'UTC')", doc: 'event time (window end) that produced this revision' },
       { name: 'ingested_at', type: "DateTime('UTC')", doc: 'when the row was stored' },
     ],

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ApiConfig, type PipelineHealth } from '@connrca/contracts'
+import { ApiConfig, type ApiConfigInput, type PipelineHealth } from '@connrca/contracts'
 import type { Store } from '@connrca/store'
 import { assertSafeBinding, bearerMatches } from './auth.js'
 import { type Deps, limitedQuery } from './deps.js'
@@ -19,7 +19,7 @@ import { type Asset, loadAssets, PAGE_CSP } from './static.js'
 export interface ApiServerOptions {
   store: Store
   /** The `api` section of connrca.yaml; defaults filled in when partial. */
-  config: Partial<ApiConfig>
+  config: ApiConfigInput
   health?: () => PipelineHealth | Promise<PipelineHealth>
   /** The pipeline's window width in ms (default 5 min): the automatic step is never finer. */
   windowMs?: number

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { packagePath } from '@connrca/contracts/package-root'
 
 export interface Asset {
   type: string
@@ -9,8 +9,6 @@ export interface Asset {
   /** Cacheable by the browser (vendored, versioned by the package). */
   immutable: boolean
 }
-
-const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url))
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -24,6 +22,8 @@ const TYPES: Record<string, string> = {
  * works offline and a missing file fails at startup rather than in someone's browser.
  */
 export function loadAssets(): Map<string, Asset> {
+  // Found from the package root, not from this file: in dist/ this code is part of a bundle chunk.
+  const webDir = packagePath('services', 'api', 'web')
   const assets = new Map<string, Asset>()
   const add = (urlPath: string, file: string, immutable = false) => {
     assets.set(urlPath, {
@@ -32,11 +32,12 @@ export function loadAssets(): Map<string, Asset> {
       immutable,
     })
   }
-  add('/', path.join(WEB_DIR, 'index.html'))
-  add('/app.js', path.join(WEB_DIR, 'app.js'))
-  add('/style.css', path.join(WEB_DIR, 'style.css'))
-  add('/favicon.svg', path.join(WEB_DIR, 'favicon.svg'))
-  const require = createRequire(import.meta.url)
+  add('/', path.join(webDir, 'index.html'))
+  add('/app.js', path.join(webDir, 'app.js'))
+  add('/style.css', path.join(webDir, 'style.css'))
+  add('/favicon.svg', path.join(webDir, 'favicon.svg'))
+  // uPlot is a dependency of the connrca package itself, so it resolves from the root in every layout.
+  const require = createRequire(packagePath('package.json'))
   const uplotDir = path.dirname(require.resolve('uplot/package.json'))
   add('/vendor/uplot.iife.min.js', path.join(uplotDir, 'dist', 'uPlot.iife.min.js'), true)
   add('/vendor/uplot.min.css', path.join(uplotDir, 'dist', 'uPlot.min.css'), true)

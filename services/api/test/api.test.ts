@@ -309,7 +309,7 @@ describe('configuration and errors', () => {
   it('answers internal errors without a stack trace, and CORS only for configured origins', async () => {
     const broken: Store = {
       ...h.store,
-      query: () => Promise.reject(new Error('boom at /secret/path/file.ts:12:3\n    at Object.<anonymous>')),
+      readQuery: () => Promise.reject(new Error('boom at /secret/path/file.ts:12:3\n    at Object.<anonymous>')),
     }
     const errors: unknown[] = []
     const api = createApiServer({
@@ -341,7 +341,7 @@ describe('configuration and errors', () => {
     const seen: string[] = []
     const slow: Store = {
       ...h.store,
-      query: (sql: string) => {
+      readQuery: (sql: string) => {
         seen.push(sql)
         return Promise.reject(Object.assign(new Error('Timeout exceeded: elapsed 30.1 seconds'), { code: '159' }))
       },

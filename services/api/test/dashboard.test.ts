@@ -118,6 +118,20 @@ describe.skipIf(!present)('dashboard in headless Chromium', () => {
     const fw = page.locator('#feed article', { hasText: 'Firewall rules block clients on orders-prod' })
     expect(await fw.textContent()).toContain('81.2.69.0/24')
     expect(await fw.locator('ol li').count()).toBeGreaterThan(1)
+    // the diagnosis: best hypothesis first with its evidence numbers, then the alternatives
+    const hyps = await fw.locator('.diagnosis li').allTextContents()
+    expect(hyps.length).toBe(2)
+    expect(hyps[0]).toMatch(
+      /^Likely: new clients or a moved egress address \(score 0\.95\)addresses \d+ · attempts [\d,]+$/,
+    )
+    expect(hyps[1]).toBe('Or: a rule that admitted them was removed (score 0.3)')
+    // fleet incidents first: the same /24 denied on orders-prod and crm-prod, each incident inside
+    const first = page.locator('#feed > *').first()
+    expect(await first.getAttribute('data-fleet')).toBe('firewall_deny net:81.2.69.0/24')
+    expect(await first.locator('h3').first().textContent()).toMatch(
+      /^81\.2\.69\.0\/24 denied by 2 servers since \d\d-\d\d \d\d:\d\d UTC$/,
+    )
+    expect((await first.locator('article .badge.mono').allTextContents()).sort()).toEqual(['crm-prod', 'orders-prod'])
     expect(await page.locator('#k-pipeline-sub').textContent()).toMatch(/2 dead letters\/24h/)
   })
 

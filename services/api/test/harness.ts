@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import type { ApiConfig, PipelineHealth } from '@connrca/contracts'
+import type { ApiConfigInput, PipelineHealth } from '@connrca/contracts'
 import { openStore, type Store } from '@connrca/store'
 import { createApiServer } from '../src/index.js'
 import { generateSampleData, loadSampleData, type SampleData } from './sample-data.js'
@@ -20,7 +20,7 @@ export interface Harness {
 }
 
 /** chDB in a fresh directory, a day of sample data ending now, and the api on a free port. */
-export async function startHarness(config: Partial<ApiConfig> = {}, health?: () => PipelineHealth): Promise<Harness> {
+export async function startHarness(config: ApiConfigInput = {}, health?: () => PipelineHealth): Promise<Harness> {
   const dir = mkdtempSync(path.join(tmpdir(), 'connrca-api-'))
   const store = await openStore({ dataDir: dir })
   await store.migrate()

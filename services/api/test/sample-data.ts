@@ -200,7 +200,7 @@ export function generateSampleData(endTime: number): SampleData {
     end,
     connectionEvents: events,
     windowCounts,
-    rcaEvents: deriveIncidents(windowCounts),
+    rcaEvents: withFleetPeer(deriveIncidents(windowCounts)),
     deadLetters: [
       {
         id: 'dl-1',
@@ -423,8 +423,47 @@ function incident(run: WindowCount[], isLast: boolean): RcaEvent[] {
       cidr: '81.2.69.0/24',
       note: `admits the ${ips.length}+ denied clients seen`,
     }
+    final.hypotheses = [
+      {
+        version: 1,
+        id: 'new_clients',
+        title: 'new clients or a moved egress address',
+        text: `${ips.length} of the ${ips.length} denied addresses never logged in before.`,
+        score: 0.95,
+        evidence: { addresses: ips.length, attempts: count },
+        fleetKey: 'net:81.2.69.0/24',
+        clients: ips,
+        steps: ['Confirm the clients are expected.'],
+      },
+      {
+        version: 1,
+        id: 'rule_removed',
+        title: 'a rule that admitted them was removed',
+        text: '0 of the denied addresses logged in before.',
+        score: 0.3,
+        evidence: { addresses: 0 },
+        clients: [],
+        steps: [],
+      },
+    ]
   }
   return [opened, final]
+}
+
+function withFleetPeer(events: RcaEvent[]): RcaEvent[] {
+  return [fleetPeer(events), ...events]
+}
+
+/** The same denied /24 on a second server: with orders-prod's incident, a fleet incident. */
+export function fleetPeer(events: RcaEvent[]): RcaEvent {
+  const fw = events.filter((e) => e.server === 'orders-prod' && e.category === 'firewall_deny' && e.hypotheses).at(-1)!
+  return {
+    ...fw,
+    id: `${fw.id}-peer`,
+    server: 'crm-prod',
+    title: 'Firewall rules block clients on crm-prod',
+    count: 40,
+  }
 }
 
 /** Inserts the sample through the store API; a stale revision of one window shows FINAL at work. */

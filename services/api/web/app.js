@@ -369,46 +369,112 @@
     )
   }
 
+  /** The ranked hypotheses: the first with its evidence numbers, the others as alternatives. */
+  function diagnosis(e) {
+    const hs = e.hypotheses || []
+    if (!hs.length) return null
+    const item = (h, i) =>
+      el(
+        'li',
+        { class: `hypothesis${i === 0 ? ' top' : ''}${h.security ? ' security' : ''}`, 'data-hypothesis': h.id },
+        el('strong', {}, i === 0 ? 'Likely: ' : 'Or: '),
+        h.security ? el('span', { class: 'badge critical' }, 'security') : null,
+        h.title,
+        el('span', { class: 'score' }, ` (score ${h.score})`),
+        i === 0
+          ? el(
+              'div',
+              { class: 'evidence mono' },
+              Object.entries(h.evidence)
+                .map(([k, v]) => `${k} ${fmtInt.format(v)}`)
+                .join(' · '),
+            )
+          : null,
+      )
+    return el('ul', { class: 'diagnosis' }, ...hs.map(item))
+  }
+
+  /** `category fleetKey` of an incident whose top hypothesis names what other servers may share. */
+  const fleetOf = (e) => {
+    const k = e.hypotheses?.[0]?.fleetKey
+    return k ? `${e.category} ${k}` : null
+  }
+  const FLEET_VERB = {
+    firewall_deny: (v, s) => `${v} denied by ${s}`,
+    auth_fail: (v, s) => `logins failing for ${v} on ${s}`,
+    tls_reject: (v, s) => `TLS refused for ${v} by ${s}`,
+    limit_reached: (v, s) => `${v} out of connection slots on ${s}`,
+  }
+
+  /** Incidents of several servers with the same fleet signature: one card, shown before the others. */
+  function fleetCard(key, events, article) {
+    const [category, k] = key.split(' ')
+    const value = k.slice(k.indexOf(':') + 1)
+    const servers = new Set(events.map((e) => e.server))
+    const first = Math.min(...events.map((e) => e.firstFailure))
+    const verb = FLEET_VERB[category] || ((v, s) => `${category} for ${v} on ${s}`)
+    const title = `${verb(value, `${servers.size} servers`)} since ${utc(first, true)} UTC`
+    const open = events.some((e) => e.status !== 'resolved')
+    // the per-server incidents are the evidence: each keeps its own card inside the fleet's
+    return el(
+      'section',
+      { class: `fleet ${open ? 'open' : 'resolved'}`, 'data-fleet': key },
+      el('header', {}, el('h3', {}, title), el('span', { class: 'badge' }, 'fleet')),
+      el('p', {}, `Likely: ${events[0].hypotheses[0].title}.`),
+      ...events.map(article),
+    )
+  }
+
   function renderFeed(res) {
     const node = $('feed')
     $('rca-count').textContent = res.total ? `${res.total} incident${res.total === 1 ? '' : 's'}` : ''
     if (!res.events.length) return node.replaceChildren(el('div', { class: 'empty' }, 'No incidents in this range.'))
+    const fleets = new Map()
+    for (const e of res.events) {
+      const k = fleetOf(e)
+      if (k) fleets.set(k, [...(fleets.get(k) || []), e])
+    }
+    for (const [k, list] of fleets) if (new Set(list.map((e) => e.server)).size < 2) fleets.delete(k)
+    const inFleet = new Set([...fleets.values()].flat().map((e) => e.id))
     node.replaceChildren(
-      ...res.events.map((e) => {
-        const s = e.suggestion
-        return el(
-          'article',
-          { class: `event ${e.severity}`, 'data-id': e.id },
-          el(
-            'header',
-            {},
-            el('h3', {}, e.title),
-            el('span', { class: 'when', title: new Date(e.lastFailure).toISOString() }, ago(e.lastFailure)),
-          ),
-          el(
-            'div',
-            { class: 'badges' },
-            el('span', { class: 'badge cat', style: { background: catColor(e.category) } }, catLabel(e.category)),
-            el('span', { class: 'badge mono' }, e.server),
-            el('span', { class: `badge ${e.status}` }, e.status),
-            el('span', { class: 'badge' }, e.persistence),
-            el('span', { class: 'badge' }, `${fmtInt.format(e.count)} failed`),
-            el('span', { class: 'badge' }, `${utc(e.firstFailure, true)} – ${utc(e.lastFailure)} UTC`),
-          ),
-          el('p', {}, e.text),
-          e.steps.length ? el('ol', {}, ...e.steps.map((st) => el('li', {}, st))) : null,
-          s
-            ? el(
-                'div',
-                { class: 'suggest' },
-                'Suggested rule: ',
-                el('code', {}, s.cidr || `${s.startIp} – ${s.endIp}`),
-                s.note ? ` — ${s.note}` : '',
-              )
-            : null,
-        )
-      }),
+      ...[...fleets].map(([k, list]) => fleetCard(k, list, article)),
+      ...res.events.filter((e) => !inFleet.has(e.id)).map(article),
     )
+    function article(e) {
+      const s = e.suggestion
+      return el(
+        'article',
+        { class: `event ${e.severity}`, 'data-id': e.id },
+        el(
+          'header',
+          {},
+          el('h3', {}, e.title),
+          el('span', { class: 'when', title: new Date(e.lastFailure).toISOString() }, ago(e.lastFailure)),
+        ),
+        el(
+          'div',
+          { class: 'badges' },
+          el('span', { class: 'badge cat', style: { background: catColor(e.category) } }, catLabel(e.category)),
+          el('span', { class: 'badge mono' }, e.server),
+          el('span', { class: `badge ${e.status}` }, e.status),
+          el('span', { class: 'badge' }, e.persistence),
+          el('span', { class: 'badge' }, `${fmtInt.format(e.count)} failed`),
+          el('span', { class: 'badge' }, `${utc(e.firstFailure, true)} – ${utc(e.lastFailure)} UTC`),
+        ),
+        el('p', {}, e.text),
+        diagnosis(e),
+        e.steps.length ? el('ol', {}, ...e.steps.map((st) => el('li', {}, st))) : null,
+        s
+          ? el(
+              'div',
+              { class: 'suggest' },
+              'Suggested rule: ',
+              el('code', {}, s.cidr || `${s.startIp} – ${s.endIp}`),
+              s.note ? ` — ${s.note}` : '',
+            )
+          : null,
+      )
+    }
   }
 
   function renderKpis(failures, ratio, servers, rca, health) {

@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// The start-up path of every command: keep the static imports tiny (no zod, chDB, kafkajs, Azure),
+// each command is loaded by import() when it runs. `connrca --help` is measured in docs/PACKAGING.md.
+import { packageVersion } from '@connrca/contracts/package-root'
 import { HelpRequested, UsageError, UserError } from './errors.js'
 import { shieldStdin } from './stdin-shield.js'
 
@@ -18,6 +21,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   generate: {
     summary: 'write a realistic sample log with known incidents',
     load: async () => (await import('./commands/generate.js')).generate,
+  },
+  why: {
+    summary: 'why connections failed: causes ranked by failures, likely cause, evidence, clients, steps',
+    load: async () => (await import('./commands/why.js')).why,
   },
   sql: { summary: 'run read-only SQL against the store', load: async () => (await import('./commands/sql.js')).sql },
   notify: {
@@ -53,6 +60,10 @@ async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${help()}\n`)
+    return
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`connrca ${packageVersion()}\n`)
     return
   }
   const command = COMMANDS[name]

@@ -2,6 +2,7 @@ import type { Config, DeadLetter, LogRecord } from '@connrca/contracts'
 import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
 import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
 import { createKafkaTransport, type Message } from '@connrca/transport'
+import { mayClassify } from '@connrca/classifier'
 import { createSource, type Source, type SourceBatch } from '@connrca/pipeline'
 
 export interface CollectorServiceOptions {
@@ -41,7 +42,7 @@ export async function startCollectorService(
   const logs = transport.publisher('logs')
   const deadLetters = transport.publisher('deadletter')
   const log = (line: string) => logger.info(line)
-  const sources: Source[] = config.sources.map((cfg) => createSource(cfg, { logger: log }))
+  const sources: Source[] = config.sources.map((cfg) => createSource(cfg, { logger: log, relevant: mayClassify }))
   const names = new Set<string>()
   for (const s of sources) {
     if (names.has(s.name))

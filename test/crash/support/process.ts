@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
+import { connrcaNodeArgs } from '../../support/cli.js'
 
 export const REPO = resolve(import.meta.dirname, '..', '..', '..')
-const MAIN = resolve(REPO, 'services', 'cli', 'src', 'main.ts')
 const MUTANTS = resolve(import.meta.dirname, 'mutants.ts')
 
 /**
@@ -12,8 +12,8 @@ const MUTANTS = resolve(import.meta.dirname, 'mutants.ts')
  */
 export function spawnConnrca(args: string[]): ChildProcess & { output: () => string; stdoutText: () => string } {
   // CRASH_MUTANT breaks `run` on purpose (see mutants.ts): proof that the test can fail.
-  const mutate = process.env.CRASH_MUTANT && args[0] === 'run' ? ['--import', MUTANTS] : []
-  const child = spawn(process.execPath, ['--import', 'tsx', ...mutate, MAIN, ...args], {
+  const mutate = process.env.CRASH_MUTANT && args[0] === 'run' ? [MUTANTS] : []
+  const child = spawn(process.execPath, connrcaNodeArgs(args, mutate), {
     cwd: REPO,
     env: { ...process.env, CONNRCA_API_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
+import { connrcaNodeArgs } from '../../support/cli.js'
 import { exited, REPO, sleep } from './process.js'
 
-const MAIN = resolve(REPO, 'services', 'cli', 'src', 'main.ts')
 const MUTANTS = resolve(import.meta.dirname, 'kafka-mutants.ts')
 
 export type ServiceName = 'collector' | 'classifier' | 'aggregator' | 'notifier'
@@ -18,8 +18,9 @@ export interface Service {
  * the tsx wrapper). KAFKA_CRASH_MUTANT loads kafka-mutants.ts into it.
  */
 export function startService(name: ServiceName, env: Record<string, string>): Service {
-  const mutate = process.env.KAFKA_CRASH_MUTANT ? ['--import', MUTANTS] : []
-  const child = spawn(process.execPath, ['--import', 'tsx', ...mutate, MAIN, 'service', name], {
+  // From dist/ like the image; a mutant patches the TypeScript sources, so it runs them instead.
+  const mutate = process.env.KAFKA_CRASH_MUTANT ? [MUTANTS] : []
+  const child = spawn(process.execPath, connrcaNodeArgs(['service', name], mutate), {
     cwd: REPO,
     env: { ...process.env, CONNRCA_HEALTH_PORT: '0', CONNRCA_HEALTH_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

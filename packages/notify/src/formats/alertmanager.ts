@@ -1,6 +1,14 @@
 import type { RcaEvent } from '@connrca/contracts'
 import { z } from 'zod'
-import { type DigestView, digestLine, digestSummary, type IncidentsView, incidentLink, iso } from './view.js'
+import {
+  type DigestView,
+  digestLine,
+  digestSummary,
+  hypothesisLines,
+  type IncidentsView,
+  incidentLink,
+  iso,
+} from './view.js'
 
 /** Alertmanager's "no end time yet" value for firing alerts. */
 export const AM_ZERO_TIME = '0001-01-01T00:00:00Z'
@@ -43,22 +51,27 @@ export const AlertmanagerPayload = z
 export type AlertmanagerPayload = z.infer<typeof AlertmanagerPayload>
 type Alert = z.infer<typeof AlertmanagerAlert>
 
-/** FNV-1a 64 over the sorted label pairs, as Alertmanager fingerprints label sets. */
+/**
+ * FNV-1a 64 over the sorted label pairs, as Alertmanager fingerprints label sets (model.LabelSet
+ * Fingerprint): name, 0xff, value, 0xff. The separator is the raw byte 0xff, not the UTF-8 of
+ * U+00FF (c3 bf), which is what made ours differ (tested against the Alertmanager binary).
+ */
 export function fingerprint(labels: Record<string, string>): string {
   let h = 0xcbf29ce484222325n
   const prime = 0x100000001b3n
   const mask = 0xffffffffffffffffn
+  const byte = (b: number) => {
+    h ^= BigInt(b)
+    h = (h * prime) & mask
+  }
   const feed = (s: string) => {
-    for (const b of Buffer.from(s, 'utf8')) {
-      h ^= BigInt(b)
-      h = (h * prime) & mask
-    }
+    for (const b of Buffer.from(s, 'utf8')) byte(b)
   }
   for (const k of Object.keys(labels).sort()) {
     feed(k)
-    feed('\xff')
+    byte(0xff)
     feed(labels[k])
-    feed('\xff')
+    byte(0xff)
   }
   return h.toString(16).padStart(16, '0')
 }
@@ -89,6 +102,11 @@ function alertOf(e: RcaEvent, externalUrl: string | undefined): Alert {
     revision: String(e.revision),
     first_failure: iso(e.firstFailure),
     last_failure: iso(e.lastFailure),
+  }
+  const diagnosis = hypothesisLines(e)
+  if (diagnosis.length) {
+    annotations.hypothesis = diagnosis[0]
+    annotations.hypotheses = diagnosis.map((l, i) => `${i + 1}. ${l}`).join('\n')
   }
   if (e.steps.length) annotations.steps = e.steps.map((s, i) => `${i + 1}. ${s}`).join('\n')
   if (e.topClients.length) annotations.top_clients = e.topClients.map((c) => `${c.value} (${c.count})`).join(', ')

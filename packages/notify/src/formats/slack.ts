@@ -7,6 +7,7 @@ import {
   digestSummary,
   headline,
   humanTime,
+  hypothesisLines,
   type IncidentsView,
   incidentLink,
   plural,
@@ -104,6 +105,11 @@ function eventBlocks(e: RcaEvent, v: IncidentsView): Block[] {
     `${humanTime(e.firstFailure)} – ${humanTime(e.lastFailure)}`,
   ]
   blocks.push({ type: 'context', elements: [md(facts.join(' · '))] })
+  const diagnosis = hypothesisLines(e)
+  if (diagnosis.length) {
+    const lines = diagnosis.map((l, i) => `${i === 0 ? '*Likely:*' : '_or:_'} ${escapeMrkdwn(l)}`).join('\n')
+    blocks.push({ type: 'section', text: md(`*Diagnosis*\n${lines}`) })
+  }
   if (e.status !== 'resolved' && e.steps.length) {
     const steps = e.steps.map((s, i) => `${i + 1}. ${escapeMrkdwn(s)}`).join('\n')
     blocks.push({ type: 'section', text: md(`*Recommended steps*\n${steps}`) })

@@ -7,6 +7,7 @@ import {
   digestSummary,
   headline,
   humanTime,
+  hypothesisLines,
   type IncidentsView,
   incidentLink,
   plural,
@@ -118,6 +119,13 @@ function eventContainer(e: RcaEvent, withTitle: boolean): Element {
       ],
     },
   )
+  const diagnosis = hypothesisLines(e)
+  if (diagnosis.length)
+    items.push({
+      type: 'TextBlock',
+      text: truncate(`**Diagnosis**\n\n${diagnosis.map((l, i) => `${i + 1}. ${l}`).join('\n')}`, 3000),
+      wrap: true,
+    })
   if (!resolved && e.steps.length)
     items.push({
       type: 'TextBlock',

@@ -1,4 +1,5 @@
 import type { Category, RcaEvent } from '@connrca/contracts'
+import { fleetHeadline } from '../fleet.js'
 
 /** What a group flush wants to say, before it is shaped for one receiver's format. */
 export interface IncidentsView {
@@ -61,6 +62,8 @@ export function plural(n: number, word: string): string {
 export function headline(v: IncidentsView): string {
   const prefix = v.test ? '[TEST] ' : v.status === 'resolved' ? '[RESOLVED] ' : ''
   if (v.events.length === 1) return prefix + v.events[0].title
+  const fleet = v.groupLabels.fleet ? fleetHeadline(v.groupLabels.fleet, v.events, humanTime) : undefined
+  if (fleet) return `${prefix}${v.status === 'resolved' ? `resolved: ${fleet}` : fleet}`
   const firing = v.events.filter((e) => e.status !== 'resolved').length
   const labels = Object.values(v.groupLabels).join(' · ')
   return v.status === 'resolved'
@@ -87,4 +90,18 @@ export function digestLine(r: DigestRow): string {
 
 export function incidentLink(v: { externalUrl: string | undefined }, id: string): string | undefined {
   return v.externalUrl ? `${v.externalUrl}/incidents/${encodeURIComponent(id)}` : undefined
+}
+
+/**
+ * The diagnosis as lines, best first: `credentials changed: … (score 0.95; failures 756, clients 4)`,
+ * with `[security]` for security findings. Empty when the event has no hypotheses.
+ */
+export function hypothesisLines(e: RcaEvent): string[] {
+  return (e.hypotheses ?? []).map((h) => {
+    const nums = Object.entries(h.evidence)
+      .slice(0, 4)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')
+    return `${h.security ? '[security] ' : ''}${h.title} (score ${h.score}${nums ? `; ${nums}` : ''})`
+  })
 }

@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/core-auth'
 import type { DeadLetter, LogRecord } from '@connrca/contracts'
+import type { RecordFilter } from '@connrca/pglog'
 
 export interface SourceBatch {
   records: LogRecord[]
@@ -28,4 +29,9 @@ export interface SourceDeps {
   now?: () => number
   /** Standard input for a `stdin` source (default process.stdin; the CLI passes the shielded fd). */
   stdin?: NodeJS.ReadableStream
+  /**
+   * Records it rejects are not built nor delivered (the classifier's `mayClassify`: statements,
+   * durations, checkpoints cannot matter). Default: every record is delivered.
+   */
+  relevant?: RecordFilter
 }

@@ -8,7 +8,7 @@ import type {
   WindowCount,
 } from '@connrca/contracts'
 import { retryWithBackoff } from '@connrca/observe'
-import { IncidentTracker } from '@connrca/rca'
+import { type Baselines, EvidenceCollector, IncidentTracker } from '@connrca/rca'
 import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
@@ -38,12 +38,16 @@ export interface WindowStageOptions {
    * events). Ids are remembered per server for `allowedLateness + window` behind the newest event.
    */
   dedupeIds?: boolean
+  /** Learned normal rates: incidents open when a window departs from them (pipeline.thresholds as floor). */
+  baselines?: Baselines
 }
 
 export interface WindowStageState {
   windows: unknown
   incidents: unknown
   seen?: SeenIdsState
+  /** Absent in checkpoints written before the diagnosis existed: it starts empty then. */
+  evidence?: unknown
 }
 
 /**
@@ -53,6 +57,8 @@ export interface WindowStageState {
 export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageState> {
   private readonly windows: WindowAggregator
   private readonly incidents: IncidentTracker
+  /** Sees every event the windows count (not late ones), so a diagnosis made while windowing has it. */
+  private readonly evidence: EvidenceCollector
   private events: ConnectionEvent[] = []
   private windowRows: WindowCount[] = []
   private rcaRows: RcaEvent[] = []
@@ -70,10 +76,18 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
 
   constructor(private readonly opts: WindowStageOptions) {
     const windowOptions = windowOptionsFromConfig(opts.pipeline)
+    const evidenceOptions = { bucketMs: windowOptions.windowMs }
+    this.evidence = opts.state?.evidence
+      ? EvidenceCollector.restore(evidenceOptions, opts.state.evidence)
+      : new EvidenceCollector(evidenceOptions)
     const rcaOptions = {
       windowMs: windowOptions.windowMs,
       thresholds: opts.pipeline.thresholds,
       servers: opts.servers,
+      evidence: this.evidence,
+      ...(opts.baselines
+        ? { thresholdFor: opts.baselines.threshold.bind(opts.baselines) as Baselines['threshold'] }
+        : {}),
     }
     const onWindow = (w: WindowCount) => {
       this.windowRows.push(w)
@@ -117,6 +131,7 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
         continue
       }
       if (keep === undefined || keep.has(e.outcome)) this.events.push(e)
+      if (!this.windows.isLate(e)) this.evidence.observe(e)
       this.windows.add(e, now)
     }
     this.eventsIn += batch.length
@@ -144,7 +159,11 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
   }
 
   snapshot(): WindowStageState {
-    const state: WindowStageState = { windows: this.windows.snapshot(), incidents: this.incidents.snapshot() }
+    const state: WindowStageState = {
+      windows: this.windows.snapshot(),
+      incidents: this.incidents.snapshot(),
+      evidence: this.evidence.snapshot(),
+    }
     if (this.seen) {
       this.seen.prune()
       state.seen = this.seen.snapshot()

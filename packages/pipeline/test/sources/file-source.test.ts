@@ -200,3 +200,28 @@ describe('file source', () => {
     expect(c.records.some((r) => r.message.startsWith('connection authorized'))).toBe(true)
   })
 })
+
+describe('file source in follow mode', () => {
+  it('emits a record as soon as a later record of the file started, not after 64 more or a quiet second', async () => {
+    const dir = tmpDir()
+    const file = path.join(dir, 'pg.log')
+    writeFileSync(file, '')
+    const c = new Collector()
+    const src = fileSource([file], { follow: true })
+    await src.start(c.deliver)
+    await src.caughtUp()
+    // a backend that ends with a FATAL never writes again; the next line comes from another pid
+    appendFileSync(file, pgLine(1, 'password authentication failed for user "a"', 11) + pgLine(2, 'next', 12))
+    const t0 = Date.now()
+    // the file keeps growing (never quiet for 1 s), by one record every 200 ms
+    let i = 3
+    const writer = setInterval(() => appendFileSync(file, pgLine(i++, 'more', 13 + (i % 5))), 200)
+    try {
+      await waitFor(() => c.records.length >= 1, 'the first record')
+      expect(Date.now() - t0).toBeLessThan(900)
+      expect(c.records[0].message).toBe('password authentication failed for user "a"')
+    } finally {
+      clearInterval(writer)
+    }
+  })
+})

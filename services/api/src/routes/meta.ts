@@ -13,7 +13,7 @@ export function metaRoutes(deps: Deps) {
       auth: false,
       query: NoQuery,
       async handler() {
-        await deps.query('SELECT 1')
+        await deps.store.ping()
         return { status: 'ok' }
       },
     }),

@@ -1,4 +1,5 @@
 import {
+  type Hypothesis,
   RcaDetailResponse,
   type RcaEvent,
   RcaIdParams,
@@ -17,7 +18,7 @@ import { resolveRange } from '../time.js'
 
 const SUMMARY_COLUMNS = `id, revision, status, server, category, count, attempts,
   ${ms('first_failure')} AS firstFailure, ${ms('last_failure')} AS lastFailure,
-  persistence, severity, title, text, steps, suggestion, ${ms('emitted_at')} AS emittedAt`
+  persistence, severity, title, text, steps, suggestion, hypotheses, ${ms('emitted_at')} AS emittedAt`
 
 /** Tuples of DateTime64 become [startMs, endMs, failures] so JSON carries numbers. */
 const DETAIL_COLUMNS = `${SUMMARY_COLUMNS},
@@ -25,7 +26,7 @@ const DETAIL_COLUMNS = `${SUMMARY_COLUMNS},
   reasons, top_clients AS topClients, top_users AS topUsers, top_databases AS topDatabases,
   sample_messages AS sampleMessages`
 
-type SummaryRow = Omit<RcaSummary, 'suggestion'> & { suggestion: string }
+type SummaryRow = Omit<RcaSummary, 'suggestion' | 'hypotheses'> & { suggestion: string; hypotheses: string }
 type DetailRow = SummaryRow & {
   windows: [number, number, number][]
   reasons: TopEntry[]
@@ -48,10 +49,11 @@ function listFilters(q: RcaListQuery, params: Record<string, unknown>): string {
   return sql
 }
 
-function parseSuggestion(s: string): Suggestion | undefined {
+/** JSON text columns ('' when none); a row that does not parse is shown without the field. */
+function parseJson<T>(s: string): T | undefined {
   if (!s) return undefined
   try {
-    return JSON.parse(s) as Suggestion
+    return JSON.parse(s) as T
   } catch {
     return undefined
   }
@@ -75,8 +77,10 @@ function toSummary(r: SummaryRow): RcaSummary {
     steps: r.steps,
     emittedAt: num(r.emittedAt),
   }
-  const suggestion = parseSuggestion(r.suggestion)
+  const suggestion = parseJson<Suggestion>(r.suggestion)
   if (suggestion) out.suggestion = suggestion
+  const hypotheses = parseJson<Hypothesis[]>(r.hypotheses)
+  if (hypotheses?.length) out.hypotheses = hypotheses
   return out
 }
 

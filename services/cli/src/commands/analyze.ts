@@ -44,7 +44,7 @@ export async function analyze(argv: string[]): Promise<void> {
     for (const p of positionals) if (p !== '-') total += (await stat(p).catch(() => ({ size: 0 }))).size
     const progress = progressReporter('analyze', values.progress)
     const started = performance.now()
-    const { lines } = await readFiles(
+    const { lines, irrelevant } = await readFiles(
       positionals,
       { format, prefix: values.prefix, server: values.server, onProgress: (b, l) => progress.update(b, l, total) },
       pipeline.deliver,
@@ -55,7 +55,8 @@ export async function analyze(argv: string[]): Promise<void> {
 
     const report = summary.toJSON({
       lines,
-      records: pipeline.recordsIn,
+      // every record read, whether built or let go by the relevance filter (so counts do not depend on it)
+      records: pipeline.recordsIn + irrelevant,
       unparsed: pipeline.deadLettersIn,
       lateDropped: pipeline.aggregator.lateDropped,
     })

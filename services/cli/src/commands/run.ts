@@ -1,4 +1,5 @@
 import { createApiServer } from '@connrca/service-api'
+import { mayClassify } from '@connrca/classifier'
 import { type Config, type PipelineHealth, type RcaEvent, SourceConfig, toMs } from '@connrca/contracts'
 import { createSource, type Source } from '@connrca/pipeline'
 import { hasRoutes, storeBackedNotifier } from '@connrca/service-notifier'
@@ -65,7 +66,9 @@ export async function run(argv: string[]): Promise<void> {
   const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
 
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
-  const sources: Source[] = sourceConfigs.map((cfg) => createSource(cfg, { logger: log, stdin: inputStream() }))
+  const sources: Source[] = sourceConfigs.map((cfg) =>
+    createSource(cfg, { logger: log, stdin: inputStream(), relevant: mayClassify }),
+  )
   const names = new Set<string>()
   for (const s of sources) {
     if (names.has(s.name)) throw new UserError(`two sources are named "${s.name}"; give each a distinct name`)

@@ -30,6 +30,9 @@ export async function sql(argv: string[]): Promise<void> {
     const result = await runReadOnlySql(store, positionals[0], {
       maxRows: Number(values['max-rows']),
       timeoutSec: Number(values.timeout),
+      // the same memory and byte caps as POST /api/v1/sql: the engine shares this process
+      maxMemoryMB: config.api.sql.maxMemoryMB,
+      maxBytes: config.api.sql.maxResultBytes,
     })
     const names = result.columns.map((c) => c.name)
     if (format === 'json') {

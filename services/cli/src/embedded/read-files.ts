@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises'
 import type { DeadLetter, LogFormat, LogRecord } from '@connrca/contracts'
 import { compilePrefix, createParser, readLineBatches, splitLineBatches } from '@connrca/pglog'
 import { UserError } from '../errors.js'
+import { mayClassify } from '@connrca/classifier'
 import type { Batch } from './pipeline.js'
 
 const BATCH = 4096
@@ -18,16 +19,24 @@ export async function readFiles(
   paths: string[],
   opts: ReadOptions,
   deliver: (batch: Batch) => Promise<void>,
-): Promise<{ lines: number; bytes: number }> {
+): Promise<{ lines: number; bytes: number; irrelevant: number }> {
   for (const p of paths) if (p !== '-') await assertReadable(p)
   if (opts.prefix !== undefined) assertPrefix(opts.prefix)
   let lines = 0
   let bytes = 0
+  let irrelevant = 0
   for (const path of paths) {
     let records: LogRecord[] = []
     let deadLetters: DeadLetter[] = []
     const parser = createParser(
-      { format: opts.format, prefix: opts.prefix, server: opts.server, source: { kind: path === '-' ? 'stdin' : 'file', name: path } },
+      {
+        format: opts.format,
+        prefix: opts.prefix,
+        server: opts.server,
+        source: { kind: path === '-' ? 'stdin' : 'file', name: path },
+        // only what the classifier can use is built; the rest is counted (ReadResult.irrelevant)
+        relevant: mayClassify,
+      },
       { record: (r) => records.push(r), deadLetter: (d) => deadLetters.push(d) },
     )
     const send = async () => {
@@ -50,10 +59,11 @@ export async function readFiles(
     }
     parser.flush()
     await send()
+    irrelevant += parser.irrelevant
     bytes += fileBytes
     opts.onProgress?.(bytes, lines)
   }
-  return { lines, bytes }
+  return { lines, bytes, irrelevant }
 }
 
 /** A bad --prefix is a usage error before any input is read, not a dead letter per line. */

@@ -3,7 +3,7 @@ import { MinHeap } from './heap.js'
 import { defaultIncidents, profileFor, serverNames } from './profiles.js'
 import { Rng, streamSeed } from './prng.js'
 import { type Renderer, rendererFor } from './render.js'
-import { background, incidentAttempts, Kind, normalTraffic, type SimRecord } from './streams.js'
+import { background, incidentAttempts, Kind, normalTraffic, poolSessions, type SimRecord } from './streams.js'
 import type { GenerateOptions, GroundTruth, InjectedIncident, ServerProfile } from './types.js'
 
 const WINDOW_MS = 5 * 60_000
@@ -64,6 +64,7 @@ function streamsOf(p: ServerProfile, pl: Plan, opts: GenerateOptions): Array<Ite
   out.push(background(p, seed('background'), opts.start, end))
   mine.forEach((inc, k) => {
     out.push(incidentAttempts(inc, p, seed(`incident-${k}`)))
+    if (inc.pool) out.push(poolSessions(inc, p, seed(`pool-${k}`)))
   })
   return out
 }

@@ -286,9 +286,9 @@ export function incidentAttempts(inc: InjectedIncident, p: ServerProfile, rng: R
   const down = restart ? templateFor('shutting_down', 'transient') : undefined
   const up = restart ? templateFor('starting_up', 'transient') : undefined
   const clients = inc.clients?.length ? inc.clients : p.appClients
-  const user = inc.user ?? p.users[0][0]
+  const oneUser = inc.user ?? p.users[0][0]
   const database = inc.database ?? p.databases[0]
-  const app = p.users.find((u) => u[0] === user)?.[1] ?? 'psql'
+  const app = p.users.find((u) => u[0] === oneUser)?.[1] ?? 'psql'
   let key = 0
   const initial: SimRecord[] = []
   if (restart) {
@@ -313,6 +313,7 @@ export function incidentAttempts(inc: InjectedIncident, p: ServerProfile, rng: R
       const sess = ++key
       const ip = rng.pick(clients)
       const port = rng.int(32768, 60999)
+      const user = inc.users?.length ? rng.pick(inc.users) : oneUser
       const f = tpl.text({ p, ip, user, database })
       push(rec(t0, sess, 'LOG', `connection received: host=${ip} port=${port}`, Kind.Received, { ip, port }, ''))
       let t = t0 + rng.int(1, 12)
@@ -342,4 +343,42 @@ export function incidentAttempts(inc: InjectedIncident, p: ServerProfile, rng: R
     },
     initial,
   )
+}
+
+/**
+ * The sessions of a growing connection pool (InjectedIncident.pool): `from` sessions opened two
+ * hours before the ramp, then one by one up to `to` during the ramp; all end with the incident.
+ */
+export function poolSessions(inc: InjectedIncident, p: ServerProfile, rng: Rng): Generator<SimRecord> {
+  const pool = inc.pool!
+  const rampStart = inc.start - pool.rampMs
+  const end = inc.start + inc.durationMs
+  const user = pool.user ?? p.users[0][0]
+  const db = p.databases[0]
+  const initial: SimRecord[] = []
+  for (let k = 0; k < pool.to; k++) {
+    const t0 =
+      k < pool.from
+        ? rampStart - 2 * 3_600_000 + k * 1000
+        : rampStart + Math.floor(((k - pool.from + 1) * pool.rampMs) / (pool.to - pool.from + 1))
+    const ip = p.appClients[k % p.appClients.length]
+    const port = rng.int(32768, 60999)
+    const who: Who = { ip, port, user, db, app: pool.application }
+    initial.push(rec(t0, k + 1, 'LOG', `connection received: host=${ip} port=${port}`, Kind.Received, { ip, port }, ''))
+    initial.push(
+      rec(t0 + 3, k + 1, 'LOG', authorizedText(p, user, db, pool.application), Kind.Authorized, who, 'authentication'),
+    )
+    const t1 = end + rng.int(1000, 60_000)
+    const closed = rec(
+      t1,
+      k + 1,
+      'LOG',
+      `disconnection: session time: ${sessionTime(t1 - t0)} user=${user} database=${db} host=${ip} port=${port}`,
+      Kind.Closed,
+      who,
+    )
+    closed.last = true
+    initial.push(closed)
+  }
+  return schedule(rng, inc.start, end, Number.NaN, () => {}, initial)
 }

@@ -30,7 +30,17 @@ export interface InjectedIncident {
   /** Client ips the attempts come from (uniformly). */
   clients?: string[]
   user?: string
+  /** User names tried, one picked per attempt (password guessing); overrides `user`. */
+  users?: string[]
   database?: string
+  /**
+   * Long-lived sessions of one application that grow before the incident (a connection pool
+   * growing into max_connections): `from` sessions open 2 h before the ramp, growing linearly to
+   * `to` during `rampMs` before `start`, all closed at the incident's end.
+   */
+  pool?: { application: string; user?: string; from: number; to: number; rampMs: number }
+  /** Ground truth for the diagnosis: the hypothesis id it should name first. */
+  expect?: string
 }
 
 export interface WindowTruth {

@@ -86,6 +86,7 @@ export class FileTailSource implements Source {
   private readonly pollMs: number
   private readonly rotateWaitMs: number
   private readonly log: (line: string) => void
+  private readonly relevant: SourceDeps['relevant']
   private readonly files = new Map<string, Tracked>()
   /** Entries of a restored checkpoint not yet matched to a file on disk. */
   private restored = new Map<string, FileCheckpoint>()
@@ -111,6 +112,7 @@ export class FileTailSource implements Source {
     this.pollMs = toMs(cfg.pollInterval)
     this.rotateWaitMs = toMs(cfg.rotateWait)
     this.log = deps.logger ?? (() => {})
+    this.relevant = deps.relevant
     this.caughtUpPromise = new Promise((resolve, reject) => {
       this.caughtUpResolve = resolve
       this.caughtUpReject = reject
@@ -399,7 +401,13 @@ export class FileTailSource implements Source {
     const server = this.cfg.server ?? this.serverFromPath?.exec(t.path)?.groups?.server
     // The parser derives ids from this name; records then show the plain path.
     return createParser(
-      { format: this.cfg.format, prefix: this.cfg.prefix, server, source: { kind: 'file', name: idName } },
+      {
+        format: this.cfg.format,
+        prefix: this.cfg.prefix,
+        server,
+        source: { kind: 'file', name: idName },
+        relevant: this.relevant,
+      },
       {
         record: (r: LogRecord) => {
           const pos = r.source.position as number
@@ -507,6 +515,9 @@ export class FileTailSource implements Source {
       await this.batcher!.room()
       if (!initial && t.readOffset >= size) size = t.size = (await fh.stat()).size
     }
+    // Following: what was read so far holds complete records but the newest; emit them now
+    // instead of after 64 more records or a quiet second (line → event latency).
+    if (!initial && this.cfg.follow) t.parser.settle()
   }
 
   private async headUnchanged(t: Tracked, size: number): Promise<boolean> {

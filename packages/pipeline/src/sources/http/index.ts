@@ -36,6 +36,7 @@ export class HttpPushSource implements Source {
   private readonly token: Buffer
   private readonly log: (line: string) => void
   port = 0
+  private readonly relevant: SourceDeps['relevant']
 
   constructor(
     private readonly cfg: HttpConfig,
@@ -43,6 +44,7 @@ export class HttpPushSource implements Source {
   ) {
     this.name = cfg.name ?? `http:${cfg.port}`
     this.log = deps.logger ?? (() => {})
+    this.relevant = deps.relevant
     const token = cfg.token ?? (cfg.tokenEnv ? process.env[cfg.tokenEnv] : undefined)
     if (!token) throw new Error(`${this.name}: the bearer token environment variable ${cfg.tokenEnv} is not set`)
     this.token = Buffer.from(token)
@@ -131,7 +133,13 @@ export class HttpPushSource implements Source {
         // With a key, ids derive from key + line number, so a retried body maps onto the same ids.
         const idName = key !== undefined ? `${this.name}#${key}` : this.name
         p = createParser(
-          { format: format.data, prefix: this.cfg.prefix, server: srv, source: { kind: 'http', name: idName } },
+          {
+            format: format.data,
+            prefix: this.cfg.prefix,
+            server: srv,
+            source: { kind: 'http', name: idName },
+            relevant: this.relevant,
+          },
           {
             record: (r: LogRecord) => {
               r.source.name = this.name
@@ -154,6 +162,8 @@ export class HttpPushSource implements Source {
       parserFor(l.server).push(l.line, key !== undefined ? i : this.seq.take())
     }
     for (const p of parsers.values()) p.flush()
+    // records the relevance filter let go were read and accepted too, just not delivered
+    for (const p of parsers.values()) records += p.irrelevant
     const upTo = this.seq.current
     await new Promise<void>((resolve) =>
       batcher.mark(() => {

@@ -43,6 +43,7 @@ export class StdinSource implements Source {
         prefix: this.cfg.prefix,
         server: this.cfg.server,
         source: { kind: 'stdin', name: this.name },
+        relevant: this.deps.relevant,
       },
       { record: (r) => batcher.add(r), deadLetter: (d) => batcher.addDeadLetter(d) },
     ))

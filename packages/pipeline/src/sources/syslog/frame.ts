@@ -47,6 +47,8 @@ function parse5424(line: string, i: number): SyslogMessage | undefined {
     }
   } else return undefined
   if (line[i] === ' ') i++
+  // RSYSLOG_SyslogProtocol23Format keeps the message's own leading space: `- -  [5-1] …`
+  if (line[i] === ' ' && line[i + 1] === '[') i++
   let content = line.slice(i)
   if (content.charCodeAt(0) === 0xfeff) content = content.slice(1)
   const time = ts === '-' ? undefined : Date.parse(ts)
@@ -63,11 +65,22 @@ function parse5424(line: string, i: number): SyslogMessage | undefined {
 }
 
 function parse3164(line: string, i: number): SyslogMessage | undefined {
+  // RSYSLOG_ForwardFormat: an RFC 3339 time in the RFC 3164 header (`2026-12-02T19:00:04.685123+00:00 host tag[pid]: `)
+  if (isDigit(line.charCodeAt(i)) && line[i + 4] === '-' && line[i + 10] === 'T') {
+    const sp = line.indexOf(' ', i)
+    const time = sp < 0 ? Number.NaN : Date.parse(line.slice(i, sp))
+    if (Number.isNaN(time)) return undefined
+    const m = tagged(line, sp + 1, '')
+    return m && { ...m, time, stamp: stamp3164(time) }
+  }
   // `Mmm dd hh:mm:ss HOST TAG[PID]: MSG` — the timestamp is fixed width (day padded with a space).
   const month = line.slice(i, i + 3)
   if (!MONTHS.includes(month) || line[i + 3] !== ' ' || line[i + 9] !== ':' || line[i + 15] !== ' ') return undefined
-  const stamp = line.slice(i, i + 15)
-  i += 16
+  return tagged(line, i + 16, line.slice(i, i + 15))
+}
+
+/** `HOST TAG[PID]: MSG` from `i`. */
+function tagged(line: string, i: number, stamp: string): SyslogMessage | undefined {
   const sp = line.indexOf(' ', i)
   if (sp < 0) return undefined
   const host = line.slice(i, sp)

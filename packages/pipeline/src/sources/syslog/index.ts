@@ -49,6 +49,7 @@ export class SyslogListener implements Source {
   private readonly exactTimes = new Map<number, number>()
   private stopped = false
   private received = 0
+  private readonly relevant: SourceDeps['relevant']
   /** Bound ports (useful when configured as 0). */
   readonly ports: { udp?: number; tcp?: number } = {}
 
@@ -59,6 +60,7 @@ export class SyslogListener implements Source {
     this.name = cfg.name ?? `syslog:${cfg.tcp?.port ?? cfg.udp?.port}`
     this.log = deps.logger ?? (() => {})
     this.now = deps.now ?? Date.now
+    this.relevant = deps.relevant
   }
 
   async start(deliver: Deliver, state?: unknown): Promise<void> {
@@ -218,7 +220,13 @@ export class SyslogListener implements Source {
       const batcher = this.batcher!
       entry = {
         parser: createParser(
-          { format: this.cfg.format, prefix: this.cfg.prefix, server, source: { kind: 'syslog', name: this.name } },
+          {
+            format: this.cfg.format,
+            prefix: this.cfg.prefix,
+            server,
+            source: { kind: 'syslog', name: this.name },
+            relevant: this.relevant,
+          },
           {
             record: (r) => {
               const exact = this.exactTimes.get(r.source.position as number)

@@ -1,0 +1,84 @@
+/**
+ * Our Alertmanager `fingerprint` against the one real Alertmanager computes for the same labels
+ * (Debian `prometheus-alertmanager`): alerts are POSTed to its /api/v2/alerts and read back.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fingerprint } from '../src/formats/alertmanager.js'
+
+const BINARY = '/usr/bin/prometheus-alertmanager'
+const present = existsSync(BINARY)
+if (!present && process.env.CI === 'true') {
+  throw new Error(`alertmanager test: ${BINARY} is missing; CI must install the Debian package "prometheus-alertmanager"`)
+}
+if (!present) console.warn(`\n*** alertmanager test SKIPPED: ${BINARY} not found (apt-get install prometheus-alertmanager) ***\n`)
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+
+const LABEL_SETS: Record<string, string>[] = [
+  { alertname: 'PostgresConnectionFailures', category: 'firewall_deny', server: 'orders-prod', severity: 'warning' },
+  { alertname: 'PostgresConnectionFailures', category: 'auth_fail', server: 'crm-prod', severity: 'critical' },
+  { alertname: 'x', zone: 'Zürich – ünïcödé', empty: '' },
+]
+
+describe.skipIf(!present)('Alertmanager fingerprint', () => {
+  let proc: ChildProcess
+  let dir: string
+  let base: string
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'connrca-am-'))
+    const config = path.join(dir, 'am.yml')
+    writeFileSync(config, 'route:\n  receiver: none\nreceivers:\n  - name: none\n')
+    const port = await freePort()
+    const cluster = await freePort()
+    proc = spawn(
+      BINARY,
+      [
+        `--config.file=${config}`,
+        `--storage.path=${dir}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--cluster.listen-address=127.0.0.1:${cluster}`,
+      ],
+      { stdio: 'ignore' },
+    )
+    base = `http://127.0.0.1:${port}`
+    for (let i = 0; i < 100; i++) {
+      if (await fetch(`${base}/-/ready`).then((r) => r.ok, () => false)) return
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    throw new Error('alertmanager did not start')
+  }, 20_000)
+
+  afterAll(() => {
+    proc?.kill()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('matches the fingerprints real Alertmanager computes, byte for byte', async () => {
+    const res = await fetch(`${base}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(LABEL_SETS.map((labels) => ({ labels }))),
+    })
+    expect(res.status).toBe(200)
+    const alerts = (await (await fetch(`${base}/api/v2/alerts`)).json()) as {
+      labels: Record<string, string>
+      fingerprint: string
+    }[]
+    expect(alerts.length).toBe(LABEL_SETS.length)
+    for (const a of alerts) expect(fingerprint(a.labels), JSON.stringify(a.labels)).toBe(a.fingerprint)
+    // the value the issue quotes from Alertmanager 0.25
+    expect(fingerprint(LABEL_SETS[0])).toBe('45e0210ff4b5d762')
+  })
+})

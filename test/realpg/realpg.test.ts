@@ -1,0 +1,83 @@
+/**
+ * A real PostgreSQL 15 server is the judge: the scenario (scenario.ts) drives every failure class
+ * with known counts, and `connrca analyze --json --no-store` on the files the server wrote must
+ * report exactly what the test did — per category and reason, client addresses, users and
+ * databases, and the received / authorized / closed outcomes — under several log_line_prefix
+ * settings (auto-detected, no flags, for the well-known ones), in csvlog and jsonlog, and with
+ * the server's messages in German.
+ */
+import { execFileSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connrca } from '../support/cli.js'
+import { HBA, runScenario, SETUP_SQL, type Truth } from './scenario.js'
+import { PgServer, realPgTests } from './server.js'
+
+async function analyze(file: string, extra: string[] = []) {
+  const r = await connrca(['analyze', '--json', '--no-store', ...extra, file])
+  if (r.code !== 0) throw new Error(`connrca analyze ${file} failed (${r.code}): ${r.stderr}`)
+  return JSON.parse(r.stdout) as { records: number; unparsed: number; outcomes: Truth['outcomes']; totals: ReturnType<Truth['totals']> }
+}
+
+function judge(got: Awaited<ReturnType<typeof analyze>>, truth: Truth, userDb = true): void {
+  expect(got.unparsed).toBe(0)
+  expect(got.totals).toEqual(truth.totals(userDb))
+  expect(got.outcomes).toEqual(truth.outcomes)
+}
+
+/** German server messages need the OS locale; generated once (see .ci/run: `locales`). */
+function ensureGermanLocale(): void {
+  const have = execFileSync('locale', ['-a'], { encoding: 'utf8' })
+  if (/^de_DE\.utf-?8$/im.test(have)) return
+  execFileSync('localedef', ['-i', 'de_DE', '-f', 'UTF-8', 'de_DE.UTF-8'], { stdio: 'pipe' })
+}
+
+describe.skipIf(realPgTests.skip)('classification judged by a real PostgreSQL 15', () => {
+  let server: PgServer
+
+  beforeAll(async () => {
+    if (realPgTests.reason) throw new Error(realPgTests.reason)
+    server = await PgServer.create({ hba: HBA })
+    for (const q of SETUP_SQL) await server.sql(q)
+  })
+  afterAll(async () => {
+    await server?.destroy()
+  })
+
+  /** Restarts after the previous run's smart shutdown, applies the settings, rotates the logs. */
+  async function fresh(settings: Record<string, string>): Promise<void> {
+    if (!(await server.isRunning())) server.start()
+    await server.reconfigure(settings)
+  }
+
+  const PREFIXES: [name: string, prefix: string, flags: boolean][] = [
+    ['Debian', '%m [%p] %q%u@%d ', false],
+    ['PostgreSQL default', '%m [%p] ', false],
+    ['Azure (Single and Flexible Server)', '%t-%c-', false],
+    ['RDS', '%t:%r:%u@%d:[%p]:', false],
+    ['custom with %e', '%m %e [%p] %r %q%u/%d/%a ', true],
+  ]
+
+  for (const [name, prefix, flags] of PREFIXES) {
+    it(`stderr with ${name}'s prefix ${JSON.stringify(prefix)}${flags ? ' (given with --prefix)' : ' (auto-detected)'}, csvlog and jsonlog`, async () => {
+      await fresh({ log_line_prefix: prefix, lc_messages: 'C.UTF-8' })
+      const truth = await runScenario(server, { shutdown: true })
+      const logs = server.currentLogs()
+      judge(await analyze(logs.stderr, flags ? ['--prefix', prefix] : []), truth, prefix.includes('%u') && prefix.includes('%d'))
+      if (name === 'Debian') {
+        judge(await analyze(logs.csv), truth)
+        judge(await analyze(logs.json), truth)
+      }
+    }, 90_000)
+  }
+
+  it('German server messages (lc_messages = de_DE.UTF-8): csvlog, jsonlog and stderr with %e, exact', async () => {
+    ensureGermanLocale()
+    const prefix = '%m [%p] %e %q%u@%d '
+    await fresh({ log_line_prefix: prefix, lc_messages: 'de_DE.UTF-8' })
+    const truth = await runScenario(server, { shutdown: true })
+    const logs = server.currentLogs()
+    judge(await analyze(logs.csv), truth)
+    judge(await analyze(logs.json), truth)
+    judge(await analyze(logs.stderr, ['--prefix', prefix]), truth)
+  }, 120_000)
+})
