@@ -60,9 +60,15 @@ describe.skipIf(!present)('Alertmanager fingerprint', () => {
     throw new Error('alertmanager did not start')
   }, 20_000)
 
-  afterAll(() => {
-    proc?.kill()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+  afterAll(async () => {
+    // Alertmanager writes its nflog/silences snapshot on SIGTERM: wait for it to exit before removing
+    // its storage directory, or rmdir races the last write (ENOTEMPTY, a CI failure).
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r))
+      proc.kill()
+      await exited
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
   })
 
   it('matches the fingerprints real Alertmanager computes, byte for byte', async () => {
