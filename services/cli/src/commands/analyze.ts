@@ -1,9 +1,8 @@
-import { stat } from 'node:fs/promises'
 import { openStore } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
-import { readFiles } from '../embedded/read-files.js'
+import { openSources, readToEnd, sourcesForPaths } from '../embedded/inputs.js'
 import { Summary } from '../embedded/summary.js'
 import { UsageError } from '../errors.js'
 import { fmt, progressReporter, renderRcaForTerminal } from '../output.js'
@@ -32,6 +31,9 @@ export async function analyze(argv: string[]): Promise<void> {
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
 
+  const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
+  const inputs = await sourcesForPaths(positionals, { format, prefix: values.prefix, server: values.server }, false)
+
   const store = values['no-store'] ? undefined : await openStore(config.store)
   try {
     if (store) await store.migrate()
@@ -40,15 +42,20 @@ export async function analyze(argv: string[]): Promise<void> {
     await pipeline.transport.subscribe('connections', 'summary', summary.onEvents)
     await pipeline.onRca('summary', summary.onRca)
 
-    let total = 0
-    for (const p of positionals) if (p !== '-') total += (await stat(p).catch(() => ({ size: 0 }))).size
+    const sources = openSources(inputs, log)
     const progress = progressReporter('analyze', values.progress)
+    const ticker = setInterval(() => {
+      let read = 0
+      let total = 0
+      for (const s of sources) {
+        const p = s.progress?.()
+        read += p?.bytesRead ?? 0
+        total += p?.bytesTotal ?? 0
+      }
+      progress.update(read, sources.reduce((n, s) => n + (s.readStats?.().lines ?? 0), 0), total)
+    }, 500)
     const started = performance.now()
-    const { lines, irrelevant } = await readFiles(
-      positionals,
-      { format, prefix: values.prefix, server: values.server, onProgress: (b, l) => progress.update(b, l, total) },
-      pipeline.deliver,
-    )
+    const { lines, irrelevant } = await readToEnd(sources, pipeline.deliver).finally(() => clearInterval(ticker))
     await pipeline.finish()
     progress.done()
     const elapsedMs = Math.round(performance.now() - started)

@@ -1,7 +1,7 @@
 import { Classifier } from '@connrca/classifier'
 import { LogFormat } from '@connrca/contracts'
 import { parse } from '../args.js'
-import { readFiles } from '../embedded/read-files.js'
+import { openSources, readToEnd, sourcesForPaths } from '../embedded/inputs.js'
 import { UsageError } from '../errors.js'
 
 const USAGE = 'connrca classify [--format auto|stderr|csvlog|jsonlog|syslog|azure] [--prefix P] [--server S] < log'
@@ -13,7 +13,9 @@ export async function classify(argv: string[]): Promise<void> {
   const classifier = new Classifier()
   const out = process.stdout
   let buffer = ''
-  await readFiles(['-'], { format, prefix: values.prefix, server: values.server }, async ({ records, deadLetters }) => {
+  const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
+  const sources = openSources(await sourcesForPaths(['-'], { format, prefix: values.prefix, server: values.server }, false), log)
+  await readToEnd(sources, async ({ records, deadLetters }) => {
     for (const r of records) {
       const e = classifier.classify(r)
       if (e) buffer += `${JSON.stringify(e)}\n`

@@ -1,17 +1,14 @@
 import { createApiServer } from '@connrca/service-api'
-import { mayClassify } from '@connrca/classifier'
 import { type Config, type PipelineHealth, type RcaEvent, SourceConfig, toMs } from '@connrca/contracts'
-import { createSource, type Source } from '@connrca/pipeline'
+import type { Source } from '@connrca/pipeline'
 import { hasRoutes, storeBackedNotifier } from '@connrca/service-notifier'
 import { openStore, type Store } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
-import { assertPrefix } from '../embedded/read-files.js'
+import { openSources, sourcesForPaths } from '../embedded/inputs.js'
 import { bundledSample } from '../embedded/sample.js'
-import { UserError } from '../errors.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
-import { inputStream } from '../stdin-shield.js'
 import { parseFormat } from './classify.js'
 
 const USAGE = 'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D]'
@@ -66,14 +63,7 @@ export async function run(argv: string[]): Promise<void> {
   const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
 
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
-  const sources: Source[] = sourceConfigs.map((cfg) =>
-    createSource(cfg, { logger: log, stdin: inputStream(), relevant: mayClassify }),
-  )
-  const names = new Set<string>()
-  for (const s of sources) {
-    if (names.has(s.name)) throw new UserError(`two sources are named "${s.name}"; give each a distinct name`)
-    names.add(s.name)
-  }
+  const sources = openSources(sourceConfigs, log)
   const sourcesState = () => Object.fromEntries(sources.map((s) => [s.name, s.checkpoint()]))
 
   let stopping = false
@@ -185,19 +175,7 @@ async function resolveSources(
   paths: string[],
   flags: { format?: string; prefix?: string; server?: string },
 ): Promise<SourceConfig[]> {
-  if (flags.prefix !== undefined) assertPrefix(flags.prefix)
-  const common = {
-    format: parseFormat(flags.format),
-    ...(flags.prefix ? { prefix: flags.prefix } : {}),
-    ...(flags.server ? { server: flags.server } : {}),
-  }
-  if (paths.length > 0) {
-    const files = paths.filter((p) => p !== '-')
-    const out: SourceConfig[] = []
-    if (files.length) out.push(SourceConfig.parse({ type: 'file', paths: files, ...common }))
-    if (paths.includes('-')) out.push(SourceConfig.parse({ type: 'stdin', ...common }))
-    return out
-  }
+  if (paths.length > 0) return sourcesForPaths(paths, { ...flags, format: parseFormat(flags.format) }, true)
   if (config.sources.length > 0) return config.sources
   const sample = await bundledSample(config)
   process.stderr.write(`connrca: no inputs given; running on the bundled sample ${(sample as { paths: string[] }).paths[0]}\n`)

@@ -15,6 +15,7 @@ export class StdinSource implements Source {
   private loop: Promise<void> | undefined
   private stopping = false
   private bytes = 0
+  private lines = 0
   private delivered = 0
   private caughtUpResolve!: () => void
   private readonly caughtUpPromise = new Promise<void>((r) => {
@@ -48,7 +49,10 @@ export class StdinSource implements Source {
       { record: (r) => batcher.add(r), deadLetter: (d) => batcher.addDeadLetter(d) },
     ))
     const lines = new LineSplitter()
-    const push = (line: string, pos: number) => parser.push(line, pos)
+    const push = (line: string, pos: number) => {
+      this.lines++
+      parser.push(line, pos)
+    }
     const input = this.deps.stdin ?? process.stdin
     for await (const chunk of input) {
       if (this.stopping) break
@@ -72,6 +76,10 @@ export class StdinSource implements Source {
 
   caughtUp(): Promise<void> {
     return this.caughtUpPromise
+  }
+
+  readStats(): { lines: number; irrelevant: number } {
+    return { lines: this.lines, irrelevant: this.parser?.irrelevant ?? 0 }
   }
 
   progress(): { bytesRead: number; bytesTotal: number } {
