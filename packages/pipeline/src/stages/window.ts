@@ -6,6 +6,7 @@ import type {
   RcaEvent,
   ServerInfo,
   WindowCount,
+  WindowTallies,
 } from '@connrca/contracts'
 import { retryWithBackoff } from '@connrca/observe'
 import { type Baselines, EvidenceCollector, IncidentTracker } from '@connrca/rca'
@@ -89,10 +90,10 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
         ? { thresholdFor: opts.baselines.threshold.bind(opts.baselines) as Baselines['threshold'] }
         : {}),
     }
-    const onWindow = (w: WindowCount) => {
+    const onWindow = (w: WindowCount, all: WindowTallies) => {
       this.windowRows.push(w)
       this.windowsOut++
-      this.incidents.onWindow(w)
+      this.incidents.onWindow(w, all)
     }
     const onRca = (e: RcaEvent) => {
       this.rcaRows.push(e)
