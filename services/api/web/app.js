@@ -512,8 +512,10 @@
     kPipe.textContent = health.status === 'ok' ? 'OK' : health.status
     kPipe.className = `value ${health.status === 'ok' ? 'ok' : 'warn'}`
     const dl = health.store.deadLetters.last24h
+    const late = (health.pipeline?.stages ?? []).reduce((n, s) => n + (s.lateDropped ?? 0), 0)
     $('k-pipeline-sub').textContent =
-      `${lag === null ? 'no events yet' : `newest ${ago(Date.now() - lag)}`} · ${dl} dead letter${dl === 1 ? '' : 's'}/24h`
+      `${lag === null ? 'no events yet' : `newest ${ago(Date.now() - lag)}`} · ${dl} dead letter${dl === 1 ? '' : 's'}/24h` +
+      (late ? ` · ${late} late (dropped)` : '')
   }
 
   // ---------------------------------------------------------------- load loop

@@ -74,7 +74,7 @@ export async function analyze(argv: string[]): Promise<void> {
     }
     const out: string[] = []
     out.push(
-      `${fmt(lines)} lines, ${fmt(report.records)} records, ${fmt(report.unparsed)} unparsed (dead-lettered) in ${(elapsedMs / 1000).toFixed(1)} s`,
+      `${fmt(lines)} lines, ${fmt(report.records)} records, ${fmt(report.unparsed)} unparsed (dead-lettered), ${fmt(report.lateDropped)} late (dropped) in ${(elapsedMs / 1000).toFixed(1)} s`,
     )
     const o = report.outcomes
     out.push(`connections: ${fmt(o.received)} received, ${fmt(o.authorized)} authorized, ${fmt(o.failed)} failed, ${fmt(o.closed)} closed`)

@@ -107,7 +107,9 @@ export async function run(argv: string[]): Promise<void> {
   await Promise.all(sources.map((s) => s.caughtUp()))
   clearInterval(progress)
   if (api) log(`dashboard: ${api.url}/${await dashboardRange(store)}`)
-  log(`caught up: ${fmt(pipeline.recordsIn)} records, ${fmt(pipeline.deadLettersIn)} unparsed, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  // Listeners (syslog, HTTP push) have nothing to catch up on: a count here would say 0.
+  const finite = sourceConfigs.filter((c) => c.type !== 'syslog' && c.type !== 'http').length
+  if (finite > 0) log(`caught up: ${readSummary(sources, pipeline)}, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
   if (values.once) {
     // Stopping the sources delivers records still held for a multi-line join; then close windows.
@@ -150,9 +152,25 @@ function health(sources: Source[], configs: SourceConfig[], pipeline: EmbeddedPi
     sources: sources.map((s, i) => ({ name: s.name, kind: configs[i].type, status: 'ok' as const })),
     stages: [
       { name: 'classifier', processed: pipeline.classifier.recordsIn },
-      { name: 'aggregator', processed: pipeline.aggregator.eventsIn, watermark: pipeline.aggregator.watermark },
+      {
+        name: 'aggregator',
+        processed: pipeline.aggregator.eventsIn,
+        watermark: pipeline.aggregator.watermark,
+        lateDropped: pipeline.aggregator.lateDropped,
+      },
     ],
   }
+}
+
+/**
+ * Counted as analyze counts them: records let go by the relevance filter are records too, and
+ * late drops are named (each is a failure or attempt no window counted).
+ */
+function readSummary(sources: Source[], pipeline: EmbeddedPipeline): string {
+  let irrelevant = 0
+  for (const s of sources) irrelevant += s.readStats?.().irrelevant ?? 0
+  const late = pipeline.aggregator.lateDropped
+  return `${fmt(pipeline.recordsIn + irrelevant)} records, ${fmt(pipeline.deadLettersIn)} unparsed, ${fmt(late)} late (dropped)`
 }
 
 function reportProgress(sources: Source[], pipeline: EmbeddedPipeline, started: number, log: (l: string) => void) {
