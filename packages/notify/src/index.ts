@@ -1,6 +1,6 @@
 export { type Clock, systemClock } from './clock.js'
 export { type NotifyStoreHandle, clickhouseNotifyState } from './clickhouse-state.js'
-export { type AttemptResult, attemptDelivery, backoffMs, ReceiverLimiter } from './delivery.js'
+export { type AttemptResult, attemptDelivery, ReceiverLimiter } from './delivery.js'
 export * from './formats/index.js'
 export { fleetHeadline, fleetOf } from './fleet.js'
 export { compileMatch, globToRegExp, groupKeyOf } from './match.js'

@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto'
 import { NotifyConfig, type RcaEvent } from '@connrca/contracts'
 import cron, { type ScheduledTask } from 'node-cron'
 import { type Clock, systemClock } from './clock.js'
-import { attemptDelivery, backoffMs, ReceiverLimiter } from './delivery.js'
+import { backoffDelay } from '@connrca/observe'
+import { attemptDelivery, ReceiverLimiter } from './delivery.js'
 import { type DigestRow, type IncidentsView, renderPayload, type View } from './formats/index.js'
 import { fleetOf } from './fleet.js'
 import { groupKeyOf, labelsOf } from './match.js'
@@ -411,7 +412,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       await finishJob(j, res.error)
       return
     }
-    const wait = Math.max(backoffMs(j.attempts, r.initialBackoffMs, r.maxBackoffMs, random), res.retryAfterMs ?? 0)
+    const wait = Math.max(backoffDelay(j.attempts, r.initialBackoffMs, r.maxBackoffMs, random), res.retryAfterMs ?? 0)
     j.nextAttemptAt = clock.now() + wait
     markDirty('job', j.id)
     log(`notify: attempt ${j.attempts} failed, retrying in ${wait} ms: ${res.error}`)
