@@ -110,7 +110,7 @@ describe('connrca run on the bundled sample', () => {
     const before = await withStore((s) => countsByServerCategory(s))
     const r = await connrca(['run', '--once', '--data-dir', join(home, 'data')])
     expect(r.code).toBe(0)
-    expect(r.stderr).toMatch(/caught up: 0 records/)
+    expect(r.stderr, r.stderr).toMatch(/caught up: 0 records/)
     const after = await withStore((s) => countsByServerCategory(s))
     expect(after).toEqual(before)
   }, 120_000)

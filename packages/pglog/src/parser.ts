@@ -27,6 +27,8 @@ export interface ParseOptions {
    * give the classifier's `mayClassify` where only connection records matter. Default: all kept.
    */
   relevant?: RecordFilter
+  /** Records at or before this position are not counted in `irrelevant` (read again on resume). */
+  countAfter?: number
 }
 
 export interface LogParser {
@@ -60,6 +62,7 @@ function build(
   sample: string[],
 ): LogParser {
   const origin = new Origin(opts.source, opts.server ?? 'default', sink)
+  if (opts.countAfter !== undefined) origin.countAfter = opts.countAfter
   const relevant = opts.relevant
   const emit = (r: LogRecord) => {
     // Digits that overflow (a 400-digit pid, 1e999 in JSON) must not leave the parser as NaN/Infinity.

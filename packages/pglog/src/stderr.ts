@@ -87,7 +87,7 @@ export class TextLogParser {
     const sqlstate = sev.sqlstate ?? f.sqlstate
     if (this.relevant !== undefined && !this.relevant(severity, line, sev.msgStart, sqlstate)) {
       this.joiner.skip(key, position)
-      this.origin.irrelevant++
+      if (position > this.origin.countAfter) this.origin.irrelevant++
       return true
     }
     const rec: LogRecord = {

@@ -108,16 +108,19 @@ export async function run(argv: string[]): Promise<void> {
   clearInterval(progress)
   if (api) log(`dashboard: ${api.url}/${await dashboardRange(store)}`)
   // Listeners (syslog, HTTP push) have nothing to catch up on: a count here would say 0.
-  const finite = sourceConfigs.filter((c) => c.type !== 'syslog' && c.type !== 'http').length
-  if (finite > 0) log(`caught up: ${readSummary(sources, pipeline)}, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  const finite = sourceConfigs.some((c) => c.type !== 'syslog' && c.type !== 'http')
+  const caughtUp = () => log(`caught up: ${readSummary(sources, pipeline)}, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
   if (values.once) {
     // Stopping the sources delivers records still held for a multi-line join; then close windows.
     await stopSources()
+    if (finite) caughtUp()
     await pipeline.finish()
     await stop()
     return
   }
+  // Following: the newest record of each followed file is held until the next one starts.
+  if (finite) caughtUp()
   log('following inputs; Ctrl-C stops and remembers positions')
   await new Promise(() => {})
 }

@@ -31,6 +31,8 @@ export interface FileCheckpoint {
   offset: number
   /** Records and dead letters at or before this position were delivered already. */
   after: number
+  /** Bytes read and counted (records the relevance filter let go before this are not counted again). */
+  read?: number
   /** A .gz archive read to its end. */
   done?: boolean
   /**
@@ -382,7 +384,7 @@ export class FileTailSource implements Source {
           await this.trackRotated(copy, prev)
           await this.trackUnseen(p, new Set([key]))
         }
-        cp = { ...cp, ids: undefined, gen: prev.gen + 1, offset: 0, after: -1, fp: head }
+        cp = { ...cp, ids: undefined, gen: prev.gen + 1, offset: 0, after: -1, read: undefined, fp: head }
       }
     }
     if (gz) {
@@ -428,6 +430,7 @@ export class FileTailSource implements Source {
         server,
         source: { kind: 'file', name: idName },
         relevant: this.relevant,
+        countAfter: Math.max(t.cur.after, (t.cur.read ?? 0) - 1),
       },
       {
         record: (r: LogRecord) => {
@@ -546,8 +549,14 @@ export class FileTailSource implements Source {
       if (!initial && t.readOffset >= size) size = t.size = (await fh.stat()).size
     }
     // Following: what was read so far holds complete records but the newest; emit them now
-    // instead of after 64 more records or a quiet second (line → event latency).
-    if (!initial && this.cfg.follow) t.parser.settle()
+    // instead of after 64 more records or a quiet second (line → event latency), also at the end
+    // of the catch-up, so "caught up" counts them.
+    if (this.cfg.follow) t.parser.settle()
+    const read = t.readOffset
+    const gen = t.cur.gen
+    this.batcher!.mark(() => {
+      if (t.committed.gen === gen) t.committed.read = read
+    })
   }
 
   private async headUnchanged(t: Tracked, size: number): Promise<boolean> {
@@ -602,7 +611,7 @@ export class FileTailSource implements Source {
     this.flushParser(t)
     t.lines.reset()
     const gen = t.cur.gen + 1
-    t.cur = { ...t.cur, ids: undefined, gen, offset: 0, after: -1, fp: { hash: '', length: 0 } }
+    t.cur = { ...t.cur, ids: undefined, gen, offset: 0, after: -1, read: undefined, fp: { hash: '', length: 0 } }
     t.readOffset = 0
     t.lastEmitted = -1
     this.irrelevantBefore += t.parser.irrelevant
