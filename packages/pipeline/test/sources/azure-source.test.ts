@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import type { AccessToken, TokenCredential } from '@azure/core-auth'
 import { LogsQueryClient } from '@azure/monitor-query-logs'
-import { Classifier } from '@connrca/classifier'
+import { Classifier, FAILURE_TEXTS } from '@connrca/classifier'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   type AzureEmulator,
@@ -43,6 +43,7 @@ function seed(): void {
   emu.audience = 'https://api.loganalytics.io'
   emu.now = () => clock
   emu.overflowColumns.clear()
+  emu.missingTableShape = 'nested'
   emu.credential.scopes.length = 0
   const rows = []
   for (let i = 0; i < 30; i++) {
@@ -322,6 +323,22 @@ describe('issue 13: the Log Analytics source against the service as it really an
     expect(c2.records.map((r) => r.server)).toEqual(['billing', 'billing'])
   })
 
+  it('also finds the missing table when the SEM0100 comes as JSON text in innererror.information.details', async () => {
+    emu.missingTableShape = 'json-text'
+    emu.tables.delete('PGSQLServerLogs')
+    const logs: string[] = []
+    const c = new Collector()
+    const src = source({}, logs)
+    await src.start(c.deliver)
+    await src.caughtUp()
+    await src.stop()
+    expect(c.records.length).toBe(30)
+    expect(src.checkpoint()?.until).toBe(NOW)
+    expect(logs).toEqual([
+      `la: table PGSQLServerLogs does not exist in workspace ${emu.workspaceId} (no diagnostic setting writes to it); reading AzureDiagnostics`,
+    ])
+  })
+
   // Fault 2: the limit text is only in details[].innererror, which the SDK drops.
   it('splits on a PartialError whose limit text the SDK drops (rows), and on the size limit', async () => {
     emu.resultLimit = 10
@@ -505,6 +522,35 @@ describe('issue 13: the Log Analytics source against the service as it really an
     expect(hasTerm('checkpoint starting: time', 'connection')).toBe(false)
   })
 
+  it('the connection filter keeps a row for every failure text of the classifier catalog', async () => {
+    emu.tables.clear()
+    // A catalog text names a role or database as `"… `; any name will do.
+    const texts = FAILURE_TEXTS.map((t) => t.replace('"… ', '"x" '))
+    for (const [i, message] of texts.entries())
+      emu.add(
+        'AzureDiagnostics',
+        diagnosticsRow({
+          time: NOW - 50 * MIN + i * 1000,
+          server: 'orders-prod',
+          level: 'FATAL',
+          pid: 6000 + i,
+          message,
+        }),
+      )
+    emu.add(
+      'AzureDiagnostics',
+      diagnosticsRow({ time: NOW - MIN, server: 'orders-prod', message: 'checkpoint complete' }),
+    )
+    const c = new Collector()
+    const src = source()
+    await src.start(c.deliver)
+    await src.caughtUp()
+    await src.stop()
+    const kept = new Set(c.records.map((r) => r.message))
+    expect(texts.filter((t) => !kept.has(t))).toEqual([])
+    expect(kept.has('checkpoint complete')).toBe(false)
+  })
+
   // Fault 7: the smaller ones.
   it('Ctrl-C stops a pull at once, although the SDK ignores abortSignal', async () => {
     emu.faults.push({ delayMs: 5000 })
@@ -610,6 +656,14 @@ describe('what @azure/monitor-query-logs surfaces (the reasons for the workaroun
     expect(e?.statusCode).toBe(400)
     expect(e?.message).toBe('The request had some invalid properties')
     expect(JSON.stringify(e?.details)).toContain("Failed to resolve table or column expression named 'PGSQLServerLogs'")
+  })
+
+  it('drops innererror.information, where the other shape of a missing-table 400 names the table', async () => {
+    emu.missingTableShape = 'json-text'
+    emu.tables.delete('PGSQLServerLogs')
+    const e = await caught(sdk().queryWorkspace(emu.workspaceId, q('PGSQLServerLogs'), span))
+    expect(e?.statusCode).toBe(400)
+    expect(JSON.stringify(e?.details)).not.toContain('PGSQLServerLogs')
   })
 
   it("drops a partial result's details[].innererror, where the limit is named", async () => {

@@ -248,15 +248,15 @@ export class AzurePuller {
       code?: string
       message?: string
       name?: string
-      details?: unknown
       response?: { headers?: { get(n: string): string | undefined } }
     }
     const status = err.statusCode
     // No token to be had (no identity, wrong secret): retrying only delays the message.
     if (/^(CredentialUnavailableError|AuthenticationError|AggregateAuthenticationError)$/.test(err.name ?? ''))
       throw new AzureQueryError(`${this.name}: cannot get a token for Log Analytics: ${oneLine(err.message)}`)
-    // The top-level text of a 400 is generic; the SEM0100 naming the table is nested.
-    if (status === 400 && missingTable(err.details) === table) return 'missing'
+    // The top-level text of a 400 is generic; the SEM0100 naming the table is deep in the body.
+    if (status === 400 && err.response?.headers?.get(UNRESOLVED_TABLES_HEADER)?.split(',').includes(table))
+      return 'missing'
     if (status === 429) throw new Transient('throttled (429)', retryAfterMs(err.response?.headers?.get('retry-after')))
     // Over the server timeout: the same range would time out again.
     if (status === 504 && canSplit) return 'split'
@@ -298,17 +298,19 @@ export class AzurePuller {
   }
 }
 
-/** The table a 400's nested SEM0100 ("Failed to resolve table or column expression named 'X'") names. */
-export function missingTable(details: unknown): string | undefined {
-  const seen: unknown[] = [(details as { error?: unknown } | undefined)?.error]
-  while (seen.length) {
-    const e = seen.pop() as { code?: string; message?: string; innererror?: unknown; details?: unknown[] } | undefined
-    if (!e || typeof e !== 'object') continue
-    const m = /Failed to resolve table or column expression named '([^']+)'/.exec(e.message ?? '')
-    if (m) return m[1]
-    seen.push(e.innererror, ...(Array.isArray(e.details) ? e.details : []))
-  }
-  return undefined
+/** Response header carrying the tables a 400 names as unresolved (set by the client's policy, index.ts). */
+export const UNRESOLVED_TABLES_HEADER = 'x-connrca-unresolved-tables'
+
+/**
+ * The tables a 400's body says cannot be resolved. Its top-level message is generic; the SEM0100
+ * text ("'where' operator: Failed to resolve table or column expression named 'X'") is nested in
+ * `innererror.innererror`, or carried as JSON text in `innererror.information.details`. The raw
+ * body is searched as text, so either shape (and the wordings without "or column") is found.
+ */
+export function unresolvedTables(body: string): string[] {
+  return [...body.matchAll(/Failed to resolve table (?:or column )?(?:or scalar )?expression named '([^'\\]+)'/g)].map(
+    (m) => m[1],
+  )
 }
 
 /** Columns that overflowed AzureDiagnostics' 500 are in the dynamic AdditionalFields: fill the empty ones. */
