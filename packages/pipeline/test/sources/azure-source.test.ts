@@ -323,6 +323,25 @@ describe('issue 13: the Log Analytics source against the service as it really an
     expect(c2.records.map((r) => r.server)).toEqual(['billing', 'billing'])
   })
 
+  it('says in one line when none of the tables exists', async () => {
+    emu.tables.delete('AzureDiagnostics')
+    emu.tables.delete('PGSQLServerLogs')
+    // The workspace has other data: the 400s, not a 204.
+    emu.add('Heartbeat', { TimeGenerated: new Date(NOW - MIN).toISOString() })
+    const logs: string[] = []
+    const c = new Collector()
+    const src = source({}, logs)
+    await src.start(c.deliver)
+    await src.caughtUp()
+    clock = NOW + MIN
+    await src.pullNow()
+    await src.stop()
+    expect(c.records.length).toBe(0)
+    expect(logs).toEqual([
+      `la: tables AzureDiagnostics, PGSQLServerLogs do not exist in workspace ${emu.workspaceId} (no diagnostic setting writes to them); nothing to read`,
+    ])
+  })
+
   it('also finds the missing table when the SEM0100 comes as JSON text in innererror.information.details', async () => {
     emu.missingTableShape = 'json-text'
     emu.tables.delete('PGSQLServerLogs')

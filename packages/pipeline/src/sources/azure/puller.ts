@@ -157,13 +157,6 @@ export class AzurePuller {
       if (res === 'split') return 'split'
       if (res === 'missing') {
         this.missingNow.add(table)
-        if (!this.reported.has(table)) {
-          this.reported.add(table)
-          const others = this.cfg.tables.filter((t) => t !== table)
-          this.log(
-            `${this.name}: table ${table} does not exist in workspace ${this.cfg.workspaceId} (no diagnostic setting writes to it); reading ${others.join(', ') || 'nothing else'}`,
-          )
-        }
         continue
       }
       if (this.reported.delete(table)) this.log(`${this.name}: table ${table} exists now; reading it`)
@@ -175,7 +168,21 @@ export class AzurePuller {
       }
       for (const r of res) rows.push(r)
     }
+    this.reportMissing()
     return rows
+  }
+
+  /** Says once which tables the workspace lacks, once every table was asked for. */
+  private reportMissing(): void {
+    const missing = [...this.missingNow].filter((t) => !this.reported.has(t))
+    if (missing.length === 0) return
+    for (const t of missing) this.reported.add(t)
+    const read = this.cfg.tables.filter((t) => !this.missingNow.has(t))
+    const [what, them] =
+      missing.length === 1 ? [`table ${missing[0]} does`, 'it'] : [`tables ${missing.join(', ')} do`, 'them']
+    this.log(
+      `${this.name}: ${what} not exist in workspace ${this.cfg.workspaceId} (no diagnostic setting writes to ${them}); ${read.length ? `reading ${read.join(', ')}` : 'nothing to read'}`,
+    )
   }
 
   /**
