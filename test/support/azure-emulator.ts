@@ -40,7 +40,9 @@ import { makeTestCert, type TestCert } from './tls-cert.js'
  *    is not documented; WorkspaceNotFoundError here)
  *  - a query over the server timeout (`Prefer: wait=N`, default 180 s): 504 Gateway Timeout
  *    (learn.microsoft.com/azure/azure-monitor/logs/api/timeouts; the body is not documented)
- *  - throttling: 429 with Retry-After (learn.microsoft.com/azure/azure-monitor/service-limits, query API)
+ *  - throttling: 429 with `Retry-After: <delta-seconds>`; under high load or maintenance 503,
+ *    sometimes with Retry-After (learn.microsoft.com/azure/azure-monitor/logs/api/rate-limits;
+ *    the bodies are not documented)
  *  - the `timespan` body parameter bounds TimeGenerated, in addition to the query's own filters
  *    (learn.microsoft.com/rest/api/loganalytics/dataaccess/query/execute: "applied in addition to
  *    any that are specified in the query expression")
@@ -68,7 +70,7 @@ export interface TestCredential {
 
 export type Fault =
   | { status: 429; retryAfter?: string }
-  | { status: 500 | 502 | 503 | 504 }
+  | { status: 500 | 502 | 503 | 504; retryAfter?: string }
   | { partial: 'shard' }
   /** Holds the answer this long (a slow query; the client's Ctrl-C must not wait for it). */
   | { delayMs: number }
@@ -276,7 +278,11 @@ function answer(
       }
     if (fault.status === 504)
       return { status: 504, body: error('GatewayTimeout', 'The query did not complete within the server timeout') }
-    return { status: fault.status, body: error('ServiceUnavailable', 'The service is temporarily unavailable') }
+    return {
+      status: fault.status,
+      body: error('ServiceUnavailable', 'The service is temporarily unavailable'),
+      headers: fault.retryAfter ? { 'retry-after': fault.retryAfter } : {},
+    }
   }
   if (emu.tables.size === 0) {
     log(204)

@@ -143,6 +143,20 @@ describe('azure source against the Log Analytics emulator', () => {
     expect(logs.join('\n')).toMatch(/throttled \(429\).*retrying in 1 s/)
   })
 
+  it('waits for the Retry-After of a 503 (load or maintenance) too', async () => {
+    emu.faults.push({ status: 503, retryAfter: '1' })
+    const c = new Collector()
+    const logs: string[] = []
+    const t0 = Date.now()
+    const done = await backfill(config() as never, NOW - 60 * MIN, NOW, c.deliver, undefined, {
+      credential,
+      logger: (l) => logs.push(l),
+    })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000)
+    expect(done.records).toBe(32)
+    expect(logs.join('\n')).toMatch(/HTTP 503 .*retrying in 1 s/)
+  })
+
   it('splits a slice whose result would be truncated, until every row is read once', async () => {
     emu.resultLimit = 7
     const c = new Collector()

@@ -268,7 +268,11 @@ export class AzurePuller {
     // Over the server timeout: the same range would time out again.
     if (status === 504 && canSplit) return 'split'
     if (status === undefined || status >= 500 || status === 408)
-      throw new Transient(status ? `HTTP ${status}` : `network error (${err.code ?? oneLine(err.message)})`)
+      // A 503 under load or maintenance may say when to come back, as a 429 does.
+      throw new Transient(
+        status ? `HTTP ${status}` : `network error (${err.code ?? oneLine(err.message)})`,
+        retryAfterMs(err.response?.headers?.get('retry-after')),
+      )
     // 400/401/403/404: retrying will not help.
     throw new AzureQueryError(
       `${this.name}: query of workspace ${this.cfg.workspaceId} failed with HTTP ${status}${err.code ? ` ${err.code}` : ''}: ${oneLine(err.message)}`,
