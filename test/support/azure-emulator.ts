@@ -50,7 +50,10 @@ import { makeTestCert, type TestCert } from './tls-cert.js'
  *    by default 3 minutes after TimeGenerated, and is hidden before `now()`
  *    (learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time)
  *  - AzureDiagnostics holds at most 500 columns; once full, further fields land in the dynamic
- *    `AdditionalFields` column (learn.microsoft.com/azure/azure-monitor/reference/tables/azurediagnostics)
+ *    `AdditionalFields` column as properties named without the column's type suffix (a field that
+ *    would be the column `NewInfo1_s` is `{"NewInfo1": …}` there), and dynamic values travel as
+ *    JSON text (learn.microsoft.com/azure/azure-monitor/reference/tables/azurediagnostics,
+ *    "AdditionalFields column"; grafana testdata/loganalytics/7-log-analytics-all-types-table.json)
  *  - PGSQLServerLogs rows: Message, ErrorLevel, SqlErrorCode, ProcessId, Detail, DetailLog, Hint,
  *    Context, LogicalServerName, Location, … and no Category or Prefix
  *    (learn.microsoft.com/azure/azure-monitor/reference/tables/pgsqlserverlogs)
@@ -348,8 +351,7 @@ function answer(
     if (source === 'ingestion_time()') return r[INGESTED]
     if (name === 'AdditionalFields') {
       const extra: Record<string, unknown> = {}
-      for (const c of overflow) if (r[c] !== undefined) extra[c] = r[c]
-      // dynamic values travel as JSON text (the SDK parses them).
+      for (const c of overflow) if (r[c] !== undefined) extra[c.replace(/_[a-z]$/, '')] = r[c]
       return JSON.stringify(extra)
     }
     if (overflow.has(source)) return COLUMN_TYPES[name] ? null : ''

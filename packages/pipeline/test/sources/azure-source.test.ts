@@ -627,8 +627,21 @@ describe('issue 13: the Log Analytics source against the service as it really an
   })
 
   it("reads fields that overflowed AzureDiagnostics' 500 columns from AdditionalFields", async () => {
-    emu.overflowColumns.add('sqlerrcode_s')
-    emu.overflowColumns.add('errorLevel_s')
+    // Message, errorLevel_s and LogicalServerName_s are among the 200 columns every workspace has.
+    for (const c of ['sqlerrcode_s', 'processId_d', 'detail_log_s']) emu.overflowColumns.add(c)
+    emu.add(
+      'AzureDiagnostics',
+      diagnosticsRow({
+        time: NOW - 5 * MIN,
+        server: 'orders-flex',
+        flavour: 'flexible',
+        level: 'FATAL',
+        sqlstate: '28P01',
+        pid: 4242,
+        message: 'password authentication failed for user "app"',
+        detail: 'Role "app" does not exist.',
+      }),
+    )
     const c = new Collector()
     const src = source()
     await src.start(c.deliver)
@@ -637,6 +650,9 @@ describe('issue 13: the Log Analytics source against the service as it really an
     const orders = c.records.filter((r) => r.server === 'orders-prod' && r.severity === 'FATAL')
     expect(orders.length).toBe(30)
     expect(orders.every((r) => r.sqlstate === '28000')).toBe(true)
+    const flex = c.records.find((r) => r.server === 'orders-flex')!
+    expect([flex.sqlstate, flex.pid, flex.detail]).toEqual(['28P01', 4242, 'Role "app" does not exist.'])
+    expect(new Classifier().classify(flex)?.reason).toBe('password_auth_unknown_role')
   })
 
   it('a token for another audience is named as such (403 InvalidAuthenticationTokenAudience)', async () => {

@@ -324,7 +324,11 @@ export function unresolvedTables(body: string): string[] {
   )
 }
 
-/** Columns that overflowed AzureDiagnostics' 500 are in the dynamic AdditionalFields: fill the empty ones. */
+/**
+ * Fields that did not fit into AzureDiagnostics' 500 columns are properties of the dynamic
+ * AdditionalFields, named without the column's type suffix (`sqlerrcode`, not `sqlerrcode_s`):
+ * each empty projected column is filled from its property.
+ */
 function withAdditionalFields(row: Record<string, unknown>): Record<string, unknown> {
   let extra = row.AdditionalFields
   if (typeof extra === 'string') {
@@ -335,10 +339,12 @@ function withAdditionalFields(row: Record<string, unknown>): Record<string, unkn
     }
   }
   if (!extra || typeof extra !== 'object') return row
+  const bag = extra as Record<string, unknown>
   const out = { ...row }
-  for (const [k, v] of Object.entries(extra)) {
-    if ((out[k] === undefined || out[k] === null || out[k] === '') && (typeof v === 'string' || typeof v === 'number'))
-      out[k] = v
+  for (const [column, value] of Object.entries(row)) {
+    if (value !== undefined && value !== null && value !== '') continue
+    const v = bag[column.replace(/_[a-z]$/, '')] ?? bag[column]
+    if (typeof v === 'string' || typeof v === 'number') out[column] = v
   }
   return out
 }
