@@ -601,6 +601,19 @@ describe('issue 13: the Log Analytics source against the service as it really an
     expect(Date.now() - t0).toBeLessThan(1500)
   }, 10_000)
 
+  it('stopping a scheduled source does not wait for a slow query either', async () => {
+    emu.faults.push({ delayMs: 5000 })
+    const logs: string[] = []
+    const src = source({}, logs)
+    await src.start(new Collector().deliver)
+    await new Promise((r) => setTimeout(r, 200))
+    const t0 = Date.now()
+    await src.stop()
+    expect(Date.now() - t0).toBeLessThan(1000)
+    expect(src.checkpoint()).toBeUndefined()
+    expect(logs).toEqual([])
+  }, 10_000)
+
   it('a 504 (query over the server timeout) splits the slice instead of retrying it at the same size', async () => {
     emu.faults.push({ status: 504 })
     const c = new Collector()
