@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest'
 import { Classifier } from '../src/index.js'
 
 // Real logs from public projects (see shared/real_logs/INDEX.md), read in place.
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/real_logs')
+// (next to the checkout; a worktree may sit one level deeper)
+const ROOT =
+  process.env.CONNRCA_REAL_LOGS ??
+  [4, 5].map((up) => resolve(dirname(fileURLToPath(import.meta.url)), `${'../'.repeat(up)}shared/real_logs`)).find(existsSync) ??
+  '/nonexistent'
 
 type Counts = { received: number; authorized: number; closed: number; failed: number }
 

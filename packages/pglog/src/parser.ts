@@ -4,7 +4,7 @@ import type { LogFormat, LogRecord, SourceRef } from '@connrca/contracts'
 import { isDeadLetter, parseAzureRow } from './azure.js'
 import { Origin, type ParseSink, type RecordFilter } from './common.js'
 import { CsvLogParser } from './csvlog.js'
-import { detectFormat, fallbackMatchers } from './detect.js'
+import { detectFormat, detectPrefix, fallbackMatchers, prefixSample } from './detect.js'
 import { Joiner } from './join.js'
 import { JsonLogParser } from './jsonlog.js'
 import { compilePrefix, type PrefixMatcher } from './prefix.js'
@@ -48,7 +48,9 @@ export interface LogParser {
 export const DETECT_LINES = 20
 
 export function createParser(opts: ParseOptions, sink: ParseSink): LogParser {
-  if (opts.format === 'auto') return new AutoParser(opts, sink)
+  // a text format without a configured prefix detects it from the first lines, as 'auto' does
+  if (opts.format === 'auto' || (opts.prefix === undefined && (opts.format === 'stderr' || opts.format === 'syslog')))
+    return new AutoParser(opts, sink)
   return build(opts, sink, opts.format, opts.prefix, [])
 }
 
@@ -138,9 +140,12 @@ class AutoParser implements LogParser {
   }
 
   private decide(): void {
-    const d = detectFormat(this.buf)
-    const sample = this.buf.filter((l) => l.length > 0 && l.charCodeAt(0) !== 9 && l.charCodeAt(0) !== 32)
-    const p = build(this.opts, this.sink, d.format, this.opts.prefix ?? d.prefix, sample)
+    const fixed = this.opts.format
+    const d = fixed === 'auto' ? detectFormat(this.buf) : { format: fixed, prefix: undefined }
+    const text = d.format === 'stderr' || d.format === 'syslog'
+    const sample = text ? prefixSample(d.format as 'stderr' | 'syslog', this.buf) : []
+    const prefix = this.opts.prefix ?? (fixed === 'auto' ? d.prefix : detectPrefix(sample))
+    const p = build(this.opts, this.sink, d.format, prefix, sample)
     this.inner = p
     for (let i = 0; i < this.buf.length; i++) p.push(this.buf[i], this.pos[i])
     this.buf = []

@@ -157,6 +157,38 @@ describe('syslog', () => {
     expect(detectFormat(text.split('\n'))).toMatchObject({ format: 'syslog' })
   })
 
+  it('format syslog or stderr without a prefix detects it from the first lines (as auto does); [unknown] is absent, not "[unknown"', () => {
+    // found by the rsyslog relay test: an explicit format skipped detection and the loose matcher
+    // read `user=[unknown],` as "[unknown" and an application name with a space as its first word
+    const syslog = [
+      '<134>Dec  7 02:15:03 vm postgres[17173]: [3-1] user=[unknown],db=[unknown],app=[unknown],client=127.0.0.3 LOG:  connection received: host=127.0.0.3 port=43309',
+      '<134>Dec  7 02:15:03 vm postgres[17173]: [4-1] user=alice,db=shop,app=my app,client=127.0.0.3 FATAL:  password authentication failed for user "alice"',
+    ].join('\n')
+    const r = parse(syslog, { format: 'syslog' })
+    expect(r.dead).toEqual([])
+    expect(r.records.map((x) => [x.pid, x.user, x.database, x.application, x.clientIp])).toEqual([
+      [17173, undefined, undefined, undefined, '127.0.0.3'],
+      [17173, 'alice', 'shop', 'my app', '127.0.0.3'],
+    ])
+    const stderr = [
+      '2026-12-07 02:15:03.120 UTC [17173] LOG:  connection received: host=127.0.0.3 port=43309',
+      '2026-12-07 02:15:03.125 UTC [17173] [user=alice,db=shop,app=my app] FATAL:  password authentication failed for user "alice"',
+    ].join('\n')
+    const s = parse(stderr, { format: 'stderr' })
+    expect(s.dead).toEqual([])
+    expect(s.records[1]).toMatchObject({ user: 'alice', database: 'shop', application: 'my app' })
+  })
+
+  it('the loose matcher (an unknown prefix) reads user=[unknown] as absent', () => {
+    const r = parse('<134>Dec  7 02:15:03 vm postgres[17173]: [3-1] <x> user=[unknown] db=[unknown] LOG:  connection received: host=127.0.0.3 port=1', {
+      format: 'syslog',
+    })
+    expect(r.dead).toEqual([])
+    expect(r.records[0]).toMatchObject({ pid: 17173, clientIp: undefined })
+    expect(r.records[0].user).toBeUndefined()
+    expect(r.records[0].database).toBeUndefined()
+  })
+
   it("Heroku's logplex lines: RFC 3339 time, app[postgres.<pid>] tag without a host, [DB] tag, ' sql_error_code = %e ' prefix", () => {
     const text = [
       '2019-03-14T00:22:56+00:00 app[postgres.4882]: [GREEN] [15-1]  sql_error_code = 28000 FATAL:  no pg_hba.conf entry for host "10.1.2.3", user "u", database "d", SSL off',
