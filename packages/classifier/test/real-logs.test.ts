@@ -39,7 +39,7 @@ async function classifyFile(rel: string): Promise<{ counts: Counts; deadRaw: Set
 // Counted from the raw text, independently of the parser: a failure is a line with one of the
 // connection-failure texts at FATAL/LOG; consecutive failure lines of one pid are one attempt.
 const FAILURE =
-  /\b(FATAL|LOG)\b.*(password authentication failed|authentication failed for user|no pg_hba\.conf entry|pg_hba\.conf rejects|role "+[^"]*"+ does not exist|database "+[^"]*"+ does not exist|the database system is (starting up|shutting down|in recovery mode|not yet accepting)|sorry, too many clients|remaining connection slots|too many connections for|incomplete startup packet|could not receive data from client|could not send data to client|unexpected EOF on client connection|could not accept SSL connection|connection to client lost)/
+  /\b(FATAL|LOG)\b.*(password authentication failed|authentication failed for user|no pg_hba\.conf entry|pg_hba\.conf rejects|role "+[^"]*"+ does not exist|database "+[^"]*"+ does not exist|the database system is (starting up|shutting down|in recovery mode|not yet accepting)|sorry, too many clients|remaining connection slots|too many connections for|incomplete startup packet|could not receive data from client|could not send data to client|unexpected EOF on client connection|could not accept SSL connection|connection to client lost|terminating connection due to administrator command)/
 const PID = /\[(\d+)[\]-]|"process_id":"?(\d+)|postgres\[(\d+)\]|^\d{4}-\d\d-\d\d [^,]*,[^,]*,[^,]*,(\d+),/
 
 function rawCounts(text: string, dead: Set<string>): Counts {

@@ -82,7 +82,7 @@ function build(
     case 'csvlog':
       return counted(new CsvLogParser(origin, emit, relevant), origin)
     case 'jsonlog':
-      return counted(new JsonLogParser(origin, emit, relevant), origin)
+      return counted(new JsonLogParser(origin, emit, relevant, opts.prefix, opts.server), origin)
     case 'azure':
       return counted(new AzureNdjsonParser(origin, opts, emit), origin)
   }

@@ -56,6 +56,39 @@ describe('csvlog', () => {
 })
 
 describe('jsonlog', () => {
+  it("Google Cloud Logging's export of Cloud SQL: textPayload is a stderr line ('[%p]: [%l-1] db=%d,user=%u '), timestamp its time, tab lines their own entries", () => {
+    const entry = (textPayload: string, timestamp: string) =>
+      JSON.stringify({
+        insertId: 'x',
+        logName: 'projects/p/logs/cloudsql.googleapis.com%2Fpostgres.log',
+        receiveTimestamp: '2020-05-02T13:00:22.45390538Z',
+        resource: { labels: { database_id: 'p:orders', project_id: 'p', region: 'europe' }, type: 'cloudsql_database' },
+        severity: 'INFO',
+        textPayload,
+        timestamp,
+      })
+    const text = [
+      entry('[24667]: [1-1] db=[unknown],user=[unknown] LOG:  connection received: host=10.0.0.7 port=59760', '2020-05-02T13:00:20.382318Z'),
+      entry('[24667]: [2-1] db=shop,user=alice FATAL:  password authentication failed for user "alice"', '2020-05-02T13:00:20.38403Z'),
+      entry('[24667]: [3-1] db=shop,user=alice DETAIL:  Connection matched pg_hba.conf line 7: "host all all all md5"', '2020-05-02T13:00:20.38404Z'),
+      entry('[31]: [4-1] db=,user= LOG:  automatic vacuum of table "shop.public.t": index scans: 0', '2020-05-02T13:00:21Z'),
+      entry('\tpages: 0 removed, 1 remain, 0 skipped due to pins, 0 skipped frozen', '2020-05-02T13:00:21Z'),
+    ].join('\n')
+    expect(detectFormat(text.split('\n'))).toEqual({ format: 'jsonlog' })
+    for (const opts of [{}, { server: 'orders-prod' }]) {
+      const r = parse(text, opts)
+      expect(r.dead).toEqual([])
+      expect(r.records.map((x) => [x.server, iso(x.time), x.pid, x.severity, x.user, x.database])).toEqual([
+        [opts.server ?? 'p:orders', '2020-05-02T13:00:20.382Z', 24667, 'LOG', undefined, undefined],
+        [opts.server ?? 'p:orders', '2020-05-02T13:00:20.384Z', 24667, 'FATAL', 'alice', 'shop'],
+        [opts.server ?? 'p:orders', '2020-05-02T13:00:21.000Z', 31, 'LOG', undefined, undefined],
+      ])
+      expect(r.records[1].detail).toContain('pg_hba.conf line 7')
+      expect(r.records[2].message).toMatch(/index scans: 0\npages: 0 removed/)
+    }
+    expect(parse(`${entry('no prefix here', '2020-05-02T13:00:21Z')}`).dead[0].reason).toMatch(/Cloud SQL textPayload does not match/)
+  })
+
   const line = JSON.stringify({
     timestamp: '2026-03-02 10:02:03.123 CET',
     user: 'alice',

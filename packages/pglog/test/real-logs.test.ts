@@ -19,7 +19,6 @@ const files = ['filebeat', 'pgbadger'].flatMap((d) =>
 
 /** Inputs that legitimately yield dead letters, and why (everything else must parse cleanly). */
 const EXPECTED_DEAD: Record<string, RegExp> = {
-  'pgbadger/cloudsql.log': /missing required field/, // Google Cloud Logging export, not a PostgreSQL format
   'pgbadger/cnpg.log': /missing required field/, // operator lines between the PostgreSQL records
   'pgbadger/pg-syslog.2.gz': /from 'systemd'/,
   'pgbadger/pg_rawcsv.log': /does not match/, // pg_ctl console output
