@@ -193,6 +193,56 @@ describe('http source', () => {
   })
 })
 
+describe('http source: Heroku HTTPS log drains (application/logplex-1)', () => {
+  // Heroku's frames: an RFC 5424 header without structured data, the dyno as PROCID
+  const frame = (msg: string) => `${Buffer.byteLength(msg)} ${msg}`
+  const pg = (pid: number, text: string) => frame(`<134>1 2019-03-14T00:22:56.5+00:00 host app postgres.${pid} - ${text}`)
+  const frames = [
+    pg(4882, '[GREEN] [15-1]  sql_error_code = 28P01 FATAL:  password authentication failed for user "u1"'),
+    frame('<158>1 2019-03-14T00:22:56+00:00 host heroku router - at=info method=GET path="/" status=200'),
+    pg(4883, '[GREEN] [16-1]  sql_error_code = 28000 FATAL:  no pg_hba.conf entry for host "10.1.2.3", user "u2", database "d2", SSL off'),
+    pg(4883, '[GREEN] [16-2]  sql_error_code = 28000 DETAIL:  more'),
+    frame('<134>1 2019-03-14T00:22:57+00:00 host app heroku-postgres - source=DATABASE addon=x sample#current_transaction=1'),
+  ]
+  const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}?server=orders-prod`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret', 'content-type': 'application/logplex-1', 'logplex-msg-count': '5', ...headers },
+      body,
+    })
+
+  it("reads the frames back to back, PostgreSQL's with Heroku's prefix (the configured one is another input's), counts other dynos' frames as skipped", async () => {
+    const { c, url } = await httpSource()
+    const res = await post(url, frames.join(''), { 'logplex-frame-id': '09C557EAFCFB6CF2740EE62F62971098' })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({ accepted: 2, deadLetters: 0, skipped: 2 })
+    expect(c.deadLetters).toEqual([])
+    expect(c.records.map((r) => [r.server, new Date(r.time).toISOString(), r.pid, r.sqlstate, r.severity, r.detail])).toEqual([
+      ['orders-prod', '2019-03-14T00:22:56.500Z', 4882, '28P01', 'FATAL', undefined],
+      ['orders-prod', '2019-03-14T00:22:56.500Z', 4883, '28000', 'FATAL', 'more'],
+    ])
+    // Logplex retries a batch with the same Logplex-Frame-Id: same ids. A drain sends its URL's
+    // credentials (https://connrca:<token>@host/...) as basic auth
+    const basic = (pw: string) => `Basic ${Buffer.from(`connrca:${pw}`).toString('base64')}`
+    const retry = await post(url, frames.join(''), { 'logplex-frame-id': '09C557EAFCFB6CF2740EE62F62971098', authorization: basic('s3cret') })
+    expect(retry.status).toBe(202)
+    expect(c.records).toHaveLength(4)
+    expect(new Set(c.records.map((r) => r.id)).size).toBe(2)
+    expect((await post(url, frames.join(''), { authorization: basic('wrong!') })).status).toBe(401)
+    expect((await post(url, frames.join(''), { authorization: `Basic ${Buffer.from('s3cret').toString('base64')}` })).status).toBe(401)
+  })
+
+  it('a body that is not logplex framing, or has another frame count than Logplex-Msg-Count, is refused (400) whole', async () => {
+    const { c, url } = await httpSource()
+    const errorOf = async (r: Response) => [r.status, ((await r.json()) as { error: string }).error]
+    expect(await errorOf(await post(url, frames.slice(0, 4).join('')))).toEqual([400, 'the body has 4 logplex frames, Logplex-Msg-Count says 5'])
+    expect(await errorOf(await post(url, `${frames.slice(0, 4).join('')}99 <134>1 short`))).toEqual([400, 'logplex frame 5 promises 99 bytes, 12 are left in the body'])
+    expect(await errorOf(await post(url, 'plain text line\n', { 'logplex-msg-count': '1' }))).toEqual([400, 'logplex frame 1 does not start with its length (LEN SP MSG)'])
+    expect(await errorOf(await post(url, frame('not syslog'), { 'logplex-msg-count': '1' }))).toEqual([400, 'logplex frame 1 has no RFC 5424 header (<PRI>1 TIMESTAMP HOST APP PROCID MSGID)'])
+    expect(c.records).toEqual([])
+  })
+})
+
 describe('stdin source', () => {
   it('reads a stream to its end; caughtUp resolves after delivery', async () => {
     let text = ''
