@@ -27,6 +27,11 @@ export interface ParseOptions {
    * give the classifier's `mayClassify` where only connection records matter. Default: all kept.
    */
   relevant?: RecordFilter
+  /**
+   * Live sources: the time a text line arrived, for lines whose prefix has no timestamp and that
+   * come without a frame carrying one (a syslog header does). Without it such lines are dead letters.
+   */
+  arrivalTime?: () => number
 }
 
 export interface LogParser {
@@ -74,7 +79,7 @@ function build(
     opts.prefix !== undefined ? [compilePrefix(opts.prefix)] : fallbackMatchers(sample, prefix)
   switch (format) {
     case 'stderr':
-      return counted(new TextLogParser(origin, matchers(), emit, relevant), origin)
+      return counted(new TextLogParser(origin, matchers(), emit, relevant, opts.arrivalTime), origin)
     case 'syslog': {
       const m = opts.prefix !== undefined ? matchers() : [...matchers(), syslogLoosePrefix]
       return counted(new SyslogParser(origin, m, emit, opts.server, opts.syslogYear, relevant), origin)

@@ -128,6 +128,23 @@ describe('stderr dead letters', () => {
     const r = parse('[5] LOG:  x', { format: 'stderr', prefix: '[%p] ' })
     expect(r.dead[0].reason).toMatch(/no timestamp/)
   })
+
+  it('prefix without a timestamp on a live source: the arrival time, instead of a dead letter', () => {
+    const P = 'user=%u,db=%d,app=%a,client=%h '
+    const lines = [
+      'user=alice,db=shop,app=psql,client=10.0.0.9 FATAL:  password authentication failed for user "alice"',
+      'user=alice,db=shop,app=psql,client=10.0.0.9 DETAIL:  Password does not match for user "alice".',
+    ].join('\n')
+    expect(parse(lines, { format: 'stderr', prefix: P }).dead[0].reason).toMatch(/no timestamp/)
+    const r = parse(lines, { format: 'stderr', prefix: P, arrivalTime: () => 1_796_000_000_000 })
+    expect(r.dead).toEqual([])
+    expect(r.records).toEqual([
+      expect.objectContaining({ time: 1_796_000_000_000, user: 'alice', clientIp: '10.0.0.9', detail: expect.stringContaining('does not match') }),
+    ])
+    // a prefix with a timestamp keeps its own
+    const own = parse('2026-03-02 10:02:03.123 UTC [5] LOG:  x', { format: 'stderr', prefix: '%m [%p] ', arrivalTime: () => 1 })
+    expect(own.records[0].time).toBe(Date.UTC(2026, 2, 2, 10, 2, 3, 123))
+  })
 })
 
 describe('localized severity words (lc_messages = de_DE)', () => {

@@ -175,6 +175,21 @@ describe('http source', () => {
     expect(c.records.length).toBe(0)
   })
 
+  it("lines whose prefix has no timestamp (user=%u,db=%d,app=%a,client=%h) take the request's arrival time", async () => {
+    const { c, url } = await httpSource({ prefix: 'user=%u,db=%d,app=%a,client=%h ' })
+    const before = Date.now()
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret', 'content-type': 'text/plain' },
+      body: 'user=alice,db=shop,app=psql,client=10.0.0.9 FATAL:  password authentication failed for user "alice"\n',
+    })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({ accepted: 1, deadLetters: 0 })
+    expect(c.records[0]).toMatchObject({ user: 'alice', clientIp: '10.0.0.9', severity: 'FATAL' })
+    expect(c.records[0].time).toBeGreaterThanOrEqual(before)
+    expect(c.records[0].time).toBeLessThanOrEqual(Date.now())
+  })
+
   it('a retried body with the same Idempotency-Key gets the same ids', async () => {
     const { c, url } = await httpSource()
     for (let i = 0; i < 2; i++) {

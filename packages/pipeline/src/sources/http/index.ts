@@ -39,6 +39,7 @@ export class HttpPushSource implements Source {
   private readonly log: (line: string) => void
   port = 0
   private readonly relevant: SourceDeps['relevant']
+  private readonly now: () => number
 
   constructor(
     private readonly cfg: HttpConfig,
@@ -47,6 +48,7 @@ export class HttpPushSource implements Source {
     this.name = cfg.name ?? `http:${cfg.port}`
     this.log = deps.logger ?? (() => {})
     this.relevant = deps.relevant
+    this.now = deps.now ?? Date.now
     const token = cfg.token ?? (cfg.tokenEnv ? process.env[cfg.tokenEnv] : undefined)
     if (!token) throw new Error(`${this.name}: the bearer token environment variable ${cfg.tokenEnv} is not set`)
     this.token = Buffer.from(token)
@@ -122,6 +124,8 @@ export class HttpPushSource implements Source {
       )
 
     const body = await readBody(req, this.cfg.maxBodyBytes)
+    // lines whose prefix has no timestamp (`user=%u,db=%d,app=%a,client=%h `) take the arrival time
+    const arrived = this.now()
     let lines: BodyLine[]
     let skipped = 0
     if (logplex) {
@@ -158,6 +162,7 @@ export class HttpPushSource implements Source {
             server: srv,
             source: { kind: 'http', name: idName },
             relevant: this.relevant,
+            arrivalTime: () => arrived,
           },
           {
             record: (r: LogRecord) => {
