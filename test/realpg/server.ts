@@ -160,12 +160,16 @@ export class PgServer {
       `ln -sfn "${this.opts.devLog}" /dev/log`,
       `exec runuser -u postgres -- "${path.join(PG_BIN, 'pg_ctl')}" "$@"`,
     ].join('\n')
-    execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...args], {
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...args], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LC_ALL: 'C.UTF-8' },
       timeout: 60_000,
     })
+    if (r.status !== 0)
+      throw new Error(
+        `starting PostgreSQL with its own /dev/log needs a private mount namespace (root, unshare --mount and mount allowed): ${(r.stderr || String(r.error)).trim()}`,
+      )
   }
 
   /** `pg_ctl stop -m <mode>` without waiting: the caller drives what happens during shutdown. */
