@@ -107,13 +107,17 @@ describe.skipIf(skip)('rsyslog relaying a real PostgreSQL 15 syslog to connrca',
   it('UDP, TCP newline and TCP octet-counted with RSYSLOG_TraditionalForwardFormat, _ForwardFormat and _SyslogProtocol23Format: exact counts', async () => {
     const truth = await runScenario(server, { shutdown: true })
 
-    // every listener has it all once nothing more arrives
-    let last = -1
-    for (let i = 0; i < 100; i++) {
-      await sleep(300)
-      const n = [...got.values()].reduce((a, rs) => a + rs.length, 0)
-      if (n === last && n > 0) break
-      last = n
+    // the relay is done when every listener has the same, non-zero number of records and that
+    // number stayed put for a second (rsyslog forwards asynchronously; the listeners hold
+    // PostgreSQL's chunks up to 500 ms for reassembly)
+    let last = ''
+    let still = 0
+    for (let i = 0; i < 100 && still < 4; i++) {
+      await sleep(250)
+      const counts = [...got.values()].map((rs) => rs.length)
+      const now = counts.join(',')
+      still = now === last && counts[0] > 0 && counts.every((n) => n === counts[0]) ? still + 1 : 0
+      last = now
     }
     await Promise.all(listeners.map((l) => l.stop()))
 
