@@ -1,6 +1,11 @@
 import dgram from 'node:dgram'
+import { existsSync, readFileSync } from 'node:fs'
 import net from 'node:net'
+import { dirname, resolve } from 'node:path'
 import { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import type { LogRecord } from '@connrca/contracts'
+import { createParser } from '@connrca/pglog'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSource, type HttpPushSource, type Source, type SyslogListener } from '../../src/sources/index.js'
 import { Collector, pgLine, sleep, waitFor } from './helpers.js'
@@ -245,6 +250,33 @@ describe('http source: Heroku HTTPS log drains (application/logplex-1)', () => {
     expect(new Set(c.records.map((r) => r.id)).size).toBe(2)
     expect((await post(url, frames.join(''), { authorization: basic('wrong!') })).status).toBe(401)
     expect((await post(url, frames.join(''), { authorization: `Basic ${Buffer.from('s3cret').toString('base64')}` })).status).toBe(401)
+  })
+
+  // the team's corpus (shared/real_logs/pgbadger/logplex, Heroku Postgres lines as `heroku logs`
+  // or a syslog drain wrote them), next to the checkout
+  const corpus = [5, 6]
+    .map((up) => resolve(dirname(fileURLToPath(import.meta.url)), `${'../'.repeat(up)}shared/real_logs/pgbadger/logplex`))
+    .find(existsSync)
+  it.runIf(corpus !== undefined)('a real Heroku Postgres log sent as drain frames gives the records the file gives', async () => {
+    const text = readFileSync(corpus!, 'utf8')
+    const direct: LogRecord[] = []
+    const p = createParser({ format: 'auto', source: { kind: 'file', name: 'logplex' } }, { record: (r) => direct.push(r), deadLetter: (d) => direct.push(d as never) })
+    const body: string[] = []
+    for (const [i, line] of text.split('\n').entries()) {
+      if (line === '') continue
+      p.push(line, i)
+      const m = /^(\S+) (?:(\S+) )?(\w+)\[([^\]]+)\]:? (.*)$/.exec(line)
+      if (!m) throw new Error(`not a logplex line: ${line}`)
+      body.push(frame(`<134>1 ${m[1]} ${m[2] ?? 'host'} ${m[3]} ${m[4]} - ${m[5]}`))
+    }
+    p.flush()
+    const { c, url } = await httpSource({ maxBodyBytes: 1 << 20 })
+    const res = await post(url, body.join(''), { 'logplex-msg-count': String(body.length) })
+    expect(res.status).toBe(202)
+    const fields = (r: LogRecord) => [r.time, r.pid, r.severity, r.sqlstate, r.message, r.detail, r.statement]
+    expect(direct.length).toBeGreaterThan(5)
+    expect(c.deadLetters).toEqual([])
+    expect(c.records.map(fields)).toEqual(direct.map(fields))
   })
 
   it('a body that is not logplex framing, or has another frame count than Logplex-Msg-Count, is refused (400) whole', async () => {
