@@ -117,7 +117,9 @@ class AutoParser implements LogParser {
     return this.inner?.irrelevant ?? 0
   }
 
+  /** At the current end of a followed input: decide on the lines there are, then settle. */
   settle(): void {
+    if (this.inner === undefined && this.buf.length > 0) this.decide()
     this.inner?.settle()
   }
 

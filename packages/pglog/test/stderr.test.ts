@@ -182,4 +182,19 @@ describe('settle (follow mode, at the current end of a file)', () => {
     p.flush()
     expect(got[1]).toBe('12 password authentication failed for user "b" / User "b" has an expired password.')
   })
+
+  it('without a configured prefix (format auto, or stderr alone) settle decides on the lines there are', async () => {
+    const { createParser } = await import('../src/index.js')
+    for (const format of ['auto', 'stderr'] as const) {
+      const got: string[] = []
+      const p = createParser(
+        { format, source: { kind: 'file', name: 'f' } },
+        { record: (r) => got.push(`${r.pid} ${r.user}`), deadLetter: () => {} },
+      )
+      p.push('2026-03-02 10:00:00.001 UTC [11] a@db FATAL:  password authentication failed for user "a"', 0)
+      p.push('2026-03-02 10:00:00.002 UTC [12] b@db FATAL:  password authentication failed for user "b"', 100)
+      p.settle()
+      expect(got).toEqual(['11 a'])
+    }
+  })
 })
