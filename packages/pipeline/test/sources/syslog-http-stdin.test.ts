@@ -250,6 +250,10 @@ describe('http source: Heroku HTTPS log drains (application/logplex-1)', () => {
     expect(new Set(c.records.map((r) => r.id)).size).toBe(2)
     expect((await post(url, frames.join(''), { authorization: basic('wrong!') })).status).toBe(401)
     expect((await post(url, frames.join(''), { authorization: `Basic ${Buffer.from('s3cret').toString('base64')}` })).status).toBe(401)
+    // only a drain, which cannot send a Bearer header, may use basic auth
+    const text = await fetch(url, { method: 'POST', headers: { authorization: basic('s3cret'), 'content-type': 'text/plain' }, body: pgLine(1) })
+    expect(text.status).toBe(401)
+    expect(c.records).toHaveLength(4)
   })
 
   // the team's corpus (shared/real_logs/pgbadger/logplex, Heroku Postgres lines as `heroku logs`

@@ -105,7 +105,10 @@ export class HttpPushSource implements Source {
     const url = new URL(req.url ?? '/', 'http://x')
     if (url.pathname !== '/v1/logs') throw new HttpError(404, `no such endpoint ${url.pathname}; POST /v1/logs`)
     if (req.method !== 'POST') throw new HttpError(405, 'use POST')
-    if (!this.authorized(req.headers.authorization)) throw new HttpError(401, 'missing or wrong bearer token (or basic-auth password)')
+    const type = (req.headers['content-type'] ?? 'text/plain').split(';')[0].trim().toLowerCase()
+    const logplex = type === 'application/logplex-1'
+    if (!this.authorized(req.headers.authorization, logplex))
+      throw new HttpError(401, logplex ? 'missing or wrong token (bearer, or the drain URL password)' : 'missing or wrong bearer token')
     const declared = Number(req.headers['content-length'])
     if (declared > this.cfg.maxBodyBytes)
       throw new HttpError(413, `body of ${declared} bytes exceeds the limit of ${this.cfg.maxBodyBytes}`)
@@ -114,9 +117,7 @@ export class HttpPushSource implements Source {
     if (!format.success)
       throw new HttpError(400, `unknown format "${formatText}" (use one of ${LogFormat.options.join(', ')})`)
     const server = header(req, 'x-connrca-server') ?? url.searchParams.get('server') ?? this.cfg.server
-    const type = (req.headers['content-type'] ?? 'text/plain').split(';')[0].trim().toLowerCase()
     const ndjson = type === 'application/x-ndjson' || type === 'application/json' || type === 'application/jsonlines'
-    const logplex = type === 'application/logplex-1'
     if (!ndjson && !logplex && type !== 'text/plain')
       throw new HttpError(
         415,
@@ -199,13 +200,14 @@ export class HttpPushSource implements Source {
   }
 
   /**
-   * `Bearer <token>`, or `Basic` with the token as the password: a Heroku drain cannot set headers,
-   * it sends the credentials of its URL (`https://connrca:<token>@host/v1/logs`).
+   * `Bearer <token>`; for logplex bodies also `Basic` with the token as the password: a Heroku
+   * drain cannot set headers, it sends the credentials of its URL (`https://connrca:<token>@host/…`).
+   * Other clients must send Bearer.
    */
-  private authorized(h: string | undefined): boolean {
+  private authorized(h: string | undefined, logplex: boolean): boolean {
     let given: Buffer
     if (h?.startsWith('Bearer ')) given = Buffer.from(h.slice(7).trim())
-    else if (h?.startsWith('Basic ')) {
+    else if (logplex && h?.startsWith('Basic ')) {
       const pair = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8')
       const colon = pair.indexOf(':')
       if (colon < 0) return false
