@@ -19,6 +19,8 @@ async function analyze(file: string, extra: string[] = []) {
 }
 
 function judge(got: Awaited<ReturnType<typeof analyze>>, truth: Truth, userDb = true): void {
+  // CONNRCA_REALPG_DEBUG=1: the counts of each run, for the issue's closing note
+  if (process.env.CONNRCA_REALPG_DEBUG) console.error(`realpg-counts ${JSON.stringify({ records: got.records, outcomes: truth.outcomes, totals: truth.totals(userDb) })}`)
   expect(got.unparsed).toBe(0)
   expect(got.totals).toEqual(truth.totals(userDb))
   expect(got.outcomes).toEqual(truth.outcomes)

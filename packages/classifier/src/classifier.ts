@@ -176,7 +176,10 @@ export class Classifier {
           return undefined
         case 114: // r
           if (msg.startsWith('replication connection authorized:')) return this.authorized(r, msg, false)
-          return undefined
+          return msg.startsWith('received ') ? this.failure(r, msg, sev) : undefined // direct SSL without ALPN (17+)
+        case 102: // failed to send SSL/GSSAPI negotiation response
+        case 101: // expected GSS response (logged, not sent, since 14)
+          return this.failure(r, msg, sev)
         case 105: // incomplete / invalid ... startup packet
         case 117: // unexpected EOF, unsupported frontend protocol
         case 83: // SSL error
