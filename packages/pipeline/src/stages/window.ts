@@ -8,7 +8,13 @@ import type {
   WindowCount,
 } from '@connrca/contracts'
 import { retryWithBackoff } from '@connrca/observe'
-import { BaselineLearner, type BaselineSnapshot, EvidenceCollector, type HourlyFailures, IncidentTracker } from '@connrca/rca'
+import {
+  BaselineLearner,
+  type BaselineSnapshot,
+  EvidenceCollector,
+  type HourlyFailures,
+  IncidentTracker,
+} from '@connrca/rca'
 import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'

@@ -1,4 +1,4 @@
-import type { Category, PipelineConfig, RcaEvent } from '@connrca/contracts'
+import type { Category, ConnectionEvent, PipelineConfig, RcaEvent } from '@connrca/contracts'
 import { classifiedEvents, incidentsOf, runStage } from './replay.js'
 import type { InjectedIncident } from './types.js'
 
@@ -14,6 +14,8 @@ export interface BaselineCase {
   seed?: number
   /** pipeline.thresholds: the fixed rule, and the floor of the baselines. */
   thresholds?: PipelineConfig['thresholds']
+  /** The run's classified events when the caller has them already (classifiedEvents of the above). */
+  events?: ConnectionEvent[]
 }
 
 export interface InjectedResult {
@@ -49,7 +51,7 @@ export interface BaselineReport {
  * are the noise.
  */
 export async function baselineReport(c: BaselineCase): Promise<BaselineReport> {
-  const events = classifiedEvents(c)
+  const events = c.events ?? classifiedEvents(c)
   const days = Math.ceil(c.durationMs / DAY)
   const judge = async (rule: RuleResult['rule']): Promise<RuleResult> => {
     const rca = await runStage(events, {
@@ -96,21 +98,36 @@ export function renderBaselineReport(r: BaselineReport): string {
   const row = (label: string, values: number[], total: number) =>
     `${label.padEnd(22)}${values.map((v) => String(v).padStart(5)).join('')}${String(total).padStart(7)}  ${(total / r.days).toFixed(1).padStart(6)}/day`
   const cats = new Set<Category>()
-  for (const rr of [r.fixed, r.baseline]) for (const d of rr.opened) for (const c of Object.keys(d)) cats.add(c as Category)
+  for (const rr of [r.fixed, r.baseline])
+    for (const d of rr.opened) for (const c of Object.keys(d)) cats.add(c as Category)
   const lines = [`${r.name}: incidents opened (notifications) per day`, `${''.padEnd(22)}${dayCols}  total`]
   for (const rr of [r.fixed, r.baseline]) {
     const per = rr.opened.map(sum)
-    lines.push(row(rr.rule, per, per.reduce((a, n) => a + n, 0)))
+    lines.push(
+      row(
+        rr.rule,
+        per,
+        per.reduce((a, n) => a + n, 0),
+      ),
+    )
     for (const c of [...cats].sort()) {
       const v = rr.opened.map((d) => d[c] ?? 0)
-      lines.push(row(`  ${c}`, v, v.reduce((a, n) => a + n, 0)))
+      lines.push(
+        row(
+          `  ${c}`,
+          v,
+          v.reduce((a, n) => a + n, 0),
+        ),
+      )
     }
   }
   for (const rr of [r.fixed, r.baseline]) {
     const found = rr.injected.filter((i) => i.found).length
     const right = rr.injected.filter((i) => i.expect && i.diagnosed === i.expect).length
     const expected = rr.injected.filter((i) => i.expect).length
-    const lost = rr.injected.filter((i) => !i.found).map((i) => `${i.server} ${i.category} ${new Date(i.start).toISOString().slice(0, 16)}`)
+    const lost = rr.injected
+      .filter((i) => !i.found)
+      .map((i) => `${i.server} ${i.category} ${new Date(i.start).toISOString().slice(0, 16)}`)
     lines.push(
       `${rr.rule}: injected incidents found ${found}/${rr.injected.length}` +
         (expected ? `, diagnosed as injected ${right}/${expected}` : '') +
