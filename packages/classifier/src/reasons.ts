@@ -349,8 +349,7 @@ const CATALOG = {
   },
   protocol_sync_lost: {
     category: 'network',
-    description:
-      'The server lost track of the message stream (an error while a client message was half read) and closed the session.',
+    description: 'The server lost track of the message stream (an error while a client message was half read) and closed the session.',
     sqlstate: '08P01',
   },
   authentication_timeout: {

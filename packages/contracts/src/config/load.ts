@@ -3,14 +3,14 @@ import { Config } from './index.js'
 
 /** Environment variables that override the file, for containers and secrets. */
 const ENV_OVERRIDES: Record<string, (c: Record<string, any>, v: string) => void> = {
-  CONNRCA_STORE_URL: (c, v) => (section(c, 'store').url = v),
-  CONNRCA_STORE_USER: (c, v) => (section(c, 'store').username = v),
-  CONNRCA_STORE_PASSWORD: (c, v) => (section(c, 'store').password = v),
-  CONNRCA_DATA_DIR: (c, v) => (section(c, 'store').dataDir = v),
-  CONNRCA_API_TOKEN: (c, v) => (section(c, 'api').token = v),
-  CONNRCA_API_HOST: (c, v) => (section(c, 'api').host = v),
-  CONNRCA_API_PORT: (c, v) => (section(c, 'api').port = Number(v)),
-  KAFKA_BROKERS: (c, v) => (section(c, 'kafka').brokers = v.split(',').map((b) => b.trim())),
+  CONNRCA_STORE_URL: (c, v) => section(c, 'store').url = v,
+  CONNRCA_STORE_USER: (c, v) => section(c, 'store').username = v,
+  CONNRCA_STORE_PASSWORD: (c, v) => section(c, 'store').password = v,
+  CONNRCA_DATA_DIR: (c, v) => section(c, 'store').dataDir = v,
+  CONNRCA_API_TOKEN: (c, v) => section(c, 'api').token = v,
+  CONNRCA_API_HOST: (c, v) => section(c, 'api').host = v,
+  CONNRCA_API_PORT: (c, v) => section(c, 'api').port = Number(v),
+  KAFKA_BROKERS: (c, v) => section(c, 'kafka').brokers = v.split(',').map((b) => b.trim()),
 }
 
 function section(c: Record<string, any>, name: string): Record<string, any> {
@@ -39,5 +39,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
 }
 
 function formatIssues(error: z.ZodError, origin: string): string {
-  return error.issues.map((i) => `${origin}: ${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('\n')
+  return error.issues
+    .map((i) => `${origin}: ${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`)
+    .join('\n')
 }

@@ -48,11 +48,7 @@ export const SyslogSource = z
     /** Syslog host name -> server name; unmapped hosts keep their host name. */
     hosts: z.record(z.string(), z.string()).default({}),
     /** Largest accepted TCP frame / UDP datagram in bytes; longer frames are dead-lettered. */
-    maxMessageBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(64 * 1024),
+    maxMessageBytes: z.number().int().positive().default(64 * 1024),
     ...common,
     format: LogFormat.default('syslog'),
   })
@@ -69,11 +65,7 @@ export const HttpSource = z
     token: z.string().min(1).optional(),
     tokenEnv: z.string().optional(),
     /** Request bodies above this many bytes get 413. */
-    maxBodyBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(10 * 1024 * 1024),
+    maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
     ...common,
   })
   .refine((s) => s.token !== undefined || s.tokenEnv !== undefined, {
@@ -110,10 +102,7 @@ export const AzureSource = z.object({
   type: z.literal('azure'),
   workspaceId: z.string().min(1),
   /** `AzureDiagnostics` (Category PostgreSQLLogs) and/or the resource-specific `PGSQLServerLogs`. */
-  tables: z
-    .array(z.enum(['AzureDiagnostics', 'PGSQLServerLogs']))
-    .min(1)
-    .default(['AzureDiagnostics', 'PGSQLServerLogs']),
+  tables: z.array(z.enum(['AzureDiagnostics', 'PGSQLServerLogs'])).min(1).default(['AzureDiagnostics', 'PGSQLServerLogs']),
   credential: AzureCredentialConfig.default({ type: 'default' }),
   /** node-cron expression; default every minute. */
   schedule: z.string().default('* * * * *'),
@@ -155,11 +144,5 @@ export const AzureSource = z.object({
 })
 export type AzureSource = z.infer<typeof AzureSource>
 
-export const SourceConfig = z.discriminatedUnion('type', [
-  FileSource,
-  SyslogSource,
-  HttpSource,
-  StdinSource,
-  AzureSource,
-])
+export const SourceConfig = z.discriminatedUnion('type', [FileSource, SyslogSource, HttpSource, StdinSource, AzureSource])
 export type SourceConfig = z.infer<typeof SourceConfig>

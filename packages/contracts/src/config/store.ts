@@ -20,10 +20,7 @@ export const StoreConfig = z.object({
   /** Days raw connection events are kept. */
   ttlDays: z.number().int().positive().default(30),
   batch: z
-    .object({
-      maxRows: z.number().int().positive().default(50_000),
-      maxWaitMs: z.number().int().positive().default(1000),
-    })
+    .object({ maxRows: z.number().int().positive().default(50_000), maxWaitMs: z.number().int().positive().default(1000) })
     .default({ maxRows: 50_000, maxWaitMs: 1000 }),
 })
 export type StoreConfig = z.infer<typeof StoreConfig>
