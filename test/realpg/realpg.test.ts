@@ -7,6 +7,7 @@
  * the server's messages in German.
  */
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import type { ConnectionEvent } from '@connrca/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connrca } from '../support/cli.js'
@@ -16,12 +17,7 @@ import { PgServer, realPgTests } from './server.js'
 async function analyze(file: string, extra: string[] = []) {
   const r = await connrca(['analyze', '--json', '--no-store', ...extra, file])
   if (r.code !== 0) throw new Error(`connrca analyze ${file} failed (${r.code}): ${r.stderr}`)
-  return JSON.parse(r.stdout) as {
-    records: number
-    unparsed: number
-    outcomes: Truth['outcomes']
-    totals: ReturnType<Truth['totals']>
-  }
+  return JSON.parse(r.stdout) as { records: number; unparsed: number; outcomes: Truth['outcomes']; totals: ReturnType<Truth['totals']> }
 }
 
 function judge(got: Awaited<ReturnType<typeof analyze>>, truth: Truth, userDb = true): void {
@@ -68,11 +64,7 @@ describe.skipIf(realPgTests.skip)('classification judged by a real PostgreSQL 15
       await fresh({ log_line_prefix: prefix, lc_messages: 'C.UTF-8' })
       const truth = await runScenario(server, { shutdown: true })
       const logs = server.currentLogs()
-      judge(
-        await analyze(logs.stderr, flags ? ['--prefix', prefix] : []),
-        truth,
-        prefix.includes('%u') && prefix.includes('%d'),
-      )
+      judge(await analyze(logs.stderr, flags ? ['--prefix', prefix] : []), truth, prefix.includes('%u') && prefix.includes('%d'))
       if (name === 'Debian') {
         judge(await analyze(logs.csv), truth)
         judge(await analyze(logs.json), truth)
@@ -83,7 +75,6 @@ describe.skipIf(realPgTests.skip)('classification judged by a real PostgreSQL 15
   it('what the diagnosis reads beside the message: the pg_hba.conf line of an authentication failure, the TLS versions the server asks for; hba denies name no line', async () => {
     await fresh({ log_line_prefix: '%m [%p] %q%u@%d ', lc_messages: 'C.UTF-8' })
     await runScenario(server, { shutdown: true })
-    const { readFileSync } = await import('node:fs')
     const r = await connrca(['classify', '--format', 'csvlog', '--server', 'pg15'], {
       input: readFileSync(server.currentLogs().csv, 'utf8'),
     })
