@@ -4,7 +4,7 @@ import { baselineHistory, openStore, type Store } from '@connrca/store'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PipelineConfig, type RcaEvent } from '@connrca/contracts'
+import { parseConfig, PipelineConfig, type RcaEvent } from '@connrca/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type BaselineReport,
@@ -133,4 +133,17 @@ describe('baselines learned from the store on a fresh start', () => {
     await amnesiac.s.finish()
     expect(judged(amnesiac.out).filter((l) => l.includes(' network open')).length).toBeGreaterThan(50)
   }, 120_000)
+})
+
+describe('pipeline.baselines in connrca.yaml', () => {
+  it('on by default (7 days, from 3 days of history, p = 1e-4); a bad value is one line naming it', () => {
+    expect(parseConfig({}).pipeline.baselines).toEqual({ enabled: true, learnDays: 7, minDays: 3, p: 0.0001 })
+    expect(parseConfig({ pipeline: { baselines: { enabled: false } } }).pipeline.baselines.enabled).toBe(false)
+    expect(() => parseConfig({ pipeline: { baselines: { learnDays: 2 } } }, {}, 'connrca.yaml')).toThrow(
+      /^connrca\.yaml: pipeline\.baselines: minDays must not exceed learnDays$/,
+    )
+    expect(() => parseConfig({ pipeline: { baselines: { p: 2 } } }, {}, 'connrca.yaml')).toThrow(
+      /connrca\.yaml: pipeline\.baselines\.p: /,
+    )
+  })
 })
