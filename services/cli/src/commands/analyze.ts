@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
-import { openStore } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
+import { openStoreOrExplain } from '../instance.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
 import { readFiles } from '../embedded/read-files.js'
 import { Summary } from '../embedded/summary.js'
@@ -32,7 +32,7 @@ export async function analyze(argv: string[]): Promise<void> {
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
 
-  const store = values['no-store'] ? undefined : await openStore(config.store)
+  const store = values['no-store'] ? undefined : await openStoreOrExplain(config, 'give analyze another --data-dir, or --no-store')
   try {
     if (store) await store.migrate()
     const pipeline = await EmbeddedPipeline.open(config, store, { fresh: true })

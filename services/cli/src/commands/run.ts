@@ -3,13 +3,14 @@ import { mayClassify } from '@connrca/classifier'
 import { type Config, type PipelineHealth, type RcaEvent, SourceConfig, toMs } from '@connrca/contracts'
 import { createSource, type Source } from '@connrca/pipeline'
 import { hasRoutes, storeBackedNotifier } from '@connrca/service-notifier'
-import { openStore, type Store } from '@connrca/store'
+import type { Store } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
 import { assertPrefix } from '../embedded/read-files.js'
 import { bundledSample } from '../embedded/sample.js'
 import { UserError } from '../errors.js'
+import { openStoreOrExplain, removeInstanceFile, writeInstanceFile } from '../instance.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
 import { inputStream } from '../stdin-shield.js'
 import { parseFormat } from './classify.js'
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<void> {
   const sourceConfigs = await resolveSources(config, positionals, values)
   const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
 
-  const store = await openStore(config.store)
+  const store = await openStoreOrExplain(config, 'stop it first, or give this run another --data-dir')
   const pipeline = await store
     .migrate()
     .then(() => EmbeddedPipeline.open(config, store))
@@ -64,6 +65,8 @@ export async function run(argv: string[]): Promise<void> {
   }
 
   const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
+  // other commands on this data directory find this process (and its API) through this file
+  if (store.kind === 'chdb') writeInstanceFile(config.store.dataDir, { pid: process.pid, url: api?.url, startedAt: new Date().toISOString() })
 
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
   const sources: Source[] = sourceConfigs.map((cfg) =>
@@ -98,6 +101,7 @@ export async function run(argv: string[]): Promise<void> {
     await api?.close()
     await pipeline.close()
     await store.close()
+    if (store.kind === 'chdb') removeInstanceFile(config.store.dataDir)
   }
   const onSignal = () => {
     log('stopping: flushing and saving positions…')
