@@ -113,8 +113,35 @@ describe('connrca CLI', () => {
     for (const r of [missing, format, prefix, cfg]) expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 
+  it('generate refuses contradictory or malformed options, and a terminal as its output', async () => {
+    for (const [args, message] of [
+      [['--out', join(dir, 'a.log'), '--dir', dir], 'give --out FILE or --dir DIR, not both'],
+      [['--format', 'csvlog', '--prefix', '%m '], '--prefix applies to --format stderr only'],
+      [['--servers', '0'], '--servers: expected a count above 0'],
+      [['--seed', 'abc'], '--seed: expected a whole number'],
+      [['extra'], 'unexpected argument "extra"'],
+    ] as const) {
+      const r = await connrca(['generate', ...args])
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr).toContain(message)
+      expect(r.stdout).toBe('')
+    }
+    // a pseudo-terminal on stdout (util-linux `script`): one line instead of ~75 MB
+    const { execFileSync } = await import('node:child_process')
+    const { connrcaNodeArgs } = await import('../support/cli.js')
+    const quoted = [process.execPath, ...connrcaNodeArgs(['generate'])].map((a) => `'${a}'`).join(' ')
+    let out = ''
+    try {
+      out = execFileSync('script', ['-qec', quoted, '/dev/null'], { encoding: 'utf8', env: { ...process.env, CONNRCA_API_PORT: '0' } })
+    } catch (err) {
+      out = (err as { stdout: string }).stdout
+    }
+    expect(out.length).toBeLessThan(2000)
+    expect(out).toContain('stdout, which is a terminal: give --out FILE or --dir DIR, or pipe it')
+  }, 60_000)
+
   it('--help prints the command usage on stdout and exits 0', async () => {
-    for (const cmd of ['run', 'analyze', 'sql', 'generate']) {
+    for (const cmd of ['run', 'analyze', 'classify', 'generate', 'why', 'sql', 'notify', 'migrate', 'service', 'azure']) {
       const r = await connrca([cmd, '--help'])
       expect(r.code, r.stderr).toBe(0)
       expect(r.stdout).toMatch(new RegExp(`^usage: connrca ${cmd} `))
