@@ -110,7 +110,18 @@ describe('connrca CLI', () => {
     const cfg = await connrca(['analyze', '--no-store', '--config', badConfig, join(dir, 'small.log')])
     expect(cfg.code).toBe(1)
     expect(cfg.stderr).toMatch(/bad\.yaml: pipeline\.window: /)
-    for (const r of [missing, format, prefix, cfg]) expect(r.stderr).not.toMatch(/\n\s+at /)
+    // in the config, the same mistakes name the file and the key
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(badConfig, "sources:\n  - { type: file, paths: ['/x.log'], prefix: '%Z' }\n"),
+    )
+    const cfgPrefix = await connrca(['run', '--once', '--config', badConfig])
+    expect(cfgPrefix.code).toBe(1)
+    expect(cfgPrefix.stderr.trim()).toMatch(/^connrca: \S*bad\.yaml: sources\.0\.prefix: .*unknown escape '%Z'/)
+    await import('node:fs/promises').then((fs) => fs.writeFile(badConfig, 'sorces:\n  - { type: file, paths: [/x.log] }\n'))
+    const typo = await connrca(['run', '--once', '--config', badConfig])
+    expect(typo.code).toBe(1)
+    expect(typo.stderr.trim()).toMatch(/^connrca: \S*bad\.yaml: sorces: unknown key \(did you mean "sources"\?\)$/)
+    for (const r of [missing, format, prefix, cfg, cfgPrefix, typo]) expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 
   it('generate refuses contradictory or malformed options, and a terminal as its output', async () => {
