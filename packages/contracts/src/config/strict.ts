@@ -36,11 +36,16 @@ function walk(schema: z.ZodType, doc: unknown, path: (string | number)[], out: S
     case 'nullable':
     case 'readonly':
     case 'catch':
-      return walk(def.innerType, doc, path, out)
+      walk(def.innerType, doc, path, out)
+      return
     case 'pipe':
-      return walk(def.in, doc, path, out)
+      walk(def.in, doc, path, out)
+      return
     case 'array':
-      if (Array.isArray(doc)) doc.forEach((item, i) => walk(def.element, item, [...path, i], out))
+      if (Array.isArray(doc))
+        doc.forEach((item, i) => {
+          walk(def.element, item, [...path, i], out)
+        })
       return
     case 'record':
       if (isMapping(doc)) for (const [k, v] of Object.entries(doc)) walk(def.valueType, v, [...path, k], out)
