@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { gunzipSync, inflateSync } from 'node:zlib'
 import { type HttpSource as HttpConfig, LogFormat, type LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
 import { Batcher } from '../batcher.js'
@@ -115,7 +116,7 @@ export class HttpPushSource implements Source {
     if (!ndjson && type !== 'text/plain')
       throw new HttpError(415, `unsupported content type ${type}; send application/x-ndjson or text/plain`)
 
-    const body = await readBody(req, this.cfg.maxBodyBytes)
+    const body = decode(await readBody(req, this.cfg.maxBodyBytes), header(req, 'content-encoding'), this.cfg.maxBodyBytes)
     const lines = splitBody(body, ndjson, server)
 
     const key = header(req, 'idempotency-key')
@@ -175,8 +176,10 @@ export class HttpPushSource implements Source {
   }
 
   private authorized(h: string | undefined): boolean {
-    if (!h?.startsWith('Bearer ')) return false
-    const given = Buffer.from(h.slice(7).trim())
+    // the scheme is case-insensitive (RFC 7235 §2.1): "bearer", "BEARER" are the same
+    const m = h === undefined ? null : /^bearer +(.*)$/i.exec(h)
+    if (!m) return false
+    const given = Buffer.from(m[1].trim())
     return given.length === this.token.length && timingSafeEqual(given, this.token)
   }
 }
@@ -184,6 +187,24 @@ export class HttpPushSource implements Source {
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name]
   return Array.isArray(v) ? v[0] : v || undefined
+}
+
+/**
+ * Vector, Fluent Bit and Logstash compress by default. The limit applies to the decompressed
+ * size too, so a small bomb cannot expand past it.
+ */
+function decode(body: Buffer, encoding: string | undefined, limit: number): Buffer {
+  const enc = (encoding ?? 'identity').trim().toLowerCase()
+  if (enc === 'identity' || enc === '') return body
+  if (enc !== 'gzip' && enc !== 'x-gzip' && enc !== 'deflate')
+    throw new HttpError(415, `unsupported Content-Encoding ${enc}; send gzip, deflate or none`)
+  try {
+    return enc === 'deflate' ? inflateSync(body, { maxOutputLength: limit }) : gunzipSync(body, { maxOutputLength: limit })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new HttpError(413, `body exceeds the limit of ${limit} bytes once decompressed`)
+    throw new HttpError(400, `body is not valid ${enc}: ${(err as Error).message}`)
+  }
 }
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
