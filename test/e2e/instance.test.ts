@@ -109,3 +109,38 @@ describe('commands while connrca run holds the data directory', () => {
     expect(r.stdout.trim().split('\n')[1]).toBe('2')
   }, 60_000)
 })
+
+describe('run --port / --host', () => {
+  async function stderrUntil(args: string[], pattern: RegExp): Promise<string> {
+    const c = startConnrca(args)
+    let text = ''
+    c.stderr!.on('data', (d) => (text += d))
+    const deadline = Date.now() + 60_000
+    while (!pattern.test(text) && c.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    const exited = new Promise((r) => c.once('exit', r))
+    c.kill('SIGTERM')
+    await exited
+    return text
+  }
+
+  it('serves on the given port, and says how to pick another when it is busy', async () => {
+    const { createServer } = await import('node:net')
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const busy = (blocker.address() as { port: number }).port
+    try {
+      const log = join(dir, 'pg.log')
+      const refused = await stderrUntil(['run', log, '--port', String(busy), '--data-dir', join(dir, 'd-busy')], /following inputs/)
+      expect(refused).toContain(`dashboard and API not started: api: cannot listen on 127.0.0.1:${busy}: EADDRINUSE (another port: --port N, or --port 0 for any free one)`)
+      blocker.close()
+      await new Promise((r) => setTimeout(r, 100))
+      const served = await stderrUntil(['run', log, '--host', '127.0.0.1', '--port', String(busy), '--data-dir', join(dir, 'd-free')], /dashboard: /)
+      expect(served).toContain(`dashboard: http://127.0.0.1:${busy}/`)
+      const bad = await connrca(['run', log, '--port', 'http'])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr.trim()).toBe('connrca: --port: expected 0-65535, got "http"')
+    } finally {
+      blocker.close()
+    }
+  }, 120_000)
+})

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,6 +20,10 @@ describe('connrca run on the bundled sample', () => {
     const r = await connrca(['run', '--once', '--data-dir', join(home, 'data')])
     expect(r.stderr).toContain('caught up')
     expect(r.code).toBe(0)
+    // everything goes inside the data directory; --once serves no dashboard, so announces none
+    expect(readdirSync(home)).toEqual(['data'])
+    expect(r.stderr).toContain(`running on the bundled sample ${join(home, 'data', 'sample')}`)
+    expect(r.stderr).not.toContain('dashboard')
     firstRun = r
     const again = await writeLogs(join(home, 'truth'), {
       servers: SAMPLE_SERVERS.map((s) => s.name),
@@ -31,7 +35,7 @@ describe('connrca run on the bundled sample', () => {
     truth = again.truth
     // The generator is deterministic: the file connrca read is the one the truth describes.
     for (const s of SAMPLE_SERVERS) {
-      const a = readFileSync(join(home, 'sample', s.name, 'postgresql.log'))
+      const a = readFileSync(join(home, 'data', 'sample', s.name, 'postgresql.log'))
       const b = readFileSync(join(home, 'truth', s.name, 'postgresql.log'))
       expect(a.equals(b)).toBe(true)
     }

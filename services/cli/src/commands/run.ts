@@ -9,13 +9,14 @@ import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
 import { assertPrefix } from '../embedded/read-files.js'
 import { bundledSample } from '../embedded/sample.js'
-import { UserError } from '../errors.js'
+import { UsageError, UserError } from '../errors.js'
 import { openStoreOrExplain, removeInstanceFile, writeInstanceFile } from '../instance.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
 import { inputStream } from '../stdin-shield.js'
 import { parseFormat } from './classify.js'
 
-const USAGE = 'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D]'
+const USAGE =
+  'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D] [--host H] [--port N]'
 const COMMIT_EVERY_MS = 1000
 
 /** The main job: every stage in one process on the embedded store, following the inputs. */
@@ -30,11 +31,15 @@ export async function run(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       once: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
     },
     USAGE,
   )
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
+  if (values.host !== undefined) config.api.host = values.host
+  if (values.port !== undefined) config.api.port = parsePort(values.port)
   const sourceConfigs = await resolveSources(config, positionals, values)
   const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
 
@@ -64,7 +69,8 @@ export async function run(argv: string[]): Promise<void> {
     notifier.start()
   }
 
-  const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
+  // --once stops when caught up: no dashboard to serve, so none is announced
+  const api = config.api.enabled && !values.once ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
   // other commands on this data directory find this process (and its API) through this file
   if (store.kind === 'chdb') writeInstanceFile(config.store.dataDir, { pid: process.pid, url: api?.url, startedAt: new Date().toISOString() })
 
@@ -134,6 +140,12 @@ export async function run(argv: string[]): Promise<void> {
   await new Promise(() => {})
 }
 
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port: expected 0-65535, got "${text}"`)
+  return port
+}
+
 async function startApi(config: Config, store: Store, health: () => PipelineHealth, log: (l: string) => void) {
   const server = createApiServer({ store, config: config.api, windowMs: toMs(config.pipeline.window), health })
   try {
@@ -141,7 +153,8 @@ async function startApi(config: Config, store: Store, health: () => PipelineHeal
     return { url, close: () => server.close() }
   } catch (err) {
     // The pipeline is the main job; a busy port should not stop it.
-    log(`dashboard and API not started: ${(err as Error).message}`)
+    const busy = (err as Error).message.includes('EADDRINUSE')
+    log(`dashboard and API not started: ${(err as Error).message}${busy ? ' (another port: --port N, or --port 0 for any free one)' : ''}`)
     return undefined
   }
 }

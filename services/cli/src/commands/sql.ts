@@ -87,7 +87,7 @@ async function viaApi(
     throw busy(
       config.store.dataDir,
       holder,
-      'it serves no API (api.enabled: false); stop it, or query a copy of the directory',
+      'it serves no API (`run --once` or api.enabled: false); wait for it to finish or stop it',
     )
   let res: Response
   try {

@@ -18,7 +18,8 @@ export const SAMPLE_THRESHOLDS = { network: 3, user_error: 3 }
  * unless the config already does, and returns the file source that reads it.
  */
 export async function bundledSample(config: Config): Promise<SourceConfig> {
-  const dir = join(config.store.dataDir, '..', 'sample')
+  // inside the data directory: a user's --data-dir holds everything connrca writes, nothing beside it
+  const dir = join(config.store.dataDir, 'sample')
   if (!existsSync(join(dir, '.complete'))) {
     await writeLogs(dir, {
       servers: SAMPLE_SERVERS.map((s) => s.name),
