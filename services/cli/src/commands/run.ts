@@ -13,6 +13,7 @@ import { UsageError, UserError } from '../errors.js'
 import { openStoreOrExplain, removeInstanceFile, writeInstanceFile } from '../instance.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
 import { inputStream } from '../stdin-shield.js'
+import { RunMetrics } from '../run-metrics.js'
 import { parseFormat } from './classify.js'
 
 const USAGE =
@@ -44,9 +45,10 @@ export async function run(argv: string[]): Promise<void> {
   const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
 
   const store = await openStoreOrExplain(config, 'stop it first, or give this run another --data-dir')
+  const metrics = new RunMetrics()
   const pipeline = await store
     .migrate()
-    .then(() => EmbeddedPipeline.open(config, store))
+    .then(() => EmbeddedPipeline.open(config, metrics.countingStore(store)))
     .catch(async (err) => {
       await store.close()
       throw err
@@ -68,9 +70,10 @@ export async function run(argv: string[]): Promise<void> {
     await pipeline.onRca('notifier', (events) => notifier.handle(events))
     notifier.start()
   }
+  metrics.watch(pipeline, notifier)
 
   // --once stops when caught up: no dashboard to serve, so none is announced
-  const api = config.api.enabled && !values.once ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
+  const api = config.api.enabled && !values.once ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), () => metrics.render(), log) : undefined
   // other commands on this data directory find this process (and its API) through this file
   if (store.kind === 'chdb') writeInstanceFile(config.store.dataDir, { pid: process.pid, url: api?.url, startedAt: new Date().toISOString() })
 
@@ -122,7 +125,7 @@ export async function run(argv: string[]): Promise<void> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  await Promise.all(sources.map((s) => s.start(pipeline.deliver, restored[s.name])))
+  await Promise.all(sources.map((s) => s.start(metrics.deliverFor(s.name, pipeline.deliver), restored[s.name])))
   const progress = setInterval(() => reportProgress(sources, pipeline, started, log), 2000)
   await Promise.all(sources.map((s) => s.caughtUp()))
   clearInterval(progress)
@@ -146,8 +149,8 @@ function parsePort(text: string): number {
   return port
 }
 
-async function startApi(config: Config, store: Store, health: () => PipelineHealth, log: (l: string) => void) {
-  const server = createApiServer({ store, config: config.api, windowMs: toMs(config.pipeline.window), health })
+async function startApi(config: Config, store: Store, health: () => PipelineHealth, metrics: () => string, log: (l: string) => void) {
+  const server = createApiServer({ store, config: config.api, windowMs: toMs(config.pipeline.window), health, metrics })
   try {
     const { url } = await server.listen()
     return { url, close: () => server.close() }
