@@ -151,6 +151,46 @@ describe('connrca CLI', () => {
     expect(out).toContain('stdout, which is a terminal: give --out FILE or --dir DIR, or pipe it')
   }, 60_000)
 
+  it('classify reads gzip on stdin, and caps repeated unparsed-line messages with a hint', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const plain = await connrca(['classify', '--server', 'orders-prod'], { input: LOG })
+    const gz = await connrca(['classify', '--server', 'orders-prod'], { input: gzipSync(LOG) })
+    expect(gz.code, gz.stderr).toBe(0)
+    expect(gz.stdout).toBe(plain.stdout)
+    expect(gz.stdout.trim().split('\n')).toHaveLength(5)
+
+    const odd = ['[2026-03-02T10:00:00Z] pid=12 FATAL:  password authentication failed for user "app"', 'Mar  2 10:00:00 db1 custom| x']
+    const r = await connrca(['classify'], { input: `${Array(30).fill(odd.join('\n')).join('\n')}\n` })
+    expect(r.code).toBe(0)
+    const lines = r.stderr.trim().split('\n')
+    // three per reason, then one count and one hint, instead of 60 lines
+    expect(lines).toHaveLength(8)
+    expect(lines[6]).toBe('connrca: 54 more unparsed lines not shown (60 in all)')
+    expect(lines[7]).toMatch(/^connrca: hint: give the server's log_line_prefix with --prefix/)
+  })
+
+  it('analyze says why lines were not parsed: reasons with a sample line and a hint', async () => {
+    const file = join(dir, 'odd.log')
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(
+        file,
+        '[2026-03-02T10:00:00Z] pid=12 FATAL:  password authentication failed for user "app"\n[2026-03-02T10:00:01Z] pid=13 FATAL:  password authentication failed for user "app"\n',
+      ),
+    )
+    const text = await connrca(['analyze', file, '--no-store'])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toContain('unparsed lines (2), most frequent reasons:')
+    expect(text.stdout).toContain('e.g. [2026-03-02T10:00:00Z] pid=12 FATAL:  password authentication failed for user "app"')
+    expect(text.stdout).toMatch(/hint: give the server's log_line_prefix with --prefix/)
+    const json = JSON.parse((await connrca(['analyze', file, '--no-store', '--json'])).stdout)
+    expect(json.unparsed).toBe(2)
+    expect(json.unparsedReasons).toHaveLength(1)
+    expect(json.unparsedReasons[0].count).toBe(2)
+    // with the right prefix nothing is left unexplained
+    const ok = await connrca(['analyze', file, '--no-store', '--prefix', '[%m] pid=%p '])
+    expect(ok.stdout).not.toContain('unparsed lines (')
+  })
+
   it('--help prints the command usage on stdout and exits 0', async () => {
     for (const cmd of ['run', 'analyze', 'classify', 'generate', 'why', 'sql', 'notify', 'migrate', 'service', 'azure']) {
       const r = await connrca([cmd, '--help'])

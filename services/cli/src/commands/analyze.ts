@@ -7,6 +7,7 @@ import { readFiles } from '../embedded/read-files.js'
 import { Summary } from '../embedded/summary.js'
 import { UsageError } from '../errors.js'
 import { fmt, progressReporter, renderRcaForTerminal } from '../output.js'
+import { UnparsedReport } from '../unparsed.js'
 import { parseFormat } from './classify.js'
 
 const USAGE = 'connrca analyze FILE… [--format F] [--prefix P] [--server S] [--json] [--no-store] [--data-dir D] [--config C]'
@@ -39,6 +40,8 @@ export async function analyze(argv: string[]): Promise<void> {
     const summary = new Summary()
     await pipeline.transport.subscribe('connections', 'summary', summary.onEvents)
     await pipeline.onRca('summary', summary.onRca)
+    const unparsed = new UnparsedReport()
+    await pipeline.transport.subscribe('deadletter', 'summary', unparsed.onDeadLetters)
 
     let total = 0
     for (const p of positionals) if (p !== '-') total += (await stat(p).catch(() => ({ size: 0 }))).size
@@ -62,13 +65,14 @@ export async function analyze(argv: string[]): Promise<void> {
     })
     if (values.json) {
       const lastRcaMs = summary.lastRcaAt === undefined ? null : Math.round(summary.lastRcaAt - started)
-      process.stdout.write(`${JSON.stringify({ ...report, elapsedMs, lastRcaMs })}\n`)
+      process.stdout.write(`${JSON.stringify({ ...report, unparsedReasons: unparsed.toJSON(), elapsedMs, lastRcaMs })}\n`)
       return
     }
     const out: string[] = []
     out.push(
       `${fmt(lines)} lines, ${fmt(report.records)} records, ${fmt(report.unparsed)} unparsed (dead-lettered) in ${(elapsedMs / 1000).toFixed(1)} s`,
     )
+    out.push(...unparsed.explain())
     const o = report.outcomes
     out.push(`connections: ${fmt(o.received)} received, ${fmt(o.authorized)} authorized, ${fmt(o.failed)} failed, ${fmt(o.closed)} closed`)
     out.push('')
