@@ -192,11 +192,20 @@ describe('connrca CLI', () => {
   })
 
   it('--help prints the command usage on stdout and exits 0', async () => {
+    const version = await connrca(['--version'])
+    expect(version.stdout).toMatch(/^connrca \d+\.\d+\.\d+\n$/)
+    const readme = await readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8')
     for (const cmd of ['run', 'analyze', 'classify', 'generate', 'why', 'sql', 'notify', 'migrate', 'service', 'azure']) {
       const r = await connrca([cmd, '--help'])
       expect(r.code, r.stderr).toBe(0)
       expect(r.stdout).toMatch(new RegExp(`^usage: connrca ${cmd} `))
       expect(r.stderr).toBe('')
+      // every option of the usage line, and of the README's commands table, is described
+      const [usage] = r.stdout.split('\n')
+      const rows = readme.split('\n').filter((l) => l.startsWith(`| \`connrca ${cmd} `) || l.startsWith(`| \`connrca ${cmd}\``))
+      expect(rows.length, `README row for ${cmd}`).toBe(1)
+      const flags = new Set([...usage.matchAll(/--([a-z-]+)/g), ...rows[0].split('` |')[0].matchAll(/--([a-z-]+)/g)].map((m) => m[1]))
+      for (const flag of flags) expect(r.stdout, `${cmd} --${flag}`).toMatch(new RegExp(`^  --${flag}\\b.* \\S`, 'm'))
     }
   })
 

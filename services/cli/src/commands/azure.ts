@@ -5,7 +5,7 @@ import { parse } from '../args.js'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config-file.js'
 import { openStoreOrExplain } from '../instance.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
-import { HelpRequested, UsageError, UserError } from '../errors.js'
+import { UsageError, UserError } from '../errors.js'
 import { fmt } from '../output.js'
 
 const USAGE = 'connrca azure backfill --source NAME --from ISO [--to ISO] [--config C] [--data-dir D] [--json]'
@@ -13,7 +13,7 @@ const USAGE = 'connrca azure backfill --source NAME --from ISO [--to ISO] [--con
 /** `connrca azure <subcommand>`: one-off jobs against a Log Analytics workspace. */
 export async function azure(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
-  if (sub === undefined || sub === '--help' || sub === '-h') throw new HelpRequested(USAGE)
+  if (sub === undefined || sub === '--help' || sub === '-h') return azureBackfill(['--help'])
   if (sub === 'backfill') return azureBackfill(rest)
   throw new UsageError(`${sub ? `unknown azure subcommand "${sub}"` : 'missing azure subcommand'}\nusage: ${USAGE}`)
 }

@@ -1,16 +1,17 @@
 import { storeBackedNotifier } from '@connrca/service-notifier'
-import { parse } from '../args.js'
+import { helpText, parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { openStoreOrExplain } from '../instance.js'
 import { HelpRequested, UsageError, UserError } from '../errors.js'
 
-const USAGE = 'connrca notify test --route NAME | connrca notify retry   [--config C]'
+const USAGE = 'connrca notify test --route NAME | connrca notify retry   [--config C] [--data-dir D]'
+const OPTIONS = { route: { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' } } as const
 
 /** Checks a route's receivers with a sample event, or re-sends dead-lettered notifications. */
 export async function notify(argv: string[]): Promise<void> {
   const [action, ...rest] = argv
-  if (action === undefined || action === '--help' || action === '-h') throw new HelpRequested(USAGE)
-  const { values } = parse(rest, { route: { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' } }, USAGE)
+  if (action === undefined || action === '--help' || action === '-h') throw new HelpRequested(helpText(USAGE, OPTIONS))
+  const { values } = parse(rest, OPTIONS, USAGE)
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
   if (!config.notify) throw new UserError('no `notify:` section in the config: nothing to send to')
