@@ -59,7 +59,7 @@ export async function* splitLineBatches(input: AsyncIterable<Buffer>): AsyncIter
 /** `zcat`-free pipes: `cat postgresql.log.gz | connrca classify` reads the log, not its gzip bytes. */
 async function gunzipIfCompressed(input: AsyncIterable<Buffer>): Promise<AsyncIterable<Buffer>> {
   const it = input[Symbol.asyncIterator]()
-  let head = Buffer.alloc(0)
+  let head: Buffer = Buffer.alloc(0)
   let done = false
   while (head.length < 2 && !done) {
     const r = await it.next()
