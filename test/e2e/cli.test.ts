@@ -121,6 +121,10 @@ describe('connrca CLI', () => {
     const typo = await connrca(['run', '--once', '--config', badConfig])
     expect(typo.code).toBe(1)
     expect(typo.stderr.trim()).toMatch(/^connrca: \S*bad\.yaml: sorces: unknown key \(did you mean "sources"\?\)$/)
+    // an unreachable ClickHouse server: one line, no client WARN or stack trace before it
+    const unreachable = await connrca(['why'], { env: { CONNRCA_STORE_URL: 'http://127.0.0.1:1' } })
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr).toBe('connrca: store: cannot reach ClickHouse at http://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1\n')
     for (const r of [missing, format, prefix, cfg, cfgPrefix, typo]) expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 
