@@ -179,6 +179,35 @@ describe.skipIf(!present)('dashboard in headless Chromium', () => {
     expect(Number((await kpi('k-failures')).replace(/,/g, ''))).toBe(fw)
   })
 
+  it('the ratio tile never says "7 of 0 attempts": a server that logs failures but not connections', async () => {
+    const now = Date.now()
+    await h.store.insertConnectionEvents([
+      {
+        id: 'kpi-only-1',
+        server: 'kpi-only',
+        time: now - 3_600_000,
+        outcome: 'failed',
+        category: 'auth_fail',
+        reason: 'password_auth_failed',
+        sqlstate: '28P01',
+        user: 'app',
+        database: 'orders',
+        clientIp: '10.9.9.9',
+        message: 'password authentication failed for user "app"',
+        source: { kind: 'file', name: '/var/log/pg.log', position: 0 },
+      },
+    ])
+    const open = async (q: string) => {
+      await page.goto(`${h.url}/?${q}`)
+      await page.waitForFunction(() => document.body.dataset.loaded !== undefined, null, { timeout: 15_000 })
+    }
+    await open('server=kpi-only')
+    expect(await kpi('k-ratio-sub')).toBe('1 failure; attempts not logged (log_connections off)')
+    expect(await kpi('k-ratio')).not.toContain('%')
+    await open('server=crm-prod')
+    expect(await kpi('k-ratio-sub')).toMatch(/^[\d.,]+K? of [\d.,]+K? attempts$/)
+  })
+
   it('serves /incidents/<id>, the page every notification links to: windows, evidence, steps', async () => {
     const fw = h.data.rcaEvents
       .filter((e) => e.category === 'firewall_deny' && e.server === 'orders-prod')
