@@ -14,7 +14,8 @@ describe('the sample notification', () => {
       { format: 'stderr', prefix: '%m [%p] %q%u@%d ', server: e.server, source: { kind: 'file', name: 'sample' } },
       { record: (r) => records.push(r), deadLetter: (d) => expect.fail(d.reason) },
     )
-    e.sampleMessages.forEach((m, i) => parser.push(`2026-03-02 10:00:00.120 UTC [${10 + i}] app@orders FATAL:  ${m}`, i * 200))
+    for (const [i, m] of e.sampleMessages.entries())
+      parser.push(`2026-03-02 10:00:00.120 UTC [${10 + i}] app@orders FATAL:  ${m}`, i * 200)
     parser.flush()
     const classifier = new Classifier()
     const events = records.map((r) => classifier.classify(r))
