@@ -6,7 +6,12 @@ import { Persistence, RcaSeverity } from '../rca-event.js'
 
 const duration = Duration
 
-export const NotifyFormat = z.enum(['generic', 'alertmanager', 'slack', 'teams'])
+/**
+ * `alertmanager`: the webhook payload Alertmanager itself sends (for receivers that take it);
+ * `alertmanager-api`: alerts pushed to an Alertmanager's `POST /api/v2/alerts`, so its routes,
+ * silences and inhibitions apply (url: http://alertmanager:9093/api/v2/alerts).
+ */
+export const NotifyFormat = z.enum(['generic', 'alertmanager', 'alertmanager-api', 'slack', 'teams'])
 export type NotifyFormat = z.infer<typeof NotifyFormat>
 
 /** Incident fields a route, an inhibition rule or a group key can look at. */
