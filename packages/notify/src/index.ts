@@ -4,7 +4,7 @@ export { type AttemptResult, attemptDelivery, ReceiverLimiter } from './delivery
 export * from './formats/index.js'
 export { fleetHeadline, fleetOf } from './fleet.js'
 export { compileMatch, globToRegExp, groupKeyOf } from './match.js'
-export { createNotifier, type Notifier, type NotifierOptions } from './notifier.js'
+export { createNotifier, type Notifier, type NotifierOptions, type NotifierStats } from './notifier.js'
 export { redactUrl, scrub } from './redact.js'
 export { NotifyConfigError, type ResolvedConfig, resolveConfig } from './resolve-config.js'
 export { sampleEvent } from './sample.js'

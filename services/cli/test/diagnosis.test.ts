@@ -93,10 +93,10 @@ describe('late and redelivered events', () => {
 describe('the bundled sample story', () => {
   it('each story incident is diagnosed as what the story injected', async () => {
     const servers = SAMPLE_SERVERS.map((s) => s.name)
-    const incidents = defaultIncidents(servers, SAMPLE.start, SAMPLE.durationMs)
+    const incidents = defaultIncidents(servers, start, SAMPLE.durationMs)
     const events = classifiedEvents({
       servers,
-      start: SAMPLE.start,
+      start,
       durationMs: SAMPLE.durationMs,
       incidents,
       seed: SAMPLE.seed,

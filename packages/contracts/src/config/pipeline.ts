@@ -1,8 +1,10 @@
 import { z } from 'zod'
 import { Category } from '../connection-event.js'
 import { Duration } from './duration.js'
+import { DURATION_SCHEMAS } from './strict.js'
 
 const span = Duration.refine((d) => (typeof d === 'number' ? d > 0 : !/^0+\D/.test(d)), 'must be longer than 0')
+DURATION_SCHEMAS.add(span)
 
 /** Windowing and incident settings. Durations: milliseconds or `30s`, `5m`, `2h`. */
 export const PipelineConfig = z.object({

@@ -150,6 +150,15 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
     return this.windows.lateDropped
   }
 
+  /** Watermark (event time, ms) of each server. */
+  watermarks(): Map<string, number> {
+    return this.windows.watermarks()
+  }
+
+  get openIncidents(): number {
+    return this.incidents.openIncidents
+  }
+
   readonly handle = async (batch: ConnectionEvent[]): Promise<void> => {
     const now = Date.now()
     const keep = this.keep

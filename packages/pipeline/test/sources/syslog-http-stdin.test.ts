@@ -195,6 +195,33 @@ describe('http source', () => {
     expect(c.records[0].time).toBeLessThanOrEqual(Date.now())
   })
 
+  it('decodes Content-Encoding gzip/deflate (Vector, Fluent Bit) within the body limit; the bearer scheme in any case', async () => {
+    const { gzipSync, deflateSync } = await import('node:zlib')
+    const { c, url } = await httpSource()
+    const post = (headers: Record<string, string>, body: Buffer | string) =>
+      fetch(`${url}?server=orders-prod`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer s3cret', 'content-type': 'text/plain', ...headers },
+        body,
+      })
+    const gz = await post({ 'content-encoding': 'gzip' }, gzipSync(pgLine(1) + pgLine(2)))
+    expect(gz.status).toBe(202)
+    expect(await gz.json()).toEqual({ accepted: 2, deadLetters: 0 })
+    const df = await post({ 'content-encoding': 'deflate', authorization: 'bearer s3cret' }, deflateSync(pgLine(3)))
+    expect(df.status).toBe(202)
+    expect((await post({ authorization: 'BEARER  s3cret' }, pgLine(4))).status).toBe(202)
+    expect(c.records.map((r) => r.message.length > 0)).toEqual([true, true, true, true])
+    // 1 MB of zeros compresses to ~1 KB: refused once it expands past the 4096-byte limit
+    const bomb = await post({ 'content-encoding': 'gzip' }, gzipSync(Buffer.alloc(1 << 20)))
+    expect(bomb.status).toBe(413)
+    expect(((await bomb.json()) as { error: string }).error).toMatch(/once decompressed/)
+    const broken = await post({ 'content-encoding': 'gzip' }, pgLine(5))
+    expect(broken.status).toBe(400)
+    const br = await post({ 'content-encoding': 'br' }, pgLine(5))
+    expect(br.status).toBe(415)
+    expect(c.records.length).toBe(4)
+  })
+
   it('a retried body with the same Idempotency-Key gets the same ids', async () => {
     const { c, url } = await httpSource()
     for (let i = 0; i < 2; i++) {

@@ -2,16 +2,20 @@ import { createApiServer } from '@connrca/service-api'
 import { type Config, type PipelineHealth, type RcaEvent, SourceConfig, toMs } from '@connrca/contracts'
 import type { Source } from '@connrca/pipeline'
 import { hasRoutes, storeBackedNotifier } from '@connrca/service-notifier'
-import { openStore, type Store } from '@connrca/store'
+import type { Store } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
 import { openSources, sourcesForPaths } from '../embedded/inputs.js'
 import { bundledSample } from '../embedded/sample.js'
+import { UsageError } from '../errors.js'
+import { openStoreOrExplain, removeInstanceFile, writeInstanceFile } from '../instance.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
+import { RunMetrics } from '../run-metrics.js'
 import { parseFormat } from './classify.js'
 
-const USAGE = 'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D]'
+const USAGE =
+  'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D] [--host H] [--port N]'
 const COMMIT_EVERY_MS = 1000
 
 /** The main job: every stage in one process on the embedded store, following the inputs. */
@@ -26,18 +30,23 @@ export async function run(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       once: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
     },
     USAGE,
   )
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
+  if (values.host !== undefined) config.api.host = values.host
+  if (values.port !== undefined) config.api.port = parsePort(values.port)
   const sourceConfigs = await resolveSources(config, positionals, values)
   const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
 
-  const store = await openStore(config.store)
+  const store = await openStoreOrExplain(config, 'stop it first, or give this run another --data-dir')
+  const metrics = new RunMetrics()
   const pipeline = await store
     .migrate()
-    .then(() => EmbeddedPipeline.open(config, store))
+    .then(() => EmbeddedPipeline.open(config, metrics.countingStore(store)))
     .catch(async (err) => {
       await store.close()
       throw err
@@ -59,8 +68,12 @@ export async function run(argv: string[]): Promise<void> {
     await pipeline.onRca('notifier', (events) => notifier.handle(events))
     notifier.start()
   }
+  metrics.watch(pipeline, notifier)
 
-  const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
+  // --once stops when caught up: no dashboard to serve, so none is announced
+  const api = config.api.enabled && !values.once ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), () => metrics.render(), log) : undefined
+  // other commands on this data directory find this process (and its API) through this file
+  if (store.kind === 'chdb') writeInstanceFile(config.store.dataDir, { pid: process.pid, url: api?.url, startedAt: new Date().toISOString() })
 
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
   const sources = openSources(sourceConfigs, log)
@@ -88,6 +101,7 @@ export async function run(argv: string[]): Promise<void> {
     await api?.close()
     await pipeline.close()
     await store.close()
+    if (store.kind === 'chdb') removeInstanceFile(config.store.dataDir)
   }
   const onSignal = () => {
     log('stopping: flushing and saving positions…')
@@ -102,7 +116,7 @@ export async function run(argv: string[]): Promise<void> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  await Promise.all(sources.map((s) => s.start(pipeline.deliver, restored[s.name])))
+  await Promise.all(sources.map((s) => s.start(metrics.deliverFor(s.name, pipeline.deliver), restored[s.name])))
   const progress = setInterval(() => reportProgress(sources, pipeline, started, log), 2000)
   await Promise.all(sources.map((s) => s.caughtUp()))
   clearInterval(progress)
@@ -125,14 +139,21 @@ export async function run(argv: string[]): Promise<void> {
   await new Promise(() => {})
 }
 
-async function startApi(config: Config, store: Store, health: () => PipelineHealth, log: (l: string) => void) {
-  const server = createApiServer({ store, config: config.api, windowMs: toMs(config.pipeline.window), health })
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port: expected 0-65535, got "${text}"`)
+  return port
+}
+
+async function startApi(config: Config, store: Store, health: () => PipelineHealth, metrics: () => string, log: (l: string) => void) {
+  const server = createApiServer({ store, config: config.api, windowMs: toMs(config.pipeline.window), health, metrics })
   try {
     const { url } = await server.listen()
     return { url, close: () => server.close() }
   } catch (err) {
     // The pipeline is the main job; a busy port should not stop it.
-    log(`dashboard and API not started: ${(err as Error).message}`)
+    const busy = (err as Error).message.includes('EADDRINUSE')
+    log(`dashboard and API not started: ${(err as Error).message}${busy ? ' (another port: --port N, or --port 0 for any free one)' : ''}`)
     return undefined
   }
 }

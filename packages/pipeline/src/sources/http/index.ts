@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { gunzipSync, inflateSync } from 'node:zlib'
 import { type HttpSource as HttpConfig, LogFormat, type LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
 import { Batcher } from '../batcher.js'
@@ -124,7 +125,7 @@ export class HttpPushSource implements Source {
         `unsupported content type ${type}; send application/x-ndjson, text/plain or application/logplex-1`,
       )
 
-    const body = await readBody(req, this.cfg.maxBodyBytes)
+    const body = decode(await readBody(req, this.cfg.maxBodyBytes), header(req, 'content-encoding'), this.cfg.maxBodyBytes)
     // lines whose prefix has no timestamp (`user=%u,db=%d,app=%a,client=%h `) take the arrival time
     const arrived = this.now()
     let lines: BodyLine[]
@@ -200,14 +201,15 @@ export class HttpPushSource implements Source {
   }
 
   /**
-   * `Bearer <token>`; for logplex bodies also `Basic` with the token as the password: a Heroku
-   * drain cannot set headers, it sends the credentials of its URL (`https://connrca:<token>@host/…`).
-   * Other clients must send Bearer.
+   * `Bearer <token>` (the scheme in any case, RFC 7235 §2.1); for logplex bodies also `Basic` with
+   * the token as the password: a Heroku drain cannot set headers, it sends the credentials of its
+   * URL (`https://connrca:<token>@host/…`). Other clients must send Bearer.
    */
   private authorized(h: string | undefined, logplex: boolean): boolean {
     let given: Buffer
-    if (h?.startsWith('Bearer ')) given = Buffer.from(h.slice(7).trim())
-    else if (logplex && h?.startsWith('Basic ')) {
+    const bearer = h === undefined ? null : /^bearer +(.*)$/i.exec(h)
+    if (bearer) given = Buffer.from(bearer[1].trim())
+    else if (logplex && h !== undefined && /^basic /i.test(h)) {
       const pair = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8')
       const colon = pair.indexOf(':')
       if (colon < 0) return false
@@ -220,6 +222,24 @@ export class HttpPushSource implements Source {
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name]
   return Array.isArray(v) ? v[0] : v || undefined
+}
+
+/**
+ * Vector, Fluent Bit and Logstash compress by default. The limit applies to the decompressed
+ * size too, so a small bomb cannot expand past it.
+ */
+function decode(body: Buffer, encoding: string | undefined, limit: number): Buffer {
+  const enc = (encoding ?? 'identity').trim().toLowerCase()
+  if (enc === 'identity' || enc === '') return body
+  if (enc !== 'gzip' && enc !== 'x-gzip' && enc !== 'deflate')
+    throw new HttpError(415, `unsupported Content-Encoding ${enc}; send gzip, deflate or none`)
+  try {
+    return enc === 'deflate' ? inflateSync(body, { maxOutputLength: limit }) : gunzipSync(body, { maxOutputLength: limit })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new HttpError(413, `body exceeds the limit of ${limit} bytes once decompressed`)
+    throw new HttpError(400, `body is not valid ${enc}: ${(err as Error).message}`)
+  }
 }
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {

@@ -1,6 +1,6 @@
 import type { StdinSource as StdinSourceConfig } from '@connrca/contracts'
 import { Batcher } from '../batcher.js'
-import { createParser, LineSplitter } from '@connrca/pglog'
+import { createParser, gunzipIfCompressed, LineSplitter } from '@connrca/pglog'
 import type { Deliver, Source, SourceDeps } from '../types.js'
 
 /**
@@ -53,7 +53,8 @@ export class StdinSource implements Source {
       this.lines++
       parser.push(line, pos)
     }
-    const input = this.deps.stdin ?? process.stdin
+    // `cat postgresql.log.gz | connrca …` reads the log, not its gzip bytes (positions count the log's bytes)
+    const input = await gunzipIfCompressed((this.deps.stdin ?? process.stdin) as AsyncIterable<Buffer>)
     for await (const chunk of input) {
       if (this.stopping) break
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
