@@ -142,6 +142,8 @@ format_storage() {
   [ -f "$DATADIR/meta.properties" ] && return 0
   local cluster_id
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  # a leading '-' would be read as an option by kafka-storage (1 start in 64 failed so)
+  if [[ "$cluster_id" == -* ]]; then cluster_id="A${cluster_id:1}"; fi
   say "formatting $DATADIR (cluster $cluster_id)"
   java -Dlog4j.configuration="file:$STATE/log4j.properties" -cp "$JARS/*" kafka.tools.StorageTool \
     format -t "$cluster_id" -c "$STATE/server.properties" >"$LOGDIR/format.log" 2>&1 ||

@@ -128,5 +128,8 @@ export function urlWithScheme(...schemes: string[]) {
   return z
     .string()
     .url()
-    .refine((u) => schemes.includes(new URL(u).protocol.slice(0, -1)), { message: `must start with ${list}` })
+    // zod runs refinements after a failed .url() too: an unparsable URL must not throw here
+    .refine((u) => URL.canParse(u) && schemes.includes(new URL(u).protocol.slice(0, -1)), {
+      message: `must start with ${list}`,
+    })
 }
