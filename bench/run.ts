@@ -234,6 +234,8 @@ function sideBySide(paths: string[], format: LogFormat, tag: string, jobs = 1) {
     pgbadgerJobs: jobs,
     wcL: wc,
     ratio: peerRun ? round(peerRun.seconds / connrca.seconds) : undefined,
+    /** the same from CPU seconds (user + system): steadier than wall time on a shared machine */
+    cpuRatio: peerRun ? round(peerRun.cpuSeconds / connrca.cpuSeconds) : undefined,
     /** connrca's wall time ÷ wc -l's: how far above the scan limit */
     xScanLimit: round(connrca.seconds / Math.max(wc.seconds, 0.01)),
   }
@@ -285,7 +287,8 @@ async function perServerFiles(lines: number): Promise<string[]> {
       incidents: 'default',
     })
   }
-  return readdirSync(dir)
+  // writeLogs puts each server's log in its own directory (<dir>/<server>/postgresql.log)
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.log'))
     .sort()
     .map((f) => join(dir, f))
@@ -373,7 +376,7 @@ function summary(r: Record<string, any>): Row[] {
     if (!s) return
     rows.push({
       figure: `${label}: connrca ${s.connrca.seconds} s, pgbadger -j ${s.pgbadgerJobs} ${s.pgbadger?.seconds ?? 'n/a'} s, wc -l ${s.wcL.seconds} s`,
-      value: s.ratio === undefined ? 'n/a' : `${s.ratio}×`,
+      value: s.ratio === undefined ? 'n/a' : `${s.ratio}× (CPU ${s.cpuRatio}×)`,
       target: target ? `≥ ${target}×` : 'report',
       met: target && s.ratio !== undefined ? s.ratio >= target : undefined,
     })
