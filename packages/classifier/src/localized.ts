@@ -165,14 +165,22 @@ const MESSAGES = compile(DE)
 const DETAILS = compile(DE_DETAIL)
 
 /**
+ * Could the message at `text[start]` be one of the translated wordings? True when it begins with
+ * the literal start of one (a superset of `toEnglish` finding it). Runs on every line the English
+ * prefilter rejects (`duration: …` starts like `das Datenbanksystem …`), so it compares in place:
+ * no slice, no rendering.
+ */
+export function mayBeLocalized(text: string, start: number): boolean {
+  const candidates = MESSAGES.get(text.charCodeAt(start))
+  if (candidates === undefined) return false
+  for (const t of candidates) if (text.startsWith(t.parts[0], start)) return true
+  return false
+}
+
+/**
  * The English text of a translated message, or undefined when it is not one of the listed ones.
  * The dispatch on the first character keeps English lines (most of a log) to one Map lookup.
  */
-/** Could a message starting with this character code be one of the translated wordings? */
-export function mayBeLocalized(firstChar: number): boolean {
-  return MESSAGES.has(firstChar)
-}
-
 export function toEnglish(msg: string): string | undefined {
   return render(MESSAGES, msg, true)
 }

@@ -1,5 +1,5 @@
 import type { Severity } from '@connrca/contracts'
-import { mayBeLocalized, toEnglish } from './localized.js'
+import { mayBeLocalized } from './localized.js'
 import { REASONS } from './reasons.js'
 
 /**
@@ -41,7 +41,7 @@ export function mayClassify(severity: Severity, text: string, start: number, sql
   }
   const c0 = text.charCodeAt(i)
   // lc_messages other than English: the wordings localized.ts translates back pass too
-  return englishMayClassify(severity, text, i, c0) || (mayBeLocalized(c0) && toEnglish(text.slice(i)) !== undefined)
+  return englishMayClassify(severity, text, i, c0) || mayBeLocalized(text, i)
 }
 
 function englishMayClassify(severity: Severity, text: string, i: number, c0: number): boolean {

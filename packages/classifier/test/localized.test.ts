@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Classifier } from '../src/index.js'
+import { Classifier, mayClassify } from '../src/index.js'
 import { rec } from './helpers.js'
 
 // Texts as PostgreSQL 15 with lc_messages = de_DE.UTF-8 wrote them (test/realpg), with their SQLSTATEs.
@@ -50,6 +50,22 @@ describe('German server messages (lc_messages = de_DE)', () => {
     const auth = new Classifier()
     const a = auth.classify(rec('LOG', 'Verbindung autorisiert: Benutzer=bob Datenbank=shop SSL an (Protokoll=TLSv1.2, Verschlüsselungsmethode=x, Bits=256)', { pid: 3 }))
     expect(a).toMatchObject({ outcome: 'authorized', user: 'bob', database: 'shop', tlsProtocol: 'TLSv1.2' })
+  })
+
+  it("LOG wordings pass the parsers' relevance filter where it meets them: mid-line, no SQLSTATE", () => {
+    const at = (message: string) => {
+      const line = `2026-03-02 10:00:00.000 MEZ [42] app@shop LOG:  ${message}`
+      return mayClassify('LOG', line, line.indexOf(message), undefined)
+    }
+    expect(at('Verbindung empfangen: Host=127.0.0.2 Port=38843')).toBe(true)
+    expect(at('Verbindung autorisiert: Benutzer=alice Datenbank=shop')).toBe(true)
+    expect(at('Verbindungsende: Sitzungszeit: 0:00:00.048 Benutzer=alice')).toBe(true)
+    expect(at('unvollständiges Startpaket')).toBe(true)
+    expect(at('das Datenbanksystem fährt herunter')).toBe(true)
+    // same first letters, other texts: let go before a record is built
+    expect(at('duration: 1.0 ms  statement: select 1')).toBe(false)
+    expect(at('das ist kein Verbindungstext')).toBe(false)
+    expect(at('Verbindungen werden gezählt')).toBe(false)
   })
 
   it('another language: the SQLSTATE alone names unambiguous failures; ambiguous ones are not guessed', () => {

@@ -98,7 +98,8 @@ export class EmbeddedPipeline {
             pipeline: config.pipeline,
             servers: config.servers,
             store: store ?? DISCARD,
-            storeOutcomes: config.store.storeOutcomes,
+            // without a store (analyze --no-store) no connection rows are kept for writing
+            storeOutcomes: store ? config.store.storeOutcomes : [],
             rcaOut: transport.publisher('rca'),
             state: state?.stages,
             baselineHistory: history,
