@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import net, { type AddressInfo } from 'node:net'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -8,6 +8,7 @@ import { DEFAULT_PREFIX, type GroundTruth, type InjectedIncident, writeLog } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { connrca, startConnrca } from '../support/cli.js'
+import { freePort } from '../support/free-port.js'
 
 // One set of logs through every input path: the same stored failures per server × category ×
 // reason, the same incidents (id, count, persistence), no late drops, and RCA top clients equal
@@ -126,13 +127,6 @@ function lateOf(stderr: string): number {
   return Number(m[1].replace(/,/g, ''))
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
 
 /**
  * A `connrca run` with listener sources: the test sends while it runs, waits until the store

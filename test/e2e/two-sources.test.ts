@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
-import net, { type AddressInfo } from 'node:net'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_PREFIX, type GroundTruth, type InjectedIncident, SYSLOG_PREFIX, writeLog } from '@connrca/cli'
@@ -8,6 +8,7 @@ import { countsByServerCategory, openStore } from '@connrca/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { connrca, startConnrca } from '../support/cli.js'
+import { freePort } from '../support/free-port.js'
 
 // Several kinds of source feeding one `connrca run` from its connrca.yaml: a log file (server
 // pg-a), a syslog relay over TCP (pg-b) and an HTTP push (pg-c). Listener sources never "catch
@@ -49,14 +50,6 @@ function incidents(server: string, offset: number): InjectedIncident[] {
   ]
 }
 
-/** A port nobody listens on right now (the source binds it a moment later). */
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
 
 function expectedCounts(): Map<string, number> {
   const m = new Map<string, number>()
