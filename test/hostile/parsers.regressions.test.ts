@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm'
 import { LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
 import { describe, expect, it } from 'vitest'
-import { runParser } from './support.js'
+import { runParser, SEEDS, violations } from './support.js'
 
 describe('parser regressions found by the fuzz suite', () => {
   it('azure: a deeply nested row is dead-lettered, not a RangeError out of push()', () => {
@@ -70,4 +70,18 @@ describe('parser regressions found by the fuzz suite', () => {
       expect(retainedMb, format).toBeLessThan(64)
     }
   }, 30_000)
+
+  it('syslog: a line with a broken tag whose body starts with a space is not joined onto the record before it', () => {
+    // the fuzz suite's "line #1 vanished" (about 1 case in 10,000): tag 'FATAL', body ' ', and the
+    // stderr rule "a space-led line continues the last record" glued it onto process 4244's record
+    const lines = [SEEDS.syslog[3], 'May  1 10:02:03 db1 FATAL:  ']
+    for (const prefix of [undefined, '%m [%p] ']) {
+      const e = runParser('syslog', lines, prefix === undefined ? {} : { prefix })
+      expect(violations('syslog', lines, e)).toEqual([]) // today: line #1 vanished
+      expect(e.records.map((r) => r.message)).toEqual(['sorry, too many clients already'])
+      expect(e.dead.map((d) => [d.source?.position, d.reason])).toEqual([
+        [1, expect.stringMatching(/^syslog message from 'FATAL' does not match log_line_prefix/)],
+      ])
+    }
+  })
 })
