@@ -94,6 +94,8 @@ function absorbable(format: LogFormat, lines: readonly string[], i: number, emit
   const ws = l.charCodeAt(0) === 9 || l.charCodeAt(0) === 32
   const word = CONTINUATION_WORDS.some((w) => l.includes(w))
   const chunk = /\[\d+-\d+\]/.test(l) || l.includes('#011')
+  // azure: a row whose level field says DETAIL/HINT/... joins its process's record whatever its Message
+  const azureRow = /"(errorLevel_s|ErrorLevel|errorLevel)"/.test(l)
   // csv: only a quoted field left open by the nearest earlier emitted line can swallow later lines
   const csvCont = () => {
     let p = i - 1
@@ -110,9 +112,9 @@ function absorbable(format: LogFormat, lines: readonly string[], i: number, emit
     case 'jsonlog':
       return false
     case 'azure':
-      return word || /"(errorLevel_s|ErrorLevel|errorLevel)"/.test(l)
-    default:
-      return ws || word || chunk || csvCont()
+      return word || azureRow
+    default: // auto: whichever format it detected
+      return ws || word || chunk || azureRow || csvCont()
   }
 }
 
