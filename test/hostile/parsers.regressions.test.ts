@@ -97,4 +97,14 @@ describe('parser regressions found by the fuzz suite', () => {
       expect(violations(format, lines, e), format).toEqual([]) // today, auto: line #1 vanished
     }
   })
+
+  it('syslog and auto: a tab-led body of the same process continues its record, and the accounting accepts that', () => {
+    // found with 300x the fuzz runs: the accounting knew rsyslog's '#011' but not a literal tab
+    const lines = [SEEDS.syslog[0], 'May  1 10:02:03 db1 postgres[4242]: \tFROM t']
+    for (const format of ['syslog', 'auto'] as const) {
+      const e = runParser(format, lines)
+      expect(e.records.map((r) => r.message)).toEqual(['password authentication failed for user "app"\nFROM t'])
+      expect(violations(format, lines, e), format).toEqual([]) // today: line #1 vanished
+    }
+  })
 })
