@@ -107,4 +107,23 @@ describe('parser regressions found by the fuzz suite', () => {
       expect(violations(format, lines, e), format).toEqual([]) // today: line #1 vanished
     }
   })
+
+  it("a severity or zone named like an Object.prototype key ('__proto__', 'toString', 'constructor') is unknown, not the prototype's", () => {
+    // found with 300x the fuzz runs: errorLevel_s "__proto__" gave a record with severity {} (schema failure)
+    const azure = JSON.parse(SEEDS.azure[0]) as Record<string, unknown>
+    azure.errorLevel_s = '__proto__'
+    const cases = [
+      ['azure', JSON.stringify(azure)],
+      ['csvlog', SEEDS.csvlog[1].replace(',LOG,', ',__proto__,')],
+      ['jsonlog', SEEDS.jsonlog[1].replace('"LOG"', '"toString"')],
+      ['stderr', '2024-05-01 10:02:03.123 constructor [1] LOG:  zone token named like a prototype key counts as UTC'],
+    ] as const
+    for (const [format, line] of cases) {
+      const e = runParser(format, [line], format === 'stderr' ? { prefix: '%m [%p] ' } : {})
+      expect(violations(format, [line], e), format).toEqual([]) // today: severity [object Object] / function
+      for (const r of e.records) expect(LogRecord.safeParse(r).success, format).toBe(true)
+    }
+    const z = runParser('stderr', [cases[3][1]], { prefix: '%m [%p] ' })
+    expect(z.records.map((r) => new Date(r.time).toISOString())).toEqual(['2024-05-01T10:02:03.123Z'])
+  })
 })
