@@ -98,7 +98,7 @@ describe.skipIf(skip)('a real PostgreSQL 15 statement split into syslog chunks, 
         { format: 'syslog', prefix, source: { kind: 'file', name: 'postgres.log' } },
         { record: (r) => records.push(r), deadLetter: (d) => dead.push(d) },
       )
-      lines.forEach((l, i) => p.push(l, i))
+      for (let i = 0; i < lines.length; i++) p.push(lines[i], i)
       p.flush()
       expect(dead, `prefix ${prefix}`).toEqual([])
       const statements = records.filter((r) => r.message.startsWith('statement: SELECT'))
