@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm'
 import { LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
 import { describe, expect, it } from 'vitest'
-import { runParser } from './support.js'
+import { runParser, SEEDS, violations } from './support.js'
 
 describe('parser regressions found by the fuzz suite', () => {
   it('azure: a deeply nested row is dead-lettered, not a RangeError out of push()', () => {
@@ -70,4 +70,60 @@ describe('parser regressions found by the fuzz suite', () => {
       expect(retainedMb, format).toBeLessThan(64)
     }
   }, 30_000)
+
+  it('syslog: a line with a broken tag whose body starts with a space is not joined onto the record before it', () => {
+    // the fuzz suite's "line #1 vanished" (about 1 case in 10,000): tag 'FATAL', body ' ', and the
+    // stderr rule "a space-led line continues the last record" glued it onto process 4244's record
+    const lines = [SEEDS.syslog[3], 'May  1 10:02:03 db1 FATAL:  ']
+    for (const prefix of [undefined, '%m [%p] ']) {
+      const e = runParser('syslog', lines, prefix === undefined ? {} : { prefix })
+      expect(violations('syslog', lines, e)).toEqual([]) // today: line #1 vanished
+      expect(e.records.map((r) => r.message)).toEqual(['sorry, too many clients already'])
+      expect(e.dead.map((d) => [d.source?.position, d.reason])).toEqual([
+        [1, expect.stringMatching(/^syslog message from 'FATAL' does not match log_line_prefix/)],
+      ])
+    }
+  })
+
+  it("auto: an azure DETAIL row whose Message has no 'DETAIL:' joins its record, and the accounting accepts that", () => {
+    // found with 300x the fuzz runs: auto detected azure and joined the row by its errorLevel_s (as
+    // the azure format does), but the accounting knew that rule only for format 'azure'
+    const detail = JSON.parse(SEEDS.azure[1]) as Record<string, unknown>
+    detail.Message = ' '
+    const lines = [SEEDS.azure[0], JSON.stringify(detail)]
+    for (const format of ['azure', 'auto'] as const) {
+      const e = runParser(format, lines)
+      expect(e.records.map((r) => [r.source.position, r.detail])).toEqual([[0, ' ']])
+      expect(violations(format, lines, e), format).toEqual([]) // today, auto: line #1 vanished
+    }
+  })
+
+  it('syslog and auto: a tab-led body of the same process continues its record, and the accounting accepts that', () => {
+    // found with 300x the fuzz runs: the accounting knew rsyslog's '#011' but not a literal tab
+    const lines = [SEEDS.syslog[0], 'May  1 10:02:03 db1 postgres[4242]: \tFROM t']
+    for (const format of ['syslog', 'auto'] as const) {
+      const e = runParser(format, lines)
+      expect(e.records.map((r) => r.message)).toEqual(['password authentication failed for user "app"\nFROM t'])
+      expect(violations(format, lines, e), format).toEqual([]) // today: line #1 vanished
+    }
+  })
+
+  it("a severity or zone named like an Object.prototype key ('__proto__', 'toString', 'constructor') is unknown, not the prototype's", () => {
+    // found with 300x the fuzz runs: errorLevel_s "__proto__" gave a record with severity {} (schema failure)
+    const azure = JSON.parse(SEEDS.azure[0]) as Record<string, unknown>
+    azure.errorLevel_s = '__proto__'
+    const cases = [
+      ['azure', JSON.stringify(azure)],
+      ['csvlog', SEEDS.csvlog[1].replace(',LOG,', ',__proto__,')],
+      ['jsonlog', SEEDS.jsonlog[1].replace('"LOG"', '"toString"')],
+      ['stderr', '2024-05-01 10:02:03.123 constructor [1] LOG:  zone token named like a prototype key counts as UTC'],
+    ] as const
+    for (const [format, line] of cases) {
+      const e = runParser(format, [line], format === 'stderr' ? { prefix: '%m [%p] ' } : {})
+      expect(violations(format, [line], e), format).toEqual([]) // today: severity [object Object] / function
+      for (const r of e.records) expect(LogRecord.safeParse(r).success, format).toBe(true)
+    }
+    const z = runParser('stderr', [cases[3][1]], { prefix: '%m [%p] ' })
+    expect(z.records.map((r) => new Date(r.time).toISOString())).toEqual(['2024-05-01T10:02:03.123Z'])
+  })
 })

@@ -93,7 +93,10 @@ function absorbable(format: LogFormat, lines: readonly string[], i: number, emit
   const l = lines[i]
   const ws = l.charCodeAt(0) === 9 || l.charCodeAt(0) === 32
   const word = CONTINUATION_WORDS.some((w) => l.includes(w))
-  const chunk = /\[\d+-\d+\]/.test(l) || l.includes('#011')
+  // syslog: a [n-m] chunk, or a tab line of the same process (a literal tab, or rsyslog's #011)
+  const chunk = /\[\d+-\d+\]/.test(l) || l.includes('#011') || l.includes('\t')
+  // azure: a row whose level field says DETAIL/HINT/... joins its process's record whatever its Message
+  const azureRow = /"(errorLevel_s|ErrorLevel|errorLevel)"/.test(l)
   // csv: only a quoted field left open by the nearest earlier emitted line can swallow later lines
   const csvCont = () => {
     let p = i - 1
@@ -110,9 +113,9 @@ function absorbable(format: LogFormat, lines: readonly string[], i: number, emit
     case 'jsonlog':
       return false
     case 'azure':
-      return word || /"(errorLevel_s|ErrorLevel|errorLevel)"/.test(l)
-    default:
-      return ws || word || chunk || csvCont()
+      return word || azureRow
+    default: // auto: whichever format it detected
+      return ws || word || chunk || azureRow || csvCont()
   }
 }
 

@@ -34,7 +34,8 @@ const WORDS: Record<string, Severity> = {
 }
 
 export function severityOf(word: string): Severity | undefined {
-  return WORDS[word]
+  // own keys only: a level of "__proto__" or "toString" must not come back as Object.prototype's
+  return Object.hasOwn(WORDS, word) ? WORDS[word] : undefined
 }
 
 /** Lines that belong to the preceding report of the same process rather than starting a new record. */

@@ -48,8 +48,20 @@ export class TextLogParser {
    * Parses the text starting at `start`. `time`/`pid`/`server` come from an outer frame (syslog) and fill
    * what the prefix does not carry. Returns false when the text matches no prefix and is no continuation;
    * the caller decides what that means. Other failures are dead-lettered here.
+   * `continuesLast`: text led by a tab or space that `matchers[0]` does not match continues the
+   * record written last (physical lines of a stderr log). Syslog passes false and gets false back
+   * for such text: every syslog message has its own header and process, so SyslogParser decides
+   * what continues which process's record.
    */
-  entry(line: string, start: number, position: number, time: number, pid: number, server: string | undefined): boolean {
+  entry(
+    line: string,
+    start: number,
+    position: number,
+    time: number,
+    pid: number,
+    server: string | undefined,
+    continuesLast = true,
+  ): boolean {
     const f = this.f
     const sev = this.sev
     let m = this.matchers[0]
@@ -57,7 +69,9 @@ export class TextLogParser {
     if (end < 0 || !sev.scan(line, end)) {
       const c0 = line.charCodeAt(start)
       if (c0 === 9 || c0 === 32) {
-        // PostgreSQL starts every further line of a multi-line message with a tab
+        // PostgreSQL starts every further line of a multi-line message with a tab; only the
+        // log's own prefix (one starting with a space, like Heroku's) makes such a line a record
+        if (!continuesLast) return false
         if (!this.joiner.continueLine(line.slice(c0 === 9 ? start + 1 : start), true))
           this.origin.dead(line, position, 'continuation line with no open record before it', server)
         return true

@@ -189,32 +189,35 @@ export class SyslogParser {
       }
     }
     const key = f.pid >= 0 ? f.pid : ''
-    if (chunk > 1) {
-      // rsyslog writes the tab of continuation lines as "#011"
-      if (line.startsWith('#011', b)) {
-        if (this.text.joiner.continueKey(key, line.slice(b + 4), true)) return
-      } else if (line.charCodeAt(b) === 9) {
-        if (this.text.joiner.continueKey(key, line.slice(b + 1), true)) return
-      } else if (this.text.entry(line, b, position, f.time, f.pid, server)) return
-      else if (this.text.joiner.continueKey(key, line.slice(b), false)) return
-      this.origin.dead(
-        line,
-        position,
-        `syslog continuation [-${chunk}] with no open record of process ${f.pid}`,
-        server,
-      )
+    // A further line of a multi-line message starts with PostgreSQL's tab (rsyslog writes it as
+    // "#011"): it continues the open record of the same process, never whatever record came last.
+    const tab = line.startsWith('#011', b) ? 4 : line.charCodeAt(b) === 9 ? 1 : 0
+    if (tab > 0) {
+      if (!this.text.joiner.continueKey(key, line.slice(b + tab), true))
+        this.origin.dead(line, position, `syslog continuation line with no open record of process ${f.pid}`, server)
       return
     }
-    if (line.startsWith('#011', b)) {
-      if (this.text.joiner.continueKey(key, line.slice(b + 4), true)) return
+    // Anything else is a record of its own (own prefix: a new report or its DETAIL/HINT/... line);
+    // a body led by a space is no continuation here (it would be in a stderr log).
+    if (this.text.entry(line, b, position, f.time, f.pid, server, false)) return
+    // [n-2..] that is no line of its own: a piece of a long line PostgreSQL split at a word
+    // boundary (the piece keeps the space it starts with), glued on without a newline
+    if (chunk > 1) {
+      if (!this.text.joiner.continueKey(key, line.slice(b), false))
+        this.origin.dead(
+          line,
+          position,
+          `syslog continuation [-${chunk}] with no open record of process ${f.pid}`,
+          server,
+        )
+      return
     }
-    if (!this.text.entry(line, b, position, f.time, f.pid, server))
-      this.origin.dead(
-        line,
-        position,
-        `syslog message from '${f.tag}' does not match log_line_prefix '${this.text.prefix}'`,
-        server,
-      )
+    this.origin.dead(
+      line,
+      position,
+      `syslog message from '${f.tag}' does not match log_line_prefix '${this.text.prefix}'`,
+      server,
+    )
   }
 
   flush(): void {

@@ -71,7 +71,9 @@ export function zoneOffsetMinutes(zone: string): number {
     const m = digits.length <= 2 ? 0 : Number(digits.slice(-2))
     return (c === 45 ? -1 : 1) * (h * 60 + m)
   }
-  return ZONES[zone] ?? ZONES[zone.toUpperCase()] ?? 0
+  // own keys only: a zone token "constructor" or "valueOf" is unknown, not Object.prototype's
+  const upper = zone.toUpperCase()
+  return Object.hasOwn(ZONES, zone) ? ZONES[zone] : Object.hasOwn(ZONES, upper) ? ZONES[upper] : 0
 }
 
 function isZoneChar(c: number): boolean {

@@ -233,6 +233,32 @@ describe('syslog', () => {
     expect(iso(r.records[0].time)).toBe('2019-03-14T00:22:56.000Z')
   })
 
+  it('continuations belong to their own process: tab lines and space-led pieces of split long lines join by pid, a space-led [n-1] body is no continuation', () => {
+    const H = 'May  1 10:02:04 db1 postgres'
+    const text = [
+      `${H}[10]: [5-1] 2024-05-01 10:02:04.000 UTC [10] LOG:  statement: SELECT 1 FROM a`,
+      `${H}[20]: [9-1] 2024-05-01 10:02:04.001 UTC [20] FATAL:  password authentication failed for user "bob"`,
+      // PostgreSQL splits a long line at a word boundary; the next piece keeps the space
+      `${H}[10]: [5-2]  WHERE b = 1`,
+      `${H}[10]: [5-3] #011AND c = 2`,
+      `${H}[30]: #011FROM nowhere`, // a tab line of a process with no open record
+      `${H}[20]:  not a continuation`, // a space-led body without [n-m] is not one either
+      'May  1 10:02:03 db1 FATAL:  ', // broken tag: 'FATAL', body ' '
+    ].join('\n')
+    for (const opts of [{ prefix: '%m [%p] ' }, {}]) {
+      const r = parse(text, { format: 'syslog', syslogYear: 2024, ...opts })
+      expect(r.records.map((x) => [x.pid, x.message])).toEqual([
+        [10, 'statement: SELECT 1 FROM a WHERE b = 1\nAND c = 2'],
+        [20, 'password authentication failed for user "bob"'],
+      ])
+      expect(r.dead.map((d) => d.reason)).toEqual([
+        'syslog continuation line with no open record of process 30',
+        expect.stringMatching(/^syslog message from 'postgres' does not match log_line_prefix/),
+        expect.stringMatching(/^syslog message from 'FATAL' does not match log_line_prefix/),
+      ])
+    }
+  })
+
   it('non-PostgreSQL syslog lines are dead letters', () => {
     const r = parse('Feb 10 23:15:41 test-pc systemd[1]: Started PostgreSQL Cluster 11-main.', {
       format: 'syslog',

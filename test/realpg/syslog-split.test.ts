@@ -1,0 +1,110 @@
+/**
+ * A real PostgreSQL 15 splits what it sends to syslog: one `[seq-chunk]` message per line of a
+ * multi-line message (further lines led by the tab PostgreSQL adds, which rsyslog writes as #011),
+ * and lines longer than 900 bytes into pieces cut at a word boundary, the next piece starting with
+ * that space. Debian's rsyslogd writes what it receives to a file (its stock file template); pglog
+ * must put the statement back together exactly, on the record of the process that logged it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { DeadLetter, LogRecord } from '@connrca/contracts'
+import { createParser } from '@connrca/pglog'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { HBA } from './scenario.js'
+import { PgServer, realPgTests, sleep } from './server.js'
+
+const RSYSLOGD = '/usr/sbin/rsyslogd'
+const PREFIX = 'user=%u,db=%d,app=%a,client=%h '
+const noRsyslog = existsSync(RSYSLOGD) ? undefined : `syslog split test: no ${RSYSLOGD} (apt-get install rsyslog)`
+const skip = realPgTests.skip || (noRsyslog !== undefined && process.env.CI !== 'true')
+if (noRsyslog && skip) console.warn(`\n*** ${noRsyslog}: SKIPPED ***\n`)
+
+describe.skipIf(skip)('a real PostgreSQL 15 statement split into syslog chunks, through rsyslog to a file', () => {
+  let server: PgServer
+  let dir: string
+  let rsyslog: ChildProcess | undefined
+  let rsyslogErr = ''
+  const out = () => path.join(dir, 'postgres.log')
+
+  beforeAll(async () => {
+    if (noRsyslog) throw new Error(noRsyslog)
+    dir = mkdtempSync(path.join(tmpdir(), 'connrca-syslog-split-'))
+    chmodSync(dir, 0o755) // the server's backends (user postgres) write to the socket in it
+    const sock = path.join(dir, 'log.sock')
+    server = await PgServer.create({
+      hba: HBA,
+      devLog: sock,
+      settings: {
+        log_destination: "'syslog'",
+        syslog_facility: "'local0'",
+        syslog_ident: "'postgres'",
+        log_line_prefix: `'${PREFIX}'`,
+        log_statement: "'all'",
+      },
+    })
+    const conf = path.join(dir, 'rsyslog.conf')
+    writeFileSync(
+      conf,
+      [
+        `global(workDirectory="${dir}")`,
+        'module(load="imuxsock" SysSock.Use="off")',
+        `input(type="imuxsock" Socket="${sock}" CreatePath="on" RateLimit.Interval="0")`,
+        `action(type="omfile" file="${out()}" template="RSYSLOG_TraditionalFileFormat")`,
+        '',
+      ].join('\n'),
+    )
+    rsyslog = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    rsyslog.stderr?.on('data', (d) => (rsyslogErr += d))
+    for (let i = 0; !existsSync(sock); i++) {
+      if (i > 400 || rsyslog.exitCode !== null) throw new Error(`rsyslogd did not create its socket: ${rsyslogErr}`)
+      await sleep(25)
+    }
+  }, 120_000)
+
+  afterAll(async () => {
+    if (rsyslog && rsyslog.exitCode === null) {
+      const exited = new Promise((r) => rsyslog?.once('exit', r))
+      rsyslog.kill('SIGTERM')
+      await exited
+    }
+    await server?.destroy()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('a 1.9 KB statement over two lines comes back whole, glued without newlines where PostgreSQL cut it', async () => {
+    const words = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ')
+    const sql = `SELECT '${words}' AS long_text,\n  2 AS b`
+    await server.sql(sql)
+    await server.sql("SELECT 'connrca-split-end'")
+    let text = ''
+    for (let i = 0; !text.includes('connrca-split-end'); i++) {
+      if (i > 400) throw new Error(`rsyslogd wrote no end marker: ${rsyslogErr}\n${text.slice(-2000)}`)
+      await sleep(25)
+      text = existsSync(out()) ? readFileSync(out(), 'utf8') : ''
+    }
+    const lines = text.split('\n')
+    // the input is what this test is about: a piece led by a space and a #011 line, both [n-2..]
+    expect(lines.some((l) => /postgres\[\d+\]: \[\d+-[2-9]\] {2}w\d/.test(l))).toBe(true)
+    expect(lines.some((l) => /postgres\[\d+\]: \[\d+-[2-9]\] #011 {2}2 AS b$/.test(l))).toBe(true)
+
+    for (const prefix of [PREFIX, undefined]) {
+      const records: LogRecord[] = []
+      const dead: DeadLetter[] = []
+      const p = createParser(
+        { format: 'syslog', prefix, source: { kind: 'file', name: 'postgres.log' } },
+        { record: (r) => records.push(r), deadLetter: (d) => dead.push(d) },
+      )
+      for (let i = 0; i < lines.length; i++) p.push(lines[i], i)
+      p.flush()
+      expect(dead, `prefix ${prefix}`).toEqual([])
+      const statements = records.filter((r) => r.message.startsWith('statement: SELECT'))
+      // before the fix a piece joined as a line of its own, to the record written last: "w185\n w186"
+      expect(statements.map((r) => r.message)).toEqual([`statement: ${sql}`, "statement: SELECT 'connrca-split-end'"])
+    }
+    expect(rsyslogErr).toBe('')
+  }, 60_000)
+})
