@@ -6,7 +6,7 @@
  * files and uPlot served, and the stored counts equal to the checkout's own `analyze`.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
@@ -63,6 +63,21 @@ describe('the packed tarball, installed into a temporary prefix', () => {
   it('prints its version', async () => {
     const { stdout } = await installed(['--version'])
     expect(stdout).toBe(`connrca ${VERSION}\n`)
+  })
+
+  it('keeps V8 code of the modules it loads in a compile cache on Node >= 22 (start-up time)', async () => {
+    const tmp = join(home, 'tmp')
+    mkdirSync(tmp)
+    await run(bin, ['generate', '--out', join(tmp, 'x.log'), '--duration', '10m'], {
+      cwd: work,
+      env: { ...env, TMPDIR: tmp },
+    })
+    const cache = join(tmp, 'node-compile-cache')
+    const [major, minor] = process.versions.node.split('.').map(Number)
+    if (major > 22 || (major === 22 && minor >= 1)) {
+      expect(existsSync(cache)).toBe(true)
+      expect(readdirSync(cache, { recursive: true }).length).toBeGreaterThan(1)
+    } else expect(existsSync(cache)).toBe(false) // Node 20 has none
   })
 
   it('run --once stores a generated log in chDB with the counts of the checkout analyze', async () => {
