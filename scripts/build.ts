@@ -2,7 +2,7 @@
  * `pnpm build`: the `connrca` command as JavaScript in dist/ — one esbuild bundle of the CLI
  * and every workspace package and npm dependency it imports, split at the CLI's lazy
  * `import()`s so `connrca --help` loads a few KB and `analyze` never loads Kafka or Azure code.
- * Why a bundle and not `tsc -b`: see "Decisions" in docs/PACKAGING.md (measured).
+ * Why a bundle and not `tsc` output: measured, README "Install" ("How it is built").
  *
  * Kept out of the bundle, resolved from node_modules next to the installed package: chdb (a
  * native addon that finds its shared library relative to itself) and the files read at run
