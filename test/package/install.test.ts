@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_PREFIX, SAMPLE, SAMPLE_SERVERS, writeLogs } from '@connrca/cli'
 import { connrca, REPO } from '../support/cli.js'
 
 const run = promisify(execFile)
@@ -99,6 +100,47 @@ describe('the packed tarball, installed into a temporary prefix', () => {
     // run stores received and failed connections (store.storeOutcomes), analyze counts all four.
     expect(byOutcome).toEqual({ failed: String(outcomes.failed), received: String(outcomes.received) })
   }, 120_000)
+
+  it('run --once without inputs reads the bundled sample it writes beside its store, counting what the generator injected', async () => {
+    const dir = join(home, 'sample-work')
+    await run('mkdir', ['-p', dir])
+    const once = await run(bin, ['run', '--once'], { cwd: dir, env, maxBuffer: 1 << 26 })
+    expect(once.stderr).toContain('running on the bundled sample .connrca/sample/*/postgresql.log')
+    expect(once.stderr).toMatch(/caught up: [\d,]+ records, 0 unparsed/)
+    const stored = await run(
+      bin,
+      [
+        'sql',
+        "SELECT server, category, toString(count()) FROM connection_events FINAL WHERE outcome = 'failed' GROUP BY server, category ORDER BY server, category",
+        '--format',
+        'json',
+      ],
+      { cwd: dir, env, maxBuffer: 1 << 26 },
+    )
+    const byCause = Object.fromEntries(
+      (JSON.parse(stored.stdout) as { rows: [string, string, string][] }).rows.map(([s, c, n]) => [
+        `${s}/${c}`,
+        Number(n),
+      ]),
+    )
+    // the same sample written by the checkout's generator, with the failures it injected
+    const { truth } = await writeLogs(join(home, 'sample-truth'), {
+      servers: SAMPLE_SERVERS.map((s) => s.name),
+      format: 'stderr',
+      prefix: DEFAULT_PREFIX,
+      incidents: 'default',
+      ...SAMPLE,
+    })
+    const expected = Object.fromEntries(
+      Object.entries(truth.failures).flatMap(([server, causes]) =>
+        Object.entries(causes)
+          .filter(([, n]) => n)
+          .map(([cause, n]) => [`${server}/${cause}`, n]),
+      ),
+    )
+    expect(Object.keys(expected).length).toBeGreaterThan(3)
+    expect(byCause).toEqual(expected)
+  }, 180_000)
 
   it('serves the dashboard and uPlot from the installed package', async () => {
     const child = spawn(bin, ['run', 'gen.log'], { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] })
