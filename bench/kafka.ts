@@ -36,7 +36,7 @@ import {
   type ConnectionEvent,
   KafkaConfig,
   type LogRecord,
-  type PipelineConfig,
+  PipelineConfig,
   type RcaEvent,
 } from '@connrca/contracts'
 import { createParser, readLineBatches } from '@connrca/pglog'
@@ -453,7 +453,7 @@ async function throughput(
 // ---- 2. latency ----
 
 let LATENCY_SECONDS = 48
-const LATENCY_PIPELINE: PipelineConfig = { window: '10s', allowedLateness: '0s', idleTimeout: '2s', thresholds: {} }
+const LATENCY_PIPELINE: PipelineConfig = PipelineConfig.parse({ window: '10s', allowedLateness: '0s', idleTimeout: '2s' })
 const WINDOW_MS = 10_000
 
 /** `%m` of DEFAULT_PREFIX: `2026-03-02 10:00:00.123 UTC …` */

@@ -110,15 +110,106 @@ describe('connrca CLI', () => {
     const cfg = await connrca(['analyze', '--no-store', '--config', badConfig, join(dir, 'small.log')])
     expect(cfg.code).toBe(1)
     expect(cfg.stderr).toMatch(/bad\.yaml: pipeline\.window: /)
-    for (const r of [missing, format, prefix, cfg]) expect(r.stderr).not.toMatch(/\n\s+at /)
+    // in the config, the same mistakes name the file and the key
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(badConfig, "sources:\n  - { type: file, paths: ['/x.log'], prefix: '%Z' }\n"),
+    )
+    const cfgPrefix = await connrca(['run', '--once', '--config', badConfig])
+    expect(cfgPrefix.code).toBe(1)
+    expect(cfgPrefix.stderr.trim()).toMatch(/^connrca: \S*bad\.yaml: sources\.0\.prefix: .*unknown escape '%Z'/)
+    await import('node:fs/promises').then((fs) => fs.writeFile(badConfig, 'sorces:\n  - { type: file, paths: [/x.log] }\n'))
+    const typo = await connrca(['run', '--once', '--config', badConfig])
+    expect(typo.code).toBe(1)
+    expect(typo.stderr.trim()).toMatch(/^connrca: \S*bad\.yaml: sorces: unknown key \(did you mean "sources"\?\)$/)
+    // an unreachable ClickHouse server: one line, no client WARN or stack trace before it
+    const unreachable = await connrca(['why'], { env: { CONNRCA_STORE_URL: 'http://127.0.0.1:1' } })
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr).toBe('connrca: store: cannot reach ClickHouse at http://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1\n')
+    for (const r of [missing, format, prefix, cfg, cfgPrefix, typo]) expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('generate refuses contradictory or malformed options, and a terminal as its output', async () => {
+    for (const [args, message] of [
+      [['--out', join(dir, 'a.log'), '--dir', dir], 'give --out FILE or --dir DIR, not both'],
+      [['--format', 'csvlog', '--prefix', '%m '], '--prefix applies to --format stderr only'],
+      [['--servers', '0'], '--servers: expected a count above 0'],
+      [['--seed', 'abc'], '--seed: expected a whole number'],
+      [['extra'], 'unexpected argument "extra"'],
+    ] as const) {
+      const r = await connrca(['generate', ...args])
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr).toContain(message)
+      expect(r.stdout).toBe('')
+    }
+    // a pseudo-terminal on stdout (util-linux `script`): one line instead of ~75 MB
+    const { execFileSync } = await import('node:child_process')
+    const { connrcaNodeArgs } = await import('../support/cli.js')
+    const quoted = [process.execPath, ...connrcaNodeArgs(['generate'])].map((a) => `'${a}'`).join(' ')
+    let out = ''
+    try {
+      out = execFileSync('script', ['-qec', quoted, '/dev/null'], { encoding: 'utf8', env: { ...process.env, CONNRCA_API_PORT: '0' } })
+    } catch (err) {
+      out = (err as { stdout: string }).stdout
+    }
+    expect(out.length).toBeLessThan(2000)
+    expect(out).toContain('stdout, which is a terminal: give --out FILE or --dir DIR, or pipe it')
+  }, 60_000)
+
+  it('classify reads gzip on stdin, and caps repeated unparsed-line messages with a hint', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const plain = await connrca(['classify', '--server', 'orders-prod'], { input: LOG })
+    const gz = await connrca(['classify', '--server', 'orders-prod'], { input: gzipSync(LOG) })
+    expect(gz.code, gz.stderr).toBe(0)
+    expect(gz.stdout).toBe(plain.stdout)
+    expect(gz.stdout.trim().split('\n')).toHaveLength(5)
+
+    const odd = ['[2026-03-02T10:00:00Z] pid=12 FATAL:  password authentication failed for user "app"', 'Mar  2 10:00:00 db1 custom| x']
+    const r = await connrca(['classify'], { input: `${Array(30).fill(odd.join('\n')).join('\n')}\n` })
+    expect(r.code).toBe(0)
+    const lines = r.stderr.trim().split('\n')
+    // three per reason, then one count and one hint, instead of 60 lines
+    expect(lines).toHaveLength(8)
+    expect(lines[6]).toBe('connrca: 54 more unparsed lines not shown (60 in all)')
+    expect(lines[7]).toMatch(/^connrca: hint: give the server's log_line_prefix with --prefix/)
+  })
+
+  it('analyze says why lines were not parsed: reasons with a sample line and a hint', async () => {
+    const file = join(dir, 'odd.log')
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(
+        file,
+        '[2026-03-02T10:00:00Z] pid=12 FATAL:  password authentication failed for user "app"\n[2026-03-02T10:00:01Z] pid=13 FATAL:  password authentication failed for user "app"\n',
+      ),
+    )
+    const text = await connrca(['analyze', file, '--no-store'])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toContain('unparsed lines (2), most frequent reasons:')
+    expect(text.stdout).toContain('e.g. [2026-03-02T10:00:00Z] pid=12 FATAL:  password authentication failed for user "app"')
+    expect(text.stdout).toMatch(/hint: give the server's log_line_prefix with --prefix/)
+    const json = JSON.parse((await connrca(['analyze', file, '--no-store', '--json'])).stdout)
+    expect(json.unparsed).toBe(2)
+    expect(json.unparsedReasons).toHaveLength(1)
+    expect(json.unparsedReasons[0].count).toBe(2)
+    // with the right prefix nothing is left unexplained
+    const ok = await connrca(['analyze', file, '--no-store', '--prefix', '[%m] pid=%p '])
+    expect(ok.stdout).not.toContain('unparsed lines (')
   })
 
   it('--help prints the command usage on stdout and exits 0', async () => {
-    for (const cmd of ['run', 'analyze', 'sql', 'generate']) {
+    const version = await connrca(['--version'])
+    expect(version.stdout).toMatch(/^connrca \d+\.\d+\.\d+\n$/)
+    const readme = await readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8')
+    for (const cmd of ['run', 'analyze', 'classify', 'generate', 'why', 'sql', 'notify', 'migrate', 'service', 'azure']) {
       const r = await connrca([cmd, '--help'])
       expect(r.code, r.stderr).toBe(0)
       expect(r.stdout).toMatch(new RegExp(`^usage: connrca ${cmd} `))
       expect(r.stderr).toBe('')
+      // every option of the usage line, and of the README's commands table, is described
+      const [usage] = r.stdout.split('\n')
+      const rows = readme.split('\n').filter((l) => l.startsWith(`| \`connrca ${cmd} `) || l.startsWith(`| \`connrca ${cmd}\``))
+      expect(rows.length, `README row for ${cmd}`).toBe(1)
+      const flags = new Set([...usage.matchAll(/--([a-z-]+)/g), ...rows[0].split('` |')[0].matchAll(/--([a-z-]+)/g)].map((m) => m[1]))
+      for (const flag of flags) expect(r.stdout, `${cmd} --${flag}`).toMatch(new RegExp(`^  --${flag}\\b.* \\S`, 'm'))
     }
   })
 

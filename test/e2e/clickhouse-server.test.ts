@@ -1,5 +1,6 @@
 import { openStore, type Store, StoreError } from '@connrca/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connrca } from '../support/cli.js'
 import { hasClickHouseServer, startClickHouseServer } from '../support/clickhouse-server.js'
 
 // The HTTP path of the store against a real ClickHouse server (Debian's package). Its version
@@ -27,6 +28,16 @@ describe.skipIf(!available)('store over HTTP against a real clickhouse-server', 
     await store?.close()
     await server?.stop()
   })
+
+  it('the CLI against a server that refuses its password: one line, no client WARN or stack trace', async () => {
+    const r = await connrca(['why'], {
+      env: { CONNRCA_STORE_URL: server.url, CONNRCA_STORE_USER: user, CONNRCA_STORE_PASSWORD: 'wrong-password' },
+    })
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(new RegExp(`^connrca: store: cannot reach ClickHouse at ${server.url}: .*(password|Authentication)`, 'i'))
+    expect(r.stderr).not.toContain('wrong-password')
+  }, 60_000)
 
   it('creates, inserts and reads back through @clickhouse/client', async () => {
     expect(store.kind).toBe('server')

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_PREFIX, type GroundTruth, SAMPLE, SAMPLE_SERVERS, writeLogs } from '@connrca/cli'
+import { DEFAULT_PREFIX, type GroundTruth, SAMPLE, SAMPLE_SERVERS, writeLogs, writtenSampleStart } from '@connrca/cli'
 import type { Category } from '@connrca/contracts'
 import { countsByServerCategory, latestRcaEvents, latestWindowCounts, openStore, type Store } from '@connrca/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,24 +14,37 @@ describe('connrca run on the bundled sample', () => {
   let home: string
   let truth: GroundTruth
   let firstRun: { stdout: string; stderr: string }
+  let start: number
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'connrca-sample-'))
+    const before = Date.now()
     const r = await connrca(['run', '--once', '--data-dir', join(home, 'data')])
     expect(r.stderr).toContain('caught up')
     expect(r.code).toBe(0)
+    // everything goes inside the data directory; --once serves no dashboard, so announces none
+    expect(readdirSync(home)).toEqual(['data'])
+    expect(r.stderr).toContain(`running on the bundled sample ${join(home, 'data', 'sample')}`)
+    expect(r.stderr).not.toContain('dashboard')
     firstRun = r
+    // recent dates: the 24 hours up to the hour of the first run (recorded beside the sample)
+    start = writtenSampleStart(join(home, 'data', 'sample'))!
+    const HOUR = 3_600_000
+    expect(start % HOUR).toBe(0)
+    expect(start + SAMPLE.durationMs).toBeGreaterThan(before - HOUR)
+    expect(start + SAMPLE.durationMs).toBeLessThanOrEqual(Date.now())
     const again = await writeLogs(join(home, 'truth'), {
       servers: SAMPLE_SERVERS.map((s) => s.name),
       format: 'stderr',
       prefix: DEFAULT_PREFIX,
       incidents: 'default',
+      start,
       ...SAMPLE,
     })
     truth = again.truth
     // The generator is deterministic: the file connrca read is the one the truth describes.
     for (const s of SAMPLE_SERVERS) {
-      const a = readFileSync(join(home, 'sample', s.name, 'postgresql.log'))
+      const a = readFileSync(join(home, 'data', 'sample', s.name, 'postgresql.log'))
       const b = readFileSync(join(home, 'truth', s.name, 'postgresql.log'))
       expect(a.equals(b)).toBe(true)
     }
@@ -96,9 +109,12 @@ describe('connrca run on the bundled sample', () => {
   it('explains the firewall incident the way the issue asks, with a narrow rule', async () => {
     const events = await withStore((s) => latestRcaEvents(s, { server: 'orders-prod' }))
     const fw = events.find((e) => e.category === 'firewall_deny')!
+    // the firewall story starts 10:02 after the sample's start
+    const at = new Date(start + 10 * 3_600_000).toISOString()
+    const [day, hour] = [at.slice(0, 10), at.slice(11, 13)]
     expect(fw.text).toMatch(
       new RegExp(
-        `^${fw.count} connection attempts to PostgreSQL server orders-prod failed between 2026-03-02 10:0\\d and 10:\\d\\d UTC because of firewall rules\\.`,
+        `^${fw.count} connection attempts to PostgreSQL server orders-prod failed between ${day} ${hour}:0\\d and ${hour}:\\d\\d UTC because of firewall rules\\.`,
       ),
     )
     expect(fw.suggestion?.startIp).toBe('81.2.69.0')
@@ -110,7 +126,7 @@ describe('connrca run on the bundled sample', () => {
     const before = await withStore((s) => countsByServerCategory(s))
     const r = await connrca(['run', '--once', '--data-dir', join(home, 'data')])
     expect(r.code).toBe(0)
-    expect(r.stderr).toMatch(/caught up: 0 records/)
+    expect(r.stderr, r.stderr).toMatch(/caught up: 0 records/)
     const after = await withStore((s) => countsByServerCategory(s))
     expect(after).toEqual(before)
   }, 120_000)

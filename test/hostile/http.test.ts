@@ -107,7 +107,6 @@ describe('HTTP push source under hostile clients', () => {
       `Bearer ${PUSH_TOKEN}x`,
       `Bearer ${PUSH_TOKEN.slice(0, -1)}`,
       `Basic ${Buffer.from(`u:${PUSH_TOKEN}`).toString('base64')}`,
-      `bearer ${PUSH_TOKEN}`,
       `Bearer ${'é'.repeat(PUSH_TOKEN.length)}`,
       `Bearer ${PUSH_TOKEN}\u0000`,
     ]) {

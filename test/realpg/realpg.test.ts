@@ -7,6 +7,8 @@
  * the server's messages in German.
  */
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import type { ConnectionEvent } from '@connrca/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connrca } from '../support/cli.js'
 import { HBA, runScenario, SETUP_SQL, type Truth } from './scenario.js'
@@ -19,6 +21,8 @@ async function analyze(file: string, extra: string[] = []) {
 }
 
 function judge(got: Awaited<ReturnType<typeof analyze>>, truth: Truth, userDb = true): void {
+  // CONNRCA_REALPG_DEBUG=1: the counts of each run, for the issue's closing note
+  if (process.env.CONNRCA_REALPG_DEBUG) console.error(`realpg-counts ${JSON.stringify({ records: got.records, outcomes: truth.outcomes, totals: truth.totals(userDb) })}`)
   expect(got.unparsed).toBe(0)
   expect(got.totals).toEqual(truth.totals(userDb))
   expect(got.outcomes).toEqual(truth.outcomes)
@@ -69,6 +73,31 @@ describe.skipIf(realPgTests.skip)('classification judged by a real PostgreSQL 15
       }
     }, 90_000)
   }
+
+  it('what the diagnosis reads beside the message: the pg_hba.conf line of an authentication failure, the TLS versions the server asks for; hba denies name no line', async () => {
+    await fresh({ log_line_prefix: '%m [%p] %q%u@%d ', lc_messages: 'C.UTF-8' })
+    await runScenario(server, { shutdown: true })
+    const r = await connrca(['classify', '--format', 'csvlog', '--server', 'pg15'], {
+      input: readFileSync(server.currentLogs().csv, 'utf8'),
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const failed = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ConnectionEvent)
+      .filter((e) => e.outcome === 'failed')
+    // PG 15 writes `Connection matched pg_hba.conf line 5: "host all all 127.0.0.3/32 scram-sha-256"`
+    const wrongPassword = failed.filter((e) => e.reason?.startsWith('password_auth'))
+    expect(wrongPassword.length).toBeGreaterThan(0)
+    for (const e of wrongPassword)
+      expect(e.hbaLine).toMatch(/^line \d+: host\s+all\s+\S+\s+127\.0\.0\.\d+\/32\s+scram-sha-256$/)
+    const floor = failed.filter((e) => e.reason === 'tls_unsupported_protocol')
+    expect(floor.length).toBeGreaterThan(0)
+    for (const e of floor) expect(e.serverTls).toBe('TLSv1.3') // ssl_min_protocol_version = TLSv1.3, no maximum: "between TLSv1.3 and TLSv1.3"
+    const denies = failed.filter((e) => e.category === 'firewall_deny')
+    expect(denies.length).toBeGreaterThan(0)
+    for (const e of denies) expect(e.hbaLine).toBeUndefined()
+  }, 90_000)
 
   it('German server messages (lc_messages = de_DE.UTF-8): csvlog, jsonlog and stderr with %e, exact', async () => {
     ensureGermanLocale()

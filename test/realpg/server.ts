@@ -8,7 +8,7 @@
  * (the same rule as the Kafka and Chromium tests).
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -34,6 +34,12 @@ export interface PgServerOptions {
   hba: string[]
   /** Extra postgresql.conf settings. */
   settings?: Record<string, string | number>
+  /**
+   * A unix datagram socket the server's `/dev/log` stands for (log_destination = 'syslog'): libc's
+   * syslog() writes only to /dev/log, so the server runs in its own mount namespace whose /dev is a
+   * copy of the machine's (symlinks) plus `log` -> this path. The machine's /dev is not touched.
+   */
+  devLog?: string
 }
 
 export async function freePort(): Promise<number> {
@@ -138,7 +144,32 @@ export class PgServer {
   }
 
   start(): void {
-    asPostgres('pg_ctl', ['-D', this.data, '-w', '-t', '30', '-l', path.join(this.dir, 'pg_ctl.log'), 'start'])
+    const args = ['-D', this.data, '-w', '-t', '30', '-l', path.join(this.dir, 'pg_ctl.log'), 'start']
+    if (this.opts.devLog === undefined) {
+      asPostgres('pg_ctl', args)
+      return
+    }
+    // the postmaster and its children keep the namespace after unshare and pg_ctl have exited
+    const realDev = path.join(this.dir, 'dev.real')
+    mkdirSync(realDev, { recursive: true })
+    const script = [
+      'set -e',
+      `mount --rbind /dev "${realDev}"`,
+      'mount -t tmpfs -o mode=755 connrca-dev /dev',
+      `for e in "${realDev}"/*; do ln -s "$e" "/dev/\${e##*/}"; done`,
+      `ln -sfn "${this.opts.devLog}" /dev/log`,
+      `exec runuser -u postgres -- "${path.join(PG_BIN, 'pg_ctl')}" "$@"`,
+    ].join('\n')
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C.UTF-8' },
+      timeout: 60_000,
+    })
+    if (r.status !== 0)
+      throw new Error(
+        `starting PostgreSQL with its own /dev/log needs a private mount namespace (root, unshare --mount and mount allowed): ${(r.stderr || String(r.error)).trim()}`,
+      )
   }
 
   /** `pg_ctl stop -m <mode>` without waiting: the caller drives what happens during shutdown. */

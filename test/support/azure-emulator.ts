@@ -11,30 +11,52 @@ import { makeTestCert, type TestCert } from './tls-cert.js'
  *    (learn.microsoft.com/azure/azure-monitor/logs/api/response-format; grafana
  *    pkg/tsdb/azuremonitor/testdata/loganalytics/11-log-analytics-response-empty.json)
  *  - a missing table: 400 whose top-level message is the generic "The request had some invalid
- *    properties"; the SEM0100 "Failed to resolve table or column expression named …" text is nested
- *    in `innererror.innererror` (learn.microsoft.com/azure/azure-monitor/logs/api/errors for the outer
- *    shape; MicrosoftDocs/feedback#1792 for the nested SemanticError; Azure/azure-quickstart-templates#5174
- *    for SEM0100 and its wording)
- *  - a result over the limits (500,000 rows, ~64 MB): 200 with the rows that fit and
- *    `error: {code: 'PartialError', details: [{code: 'EngineError', message: 'Something went wrong
- *    processing your query on the server.', innererror: {message: <the limit>}}]}`; the limit text
- *    is only in `details[].innererror` (grafana testdata/loganalytics/9-log-analytics-response-error.json;
- *    Azure/azure-sdk-for-python#25137). Other partial results (a shard) use the same shape.
- *  - a workspace that has no data at all: 204 without a body (issue 13; the SDK has no case for it)
+ *    properties" (learn.microsoft.com/azure/azure-monitor/logs/api/errors, "Query syntax error");
+ *    the SEM0100 "'where' operator: Failed to resolve table or column expression named …" text is
+ *    nested in `innererror.innererror` under a SemanticError (MicrosoftDocs/feedback#1792 for the
+ *    nesting; Azure/Azure-Sentinel#2138, Cj-Scott/Get-AppRegistrationExpiration#4 for the wording). With
+ *    `missingTableShape: 'json-text'` it answers the other public shape: a SyntaxError whose
+ *    `innererror.information.details` holds the SEM0100 error as JSON text
+ *    (Azure/azure-quickstart-templates#5174).
+ *  - a result over the limits: 200 with the rows that fit and `error: {code: 'PartialError',
+ *    details: [{code: 'EngineError', message: 'Something went wrong processing your query on the
+ *    server.', innererror: {message: <the limit>}}]}`; the limit text is only in
+ *    `details[].innererror` (grafana testdata/loganalytics/9-log-analytics-response-error.json:
+ *    "The results of this query exceed the set limit of N records."; Azure/azure-sdk-for-python#25137).
+ *    The row limit is 500,000 and the size limit ~64 MB, over which the rest is trimmed with that
+ *    warning too (learn.microsoft.com/azure/azure-monitor/service-limits, "Log queries API";
+ *    equinor/radix-log-api#30); the size text is Kusto's "Query result set has exceeded the
+ *    internal data size limit 67108864 (E_QUERY_RESULT_SET_TOO_LARGE)", a partial query failure
+ *    (learn.microsoft.com/kusto/concepts/query-limits, which applies to Azure Monitor). Other
+ *    partial results (a shard) use the same shape (grafana
+ *    testdata/loganalytics/10-log-analytics-response-warning.json).
+ *  - a workspace that has no data at all: 204 with an empty body (learn.microsoft.com/azure/
+ *    azure-monitor/logs/api/errors, "No data in workspace"; the SDK expects only 200)
  *  - no Authorization header: 401 AuthenticationFailed; a bad token: 403 InvalidAuthenticationToken;
  *    a token for another audience: 403 InvalidAuthenticationTokenAudience; a principal without
- *    read access: 403 InsufficientAccessError (learn.microsoft.com/azure/azure-monitor/logs/api/errors;
- *    azure-sdk-for-js sdk/monitor/monitor-query TROUBLESHOOTING.md for the 403 on missing access)
+ *    read access: 403 InsufficientAccessError (learn.microsoft.com/azure/azure-monitor/logs/api/errors,
+ *    "Invalid authentication token", "Invalid token audience", "Insufficient permissions")
+ *  - an unknown path: 404 PathNotFoundError (same page); an unknown workspace id: 404 too (the body
+ *    is not documented; WorkspaceNotFoundError here)
  *  - a query over the server timeout (`Prefer: wait=N`, default 180 s): 504 Gateway Timeout
  *    (learn.microsoft.com/azure/azure-monitor/logs/api/timeouts; the body is not documented)
- *  - throttling: 429 with Retry-After (learn.microsoft.com/azure/azure-monitor/service-limits, query API)
+ *  - throttling: 429 with `Retry-After: <delta-seconds>`; under high load or maintenance 503,
+ *    sometimes with Retry-After (learn.microsoft.com/azure/azure-monitor/logs/api/rate-limits;
+ *    the bodies are not documented)
  *  - the `timespan` body parameter bounds TimeGenerated, in addition to the query's own filters
- *    (learn.microsoft.com/azure/azure-monitor/logs/api/request-format)
+ *    (learn.microsoft.com/rest/api/loganalytics/dataaccess/query/execute: "applied in addition to
+ *    any that are specified in the query expression")
  *  - rows become visible only once ingested: each row has an ingestion time (`ingestion_time()`),
  *    by default 3 minutes after TimeGenerated, and is hidden before `now()`
  *    (learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time)
  *  - AzureDiagnostics holds at most 500 columns; once full, further fields land in the dynamic
- *    `AdditionalFields` column (learn.microsoft.com/azure/azure-monitor/reference/tables/azurediagnostics)
+ *    `AdditionalFields` column as properties named without the column's type suffix (a field that
+ *    would be the column `NewInfo1_s` is `{"NewInfo1": …}` there), and dynamic values travel as
+ *    JSON text (learn.microsoft.com/azure/azure-monitor/reference/tables/azurediagnostics,
+ *    "AdditionalFields column"; grafana testdata/loganalytics/7-log-analytics-all-types-table.json)
+ *  - PGSQLServerLogs rows: Message, ErrorLevel, SqlErrorCode, ProcessId, Detail, DetailLog, Hint,
+ *    Context, LogicalServerName, Location, … and no Category or Prefix
+ *    (learn.microsoft.com/azure/azure-monitor/reference/tables/pgsqlserverlogs)
  *
  * It understands just the KQL the collector sends: table, TimeGenerated or ingestion_time() range,
  * Category filter, `has_any`, `project … column_ifexists / ingestion_time()`, `take`.
@@ -51,7 +73,7 @@ export interface TestCredential {
 
 export type Fault =
   | { status: 429; retryAfter?: string }
-  | { status: 500 | 502 | 503 | 504 }
+  | { status: 500 | 502 | 503 | 504; retryAfter?: string }
   | { partial: 'shard' }
   /** Holds the answer this long (a slow query; the client's Ctrl-C must not wait for it). */
   | { delayMs: number }
@@ -67,6 +89,9 @@ export interface EmulatorOptions {
   /** Bytes per response above which the answer is cut (the service's ~64 MB). */
   resultBytesLimit?: number
 }
+
+/** How a 400 for a missing table carries the SEM0100 (see the header comment). */
+export type MissingTableShape = 'nested' | 'json-text'
 
 export interface AzureEmulator {
   url: string
@@ -91,6 +116,7 @@ export interface AzureEmulator {
   now: () => number
   /** AzureDiagnostics columns that did not fit into the 500: their values land in AdditionalFields. */
   overflowColumns: Set<string>
+  missingTableShape: MissingTableShape
   add(table: string, ...rows: Row[]): void
   close(): Promise<void>
 }
@@ -140,6 +166,7 @@ export async function startAzureEmulator(opts: EmulatorOptions = {}): Promise<Az
     reader: true,
     now: Date.now,
     overflowColumns: new Set(),
+    missingTableShape: 'nested',
     add(table, ...rows) {
       const list = this.tables.get(table) ?? []
       for (const r of rows) {
@@ -254,7 +281,11 @@ function answer(
       }
     if (fault.status === 504)
       return { status: 504, body: error('GatewayTimeout', 'The query did not complete within the server timeout') }
-    return { status: fault.status, body: error('ServiceUnavailable', 'The service is temporarily unavailable') }
+    return {
+      status: fault.status,
+      body: error('ServiceUnavailable', 'The service is temporarily unavailable'),
+      headers: fault.retryAfter ? { 'retry-after': fault.retryAfter } : {},
+    }
   }
   if (emu.tables.size === 0) {
     log(204)
@@ -265,6 +296,26 @@ function answer(
   if (!rows) {
     log(400)
     const text = `'where' operator: Failed to resolve table or column expression named '${q.table}'`
+    const inner =
+      emu.missingTableShape === 'json-text'
+        ? {
+            code: 'SyntaxError',
+            message: 'Syntax Error',
+            information: {
+              details: JSON.stringify({
+                error: {
+                  code: 'Bad request',
+                  message: 'Request is invalid and cannot be executed.',
+                  innererror: { code: 'SEM0100', message: text, '@errorCode': 'SEM0100', '@errorMessage': text },
+                },
+              }),
+            },
+          }
+        : {
+            code: 'SemanticError',
+            message: 'A semantic error occurred.',
+            innererror: { code: 'SEM0100', message: text },
+          }
     return {
       status: 400,
       body: {
@@ -272,11 +323,7 @@ function answer(
           message: 'The request had some invalid properties',
           code: 'BadArgumentError',
           correlationId: randomUUID(),
-          innererror: {
-            code: 'SemanticError',
-            message: 'A semantic error occurred.',
-            innererror: { code: 'SEM0100', message: text },
-          },
+          innererror: inner,
         },
       },
     }
@@ -304,8 +351,7 @@ function answer(
     if (source === 'ingestion_time()') return r[INGESTED]
     if (name === 'AdditionalFields') {
       const extra: Record<string, unknown> = {}
-      for (const c of overflow) if (r[c] !== undefined) extra[c] = r[c]
-      // dynamic values travel as JSON text (the SDK parses them).
+      for (const c of overflow) if (r[c] !== undefined) extra[c.replace(/_[a-z]$/, '')] = r[c]
       return JSON.stringify(extra)
     }
     if (overflow.has(source)) return COLUMN_TYPES[name] ? null : ''

@@ -30,7 +30,7 @@ export interface CliResult {
 /** Runs `connrca …` as a real child process, the way a user does. */
 export function connrca(
   args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, connrcaNodeArgs(args), {

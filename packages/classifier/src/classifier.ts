@@ -1,6 +1,6 @@
 import type { ConnectionEvent, LogRecord, Outcome } from '@connrca/contracts'
 import { BoundedMap } from './bounded-map.js'
-import { applicationName, keyValue, quotedAfter, tlsProtocol, toPort } from './extract.js'
+import { applicationName, hbaLineOf, keyValue, quotedAfter, serverTlsOf, tlsProtocol, toPort } from './extract.js'
 import { detailToEnglish, sqlstateReason, toEnglish } from './localized.js'
 import { REASONS, type Reason } from './reasons.js'
 import { isSqlstateChar, mayClassify } from './relevance.js'
@@ -176,7 +176,10 @@ export class Classifier {
           return undefined
         case 114: // r
           if (msg.startsWith('replication connection authorized:')) return this.authorized(r, msg, false)
-          return undefined
+          return msg.startsWith('received ') ? this.failure(r, msg, sev) : undefined // direct SSL without ALPN (17+)
+        case 102: // failed to send SSL/GSSAPI negotiation response
+        case 101: // expected GSS response (logged, not sent, since 14)
+          return this.failure(r, msg, sev)
         case 105: // incomplete / invalid ... startup packet
         case 117: // unexpected EOF, unsupported frontend protocol
         case 83: // SSL error
@@ -359,7 +362,17 @@ export class Classifier {
     const port = r.clientPort ?? (ip === st?.ip ? st?.port : undefined)
     const tls = tlsProtocol(msg)
     const sqlstate = r.sqlstate && r.sqlstate !== '00000' ? r.sqlstate : info.sqlstate
-    return this.event(r, msg, 'failed', reason, sqlstate, user, database, ip, port, tls, st?.application)
+    const e = this.event(r, msg, 'failed', reason, sqlstate, user, database, ip, port, tls, st?.application)
+    // the diagnosis quotes these: which pg_hba.conf line matched (DETAIL), which TLS versions the server takes (HINT)
+    if (r.detail) {
+      const hba = hbaLineOf(r.detail)
+      if (hba) e.hbaLine = hba
+    }
+    if (r.hint) {
+      const accepted = serverTlsOf(r.hint)
+      if (accepted) e.serverTls = accepted
+    }
+    return e
   }
 
   private event(
@@ -438,4 +451,3 @@ function finite(t: number): number | null {
 function denyKey(ip: string, msg: string): string {
   return `${ip}\0${quotedAfter(msg, 'user ') ?? ''}\0${quotedAfter(msg, 'database ') ?? ''}`
 }
-

@@ -70,3 +70,26 @@ export function tlsProtocol(text: string | undefined): string | undefined {
   if (text.charCodeAt(end - 1) === 46) end--
   return end > at + 4 ? text.slice(at, end) : undefined
 }
+
+const HBA_LINE = /Connection matched (?:pg_hba\.conf line (\d+)|file "([^"]*)" line (\d+)): "(.*)"/
+
+/**
+ * The pg_hba.conf line of an authentication failure's DETAIL: `line 95: host all all 0.0.0.0/0
+ * scram-sha-256` (PG ≤ 15 `Connection matched pg_hba.conf line 95: "…"`), or with the file (PG 16+
+ * `Connection matched file "/etc/…/pg_hba.conf" line 95: "…"`).
+ */
+export function hbaLineOf(detail: string): string | undefined {
+  if (!detail.includes('Connection matched')) return undefined
+  const m = HBA_LINE.exec(detail)
+  if (!m) return undefined
+  return m[2] !== undefined ? `${m[2]} line ${m[3]}: ${m[4]}` : `line ${m[1]}: ${m[4]}`
+}
+
+const TLS_RANGE = /SSL protocol version between (\S+) and (\S+?)\.?$/m
+
+/** TLS versions the server accepts, from PG 14+'s HINT of `unsupported protocol`: `TLSv1.2 to TLSv1.3`. */
+export function serverTlsOf(detail: string): string | undefined {
+  const m = TLS_RANGE.exec(detail)
+  if (!m) return undefined
+  return m[1] === m[2] ? m[1] : `${m[1]} to ${m[2]}`
+}

@@ -159,6 +159,11 @@ const CATALOG = {
     description: 'An SSL error occurred before the session was authorized.',
     sqlstate: '08P01',
   },
+  tls_direct_without_alpn: {
+    category: 'tls_reject',
+    description: 'A direct TLS connection (sslnegotiation=direct, PostgreSQL 17+) without the ALPN extension PostgreSQL requires.',
+    sqlstate: '08P01',
+  },
   ssl_required: {
     category: 'tls_reject',
     description: 'The server requires TLS and the client connected without it (Azure "SSL connection is required").',
@@ -275,6 +280,16 @@ const CATALOG = {
     description: 'The database does not allow connections (datallowconn = false, or invalid).',
     sqlstate: '55000',
   },
+  no_replication_privilege: {
+    category: 'user_error',
+    description: 'A replication (WAL sender) connection by a role without the REPLICATION attribute.',
+    sqlstate: '42501',
+  },
+  no_user_name: {
+    category: 'user_error',
+    description: 'The startup packet named no user.',
+    sqlstate: '28000',
+  },
   invalid_username_format: {
     category: 'user_error',
     description: 'Azure Single Server: the user name is not in <username@servername> form.',
@@ -289,7 +304,13 @@ const CATALOG = {
   },
   invalid_startup_packet: {
     category: 'network',
-    description: 'The startup packet was malformed (invalid length).',
+    description: 'The startup packet was malformed (invalid length, or no terminator as its last byte).',
+    sqlstate: '08P01',
+  },
+  unencrypted_data_after_negotiation: {
+    category: 'network',
+    description:
+      'Bytes arrived unencrypted after the client asked for TLS or GSSAPI encryption, before the handshake: a client bug or a man-in-the-middle injecting data.',
     sqlstate: '08P01',
   },
   unsupported_frontend_protocol: {

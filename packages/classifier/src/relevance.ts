@@ -49,6 +49,10 @@ function englishMayClassify(severity: Severity, text: string, i: number, c0: num
   switch (c0) {
     case 99: // c + o: connection received/authorized/authenticated, could not ... (not checkpoint)
       return text.charCodeAt(i + 1) === 111
+    case 102: // failed to send SSL/GSSAPI negotiation response
+      return text.startsWith('failed to send ', i)
+    case 101: // expected GSS response
+      return text.startsWith('expected ', i)
     case 100: // d + i: disconnection (not duration)
       return text.charCodeAt(i + 1) === 105
     case 114: // replication connection authorized

@@ -22,11 +22,13 @@ export function matchFailure(msg: string): Match | undefined {
     case 110: // n
       if (msg.startsWith('no pg_hba.conf entry')) return '@hba'
       if (msg.startsWith('number of requested standby connections exceeds')) return 'reserved_slots_replication'
+      if (msg.startsWith('no PostgreSQL user name specified')) return 'no_user_name'
       return undefined
     case 112: // p
       if (msg.startsWith('password authentication failed')) return '@password'
       if (msg.startsWith('pg_hba.conf rejects')) return '@hba_reject'
       if (msg.startsWith('permission denied for database')) return 'no_connect_privilege'
+      if (msg.startsWith('permission denied to start WAL sender')) return 'no_replication_privilege' // 16+
       if (msg.startsWith('pam_authenticate failed')) return 'pam_auth_failed'
       return undefined
     case 80: // P
@@ -40,6 +42,7 @@ export function matchFailure(msg: string): Match | undefined {
     case 105: // i
       if (msg.startsWith('incomplete startup packet')) return 'incomplete_startup_packet'
       if (msg.startsWith('invalid length of startup packet')) return 'invalid_startup_packet'
+      if (msg.startsWith('invalid startup packet layout')) return 'invalid_startup_packet'
       if (msg.startsWith('invalid frontend message type')) return 'invalid_frontend_message'
       if (msg.startsWith('incomplete message from client')) return 'incomplete_message'
       return undefined
@@ -61,6 +64,9 @@ export function matchFailure(msg: string): Match | undefined {
       if (msg.startsWith('SSL connection is required')) return 'ssl_required'
       return undefined
     case 114: // r
+      // 9.6.24+ / 10.19+ / 11.14+ / 12.9+ / 13.5+ / 14+ (CVE-2021-23214); GSSAPI since 12
+      if (msg.startsWith('received unencrypted data after')) return 'unencrypted_data_after_negotiation'
+      if (msg.startsWith('received direct SSL connection request without ALPN')) return 'tls_direct_without_alpn' // 17+
       if (msg.startsWith('role "')) {
         if (msg.endsWith('is not permitted to log in')) return 'login_not_permitted'
         if (msg.endsWith('does not exist')) return 'role_not_found'
@@ -98,9 +104,19 @@ export function matchFailure(msg: string): Match | undefined {
     case 67: // C
       return msg.startsWith('Client from Azure Virtual Networks') ? 'azure_vnet_denied' : undefined
     case 109: // m
-      return msg.startsWith('malformed SCRAM message') ? 'scram_exchange_failed' : undefined
+      if (msg.startsWith('malformed SCRAM message')) return 'scram_exchange_failed'
+      // 9.6-15; 16+ says `permission denied to start WAL sender`
+      if (msg.startsWith('must be superuser or replication role to start walsender')) return 'no_replication_privilege'
+      return undefined
+    case 102: // f: `failed to send SSL negotiation response: <OS text>` (GSSAPI since 12)
+      return msg.startsWith('failed to send SSL negotiation response') ||
+        msg.startsWith('failed to send GSSAPI negotiation response')
+        ? 'client_send_failed'
+        : undefined
     case 101: // e
-      return msg.startsWith('expected password response') || msg.startsWith('expected SASL response')
+      return msg.startsWith('expected password response') ||
+        msg.startsWith('expected SASL response') ||
+        msg.startsWith('expected GSS response')
         ? 'invalid_frontend_message'
         : undefined
     case 65: // A (Windows socket texts logged on their own)

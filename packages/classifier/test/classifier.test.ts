@@ -155,6 +155,36 @@ describe('records that are not about connections produce nothing', () => {
 })
 
 describe('field extraction on failures', () => {
+  it('the pg_hba.conf line an authentication failure matched (DETAIL), PG 15 and PG 16+ wordings', () => {
+    let pid = 9
+    const fail = (detail: string) =>
+      new Classifier().classify(
+        rec('FATAL', 'password authentication failed for user "app"', { pid: pid++, sqlstate: '28P01', detail }),
+      )
+    expect(
+      fail(
+        'Password does not match for user "app".\nConnection matched pg_hba.conf line 95: "host all all 0.0.0.0/0 scram-sha-256"',
+      )?.hbaLine,
+    ).toBe('line 95: host all all 0.0.0.0/0 scram-sha-256')
+    expect(
+      fail('Connection matched file "/etc/postgresql/16/main/pg_hba.conf" line 7: "host all all 10.0.0.0/8 md5"')
+        ?.hbaLine,
+    ).toBe('/etc/postgresql/16/main/pg_hba.conf line 7: host all all 10.0.0.0/8 md5')
+    expect(fail('User "app" has no password assigned.')?.hbaLine).toBeUndefined()
+  })
+
+  it('the TLS versions the server accepts, from the HINT of a refused handshake', () => {
+    const ev = new Classifier().classify(
+      rec('LOG', 'could not accept SSL connection: unsupported protocol', {
+        pid: 3,
+        sqlstate: '08P01',
+        hint: 'This may indicate that the client does not support any SSL protocol version between TLSv1.2 and TLSv1.3.',
+      }),
+    )
+    expect(ev).toMatchObject({ category: 'tls_reject', serverTls: 'TLSv1.2 to TLSv1.3' })
+    expect(() => ConnectionEvent.parse(ev)).not.toThrow()
+  })
+
   it('hba: host, user, database from the text', () => {
     const ev = new Classifier().classify(
       rec('FATAL', 'no pg_hba.conf entry for host "81.2.69.7", user "app", database "orders", SSL on', { pid: 5 }),
@@ -272,7 +302,12 @@ describe('TLS reject by history: ssl off from a client the server admitted befor
     admit(c, '10.0.0.8', 1) // admitted for app@orders
     const t0 = 1_800_000_000_000
     const deny = (pid: number, time: number, user: string, db: string, enc: string) =>
-      c.classify(rec('FATAL', `no pg_hba.conf entry for host "10.0.0.8", user "${user}", database "${db}", ${enc}`, { pid, time }))
+      c.classify(
+        rec('FATAL', `no pg_hba.conf entry for host "10.0.0.8", user "${user}", database "${db}", ${enc}`, {
+          pid,
+          time,
+        }),
+      )
     // TLS attempt denied, the retry without TLS 3 ms later: both firewall denies
     expect(deny(10, t0, 'carol', 'shop', 'SSL encryption')?.reason).toBe('no_hba_entry')
     expect(deny(11, t0 + 3, 'carol', 'shop', 'no encryption')?.reason).toBe('no_hba_entry')
@@ -280,7 +315,12 @@ describe('TLS reject by history: ssl off from a client the server admitted befor
     expect(deny(12, t0 + 10_000, 'dave', 'shop', 'SSL on')?.reason).toBe('no_hba_entry')
     expect(deny(13, t0 + 10_002, 'dave', 'shop', 'SSL off')?.reason).toBe('no_hba_entry')
     const rej = (pid: number, time: number, enc: string) =>
-      c.classify(rec('FATAL', `pg_hba.conf rejects connection for host "10.0.0.8", user "erin", database "shop", ${enc}`, { pid, time }))
+      c.classify(
+        rec('FATAL', `pg_hba.conf rejects connection for host "10.0.0.8", user "erin", database "shop", ${enc}`, {
+          pid,
+          time,
+        }),
+      )
     expect(rej(14, t0 + 20_000, 'SSL encryption')?.reason).toBe('hba_reject')
     expect(rej(15, t0 + 20_001, 'no encryption')?.reason).toBe('hba_reject')
     // another user or database, or long after: the server requires TLS of this known client

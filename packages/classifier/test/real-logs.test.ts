@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest'
 import { Classifier } from '../src/index.js'
 
 // Real logs from public projects (see shared/real_logs/INDEX.md), read in place.
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/real_logs')
+// (next to the checkout; a worktree may sit one level deeper)
+const ROOT =
+  process.env.CONNRCA_REAL_LOGS ??
+  [4, 5].map((up) => resolve(dirname(fileURLToPath(import.meta.url)), `${'../'.repeat(up)}shared/real_logs`)).find(existsSync) ??
+  '/nonexistent'
 
 type Counts = { received: number; authorized: number; closed: number; failed: number }
 
@@ -35,7 +39,7 @@ async function classifyFile(rel: string): Promise<{ counts: Counts; deadRaw: Set
 // Counted from the raw text, independently of the parser: a failure is a line with one of the
 // connection-failure texts at FATAL/LOG; consecutive failure lines of one pid are one attempt.
 const FAILURE =
-  /\b(FATAL|LOG)\b.*(password authentication failed|authentication failed for user|no pg_hba\.conf entry|pg_hba\.conf rejects|role "+[^"]*"+ does not exist|database "+[^"]*"+ does not exist|the database system is (starting up|shutting down|in recovery mode|not yet accepting)|sorry, too many clients|remaining connection slots|too many connections for|incomplete startup packet|could not receive data from client|could not send data to client|unexpected EOF on client connection|could not accept SSL connection|connection to client lost)/
+  /\b(FATAL|LOG)\b.*(password authentication failed|authentication failed for user|no pg_hba\.conf entry|pg_hba\.conf rejects|role "+[^"]*"+ does not exist|database "+[^"]*"+ does not exist|the database system is (starting up|shutting down|in recovery mode|not yet accepting)|sorry, too many clients|remaining connection slots|too many connections for|incomplete startup packet|could not receive data from client|could not send data to client|unexpected EOF on client connection|could not accept SSL connection|connection to client lost|terminating connection due to administrator command)/
 const PID = /\[(\d+)[\]-]|"process_id":"?(\d+)|postgres\[(\d+)\]|^\d{4}-\d\d-\d\d [^,]*,[^,]*,[^,]*,(\d+),/
 
 function rawCounts(text: string, dead: Set<string>): Counts {

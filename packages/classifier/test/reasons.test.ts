@@ -190,6 +190,50 @@ const CASES: Case[] = [
   ['FATAL', 'canceling authentication due to timeout', 'authentication_timeout'],
   ['FATAL', 'terminating connection because protocol synchronization was lost', 'protocol_sync_lost'],
   ['LOG', 'incomplete message from client', 'incomplete_message'],
+
+  // Wordings of PostgreSQL 9.6-17 the real-server suite (15) cannot produce, as the server's
+  // source writes them (src/backend/postmaster/postmaster.c, tcop/backend_startup.c since 17,
+  // libpq/auth.c, utils/init/postinit.c).
+  // startup packet: the layout check (FATAL) and a packet with no user (FATAL)
+  ['FATAL', 'invalid startup packet layout: expected terminator as last byte', 'invalid_startup_packet'],
+  ['FATAL', 'no PostgreSQL user name specified in startup packet', 'no_user_name'],
+  // CVE-2021-23214 (9.6.24, 10.19, 11.14, 12.9, 13.5, 14+); the GSSAPI form since 12
+  [
+    'FATAL',
+    'received unencrypted data after SSL request',
+    'unencrypted_data_after_negotiation',
+    'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
+  ],
+  ['FATAL', 'received unencrypted data after GSSAPI encryption request', 'unencrypted_data_after_negotiation'],
+  // 17: sslnegotiation=direct without ALPN (COMMERROR: logged at LOG, nothing sent)
+  ['LOG', 'received direct SSL connection request without ALPN protocol negotiation extension', 'tls_direct_without_alpn'],
+  // the answer to SSLRequest / GSSENCRequest could not be sent (COMMERROR)
+  ['LOG', 'failed to send SSL negotiation response: Connection reset by peer', 'client_send_failed'],
+  ['LOG', 'failed to send GSSAPI negotiation response: Broken pipe', 'client_send_failed'],
+  // GSS token exchange: FATAL before 14, logged only (COMMERROR) since
+  ['FATAL', 'expected GSS response, got message type 88', 'invalid_frontend_message'],
+  ['LOG', 'expected GSS response, got message type 88', 'invalid_frontend_message'],
+  ['LOG', 'expected SASL response, got message type 88', 'invalid_frontend_message'],
+  // a walsender for a role without REPLICATION: 9.6-15, and 16+ (with a DETAIL)
+  ['FATAL', 'must be superuser or replication role to start walsender', 'no_replication_privilege'],
+  [
+    'FATAL',
+    'permission denied to start WAL sender',
+    'no_replication_privilege',
+    'Only roles with the REPLICATION attribute may start a WAL sender process.',
+  ],
+  // PostgreSQL 16+ hba DETAIL names the file; the refinement reads it like the older form
+  [
+    'FATAL',
+    'password authentication failed for user "app"',
+    'password_mismatch',
+    'Password does not match for user "app".\nConnection matched file "pg_hba.conf" line 3: "host all all 0.0.0.0/0 md5"',
+  ],
+  // 9.6-13: pg_hba texts end in SSL on/off; 14+ in no/SSL/GSS encryption (above)
+  ['FATAL', 'pg_hba.conf rejects connection for host "10.0.0.9", user "app", database "orders", SSL off', 'hba_reject'],
+  ['FATAL', 'pg_hba.conf rejects replication connection for host "10.0.0.7", user "rep", no encryption', 'hba_reject'],
+  ['FATAL', 'no pg_hba.conf entry for replication connection from host "10.0.0.7", user "rep", GSS encryption', 'no_hba_entry_replication'],
+  // 9.6-15 / 16+ reserved-slot wordings are above; 9.6-13 idle timeouts are no failures (classifier.test)
 ]
 
 describe('rule catalog', () => {

@@ -238,6 +238,8 @@ export const StageHealth = z.object({
   failed: z.number().optional(),
   lagMs: z.number().optional(),
   watermark: z.number().optional(),
+  /** Events that came after their windows were closed and purged: counted here, in no window. */
+  lateDropped: z.number().optional(),
 })
 export type StageHealth = z.infer<typeof StageHealth>
 

@@ -33,6 +33,15 @@ export const ConnectionEvent = z.object({
   clientPort: z.number().optional(),
   application: z.string().optional(),
   tlsProtocol: z.string().optional(),
+  /**
+   * The pg_hba.conf line a failed authentication matched, from its DETAIL (`Connection matched
+   * pg_hba.conf line 95: "host all all 0.0.0.0/0 scram-sha-256"`): `line 95: host all …`, with the
+   * file first when PostgreSQL 16+ names it. Denies by pg_hba.conf carry none: PostgreSQL logs no
+   * DETAIL for them.
+   */
+  hbaLine: z.string().optional(),
+  /** TLS versions the server accepts, from a refused handshake's HINT (PG 14+): `TLSv1.2 to TLSv1.3`. */
+  serverTls: z.string().optional(),
   pid: z.number().optional(),
   message: z.string(),
   source: SourceRef.optional(),

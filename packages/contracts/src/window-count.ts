@@ -36,3 +36,14 @@ export const WindowCount = z.object({
   sampleMessages: z.array(z.string()).optional(),
 })
 export type WindowCount = z.infer<typeof WindowCount>
+
+/**
+ * Every client, user and database of a window's failures with its count (a WindowCount keeps the
+ * top N only). Handed from the windows to the incident tracker in the same stage, so an
+ * incident's top lists are exact sums, not sums of per-window top lists.
+ */
+export interface WindowTallies {
+  clients: TopEntry[]
+  users: TopEntry[]
+  databases: TopEntry[]
+}

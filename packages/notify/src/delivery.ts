@@ -77,16 +77,7 @@ function parseRetryAfter(v: string | null, now: number): number | undefined {
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined
 }
 
-/** Exponential backoff with "equal jitter": half the delay is fixed, half random, so retries spread out. */
-export function backoffMs(
-  attempt: number,
-  initialMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1))
-  return Math.round(base / 2 + random() * (base / 2))
-}
+
 
 /** Concurrency cap and minimum spacing between request starts, per receiver. */
 export class ReceiverLimiter {

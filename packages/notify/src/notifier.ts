@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto'
 import { NotifyConfig, type RcaEvent } from '@connrca/contracts'
 import cron, { type ScheduledTask } from 'node-cron'
 import { type Clock, systemClock } from './clock.js'
-import { attemptDelivery, backoffMs, ReceiverLimiter } from './delivery.js'
+import { backoffDelay } from '@connrca/observe'
+import { attemptDelivery, ReceiverLimiter } from './delivery.js'
 import { type DigestRow, type IncidentsView, renderPayload, type View } from './formats/index.js'
 import { fleetOf } from './fleet.js'
 import { groupKeyOf, labelsOf } from './match.js'
@@ -31,10 +32,21 @@ export interface Notifier {
   stop(): Promise<void>
   /** One new attempt per pending dead letter. */
   retryDeadLetters(): Promise<{ sent: number; failed: number }>
+  /** Counts since start, for metrics. */
+  readonly stats: NotifierStats
   /** Sends a sample incident to every receiver of a route, once; throws with every receiver's error. */
   sendTest(routeName: string): Promise<void>
   /** Builds and sends a route's digest now (the cron schedule calls this). */
   runDigest(routeName: string): Promise<void>
+}
+
+export interface NotifierStats {
+  /** Notifications delivered (first attempt or a retry). */
+  sent: number
+  /** Attempts that failed (each retry counts). */
+  failedAttempts: number
+  /** Notifications given up on and stored as dead letters. */
+  deadLettered: number
 }
 
 export interface NotifierOptions {
@@ -60,6 +72,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   const cfg: ResolvedConfig = resolveConfig(parsed.data, opts.env ?? process.env)
   const clock = opts.clock ?? systemClock
   const doFetch = opts.fetch ?? globalThis.fetch
+  const stats: NotifierStats = { sent: 0, failedAttempts: 0, deadLettered: 0 }
   const log = opts.logger ?? (() => {})
   const random = opts.random ?? Math.random
   const store = opts.state
@@ -400,6 +413,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     }
     const res = await limiters.get(r.name)!.run(() => attemptDelivery(r, j.body, j.idempotencyKey, clock, doFetch))
     j.attempts++
+    if (res.ok) stats.sent++
+    else stats.failedAttempts++
     if (res.ok) {
       log(`notify: delivered ${j.kind} ${describeJob(j)} to ${where(r)} (attempt ${j.attempts})`)
       await finishJob(j, null)
@@ -411,7 +426,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       await finishJob(j, res.error)
       return
     }
-    const wait = Math.max(backoffMs(j.attempts, r.initialBackoffMs, r.maxBackoffMs, random), res.retryAfterMs ?? 0)
+    const wait = Math.max(backoffDelay(j.attempts, r.initialBackoffMs, r.maxBackoffMs, random), res.retryAfterMs ?? 0)
     j.nextAttemptAt = clock.now() + wait
     markDirty('job', j.id)
     log(`notify: attempt ${j.attempts} failed, retrying in ${wait} ms: ${res.error}`)
@@ -438,6 +453,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       }
       try {
         await store.putDeadLetters([dl])
+        stats.deadLettered++
       } catch (err) {
         // Keep the job so the dead letter is not lost; the next tick tries again.
         j.nextAttemptAt = clock.now() + cfg.tickMs
@@ -634,7 +650,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     await persist()
   }
 
-  return { handle, tick, start, stop, retryDeadLetters, sendTest, runDigest }
+  return { handle, tick, start, stop, retryDeadLetters, sendTest, runDigest, stats }
 }
 
 function sha256(s: string): string {

@@ -59,11 +59,17 @@ export function resolveConfig(
   for (const r of cfg.receivers) {
     const url = r.url ?? (r.urlEnv ? env[r.urlEnv] : undefined)
     if (!url) throw new NotifyConfigError(`notify.receivers.${r.name}: environment variable ${r.urlEnv} is not set`)
+    let protocol: string
     try {
-      new URL(url)
+      protocol = new URL(url).protocol
     } catch {
       throw new NotifyConfigError(`notify.receivers.${r.name}: the URL from ${r.urlEnv ?? 'url'} is not a valid URL`)
     }
+    // refused at start: a wrong scheme would otherwise be retried `attempts` times per notification
+    if (protocol !== 'http:' && protocol !== 'https:')
+      throw new NotifyConfigError(
+        `notify.receivers.${r.name}: the URL from ${r.urlEnv ?? 'url'} must start with http:// or https://, not ${protocol}//`,
+      )
     const secret = r.secret ?? (r.secretEnv ? env[r.secretEnv] : undefined)
     if (r.secretEnv && !secret)
       throw new NotifyConfigError(`notify.receivers.${r.name}: environment variable ${r.secretEnv} is not set`)

@@ -8,7 +8,11 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { NotifyConfig } from '@connrca/contracts'
 import { fingerprint } from '../src/formats/alertmanager.js'
+import { createNotifier } from '../src/notifier.js'
+import { memoryNotifyState } from '../src/state.js'
+import { makeEvent } from './helpers.js'
 
 const BINARY = '/usr/bin/prometheus-alertmanager'
 const present = existsSync(BINARY)
@@ -86,5 +90,39 @@ describe.skipIf(!present)('Alertmanager fingerprint', () => {
     for (const a of alerts) expect(fingerprint(a.labels), JSON.stringify(a.labels)).toBe(a.fingerprint)
     // the value the issue quotes from Alertmanager 0.25
     expect(fingerprint(LABEL_SETS[0])).toBe('45e0210ff4b5d762')
+  })
+
+  it('receiver format alertmanager-api pushes incidents to /api/v2/alerts: firing while open, resolved after', async () => {
+    const config = NotifyConfig.parse({
+      receivers: [{ name: 'am', url: `${base}/api/v2/alerts`, format: 'alertmanager-api' }],
+      routes: [{ name: 'ops', receivers: ['am'], groupWait: '0s', groupInterval: '0s' }],
+    })
+    const lines: string[] = []
+    const n = createNotifier({ config, state: memoryNotifyState(), logger: (l) => lines.push(l) })
+    const now = Date.now()
+    const open = makeEvent({ id: 'inc-am-1', server: 'billing-prod', firstFailure: now - 10 * 60_000, emittedAt: now })
+    await n.handle([open])
+    await n.tick()
+    expect(n.stats, lines.join('\n')).toMatchObject({ sent: 1, failedAttempts: 0 })
+    type Got = { labels: Record<string, string>; fingerprint: string; status: { state: string }; generatorURL: string }
+    const active = async () =>
+      ((await (await fetch(`${base}/api/v2/alerts`)).json()) as Got[]).filter((a) => a.labels.incident === 'inc-am-1')
+    const [got] = await active()
+    expect(got.status.state).toBe('active')
+    expect(got.labels).toMatchObject({
+      alertname: 'PostgresConnectionFailures',
+      server: 'billing-prod',
+      category: 'firewall_deny',
+      source: 'connrca',
+    })
+    // Alertmanager's own fingerprint for what we pushed is the one our webhook payloads carry
+    expect(got.fingerprint).toBe(fingerprint(got.labels))
+
+    await n.handle([{ ...open, revision: 2, status: 'resolved', lastFailure: now - 60_000, emittedAt: now }])
+    await n.tick()
+    expect(n.stats.sent).toBe(2)
+    // a resolved alert (endsAt in the past) is no longer listed among the active ones
+    expect(await active()).toEqual([])
+    await n.stop()
   })
 })

@@ -67,6 +67,16 @@ describe('notify config', () => {
     )
   })
 
+  it('refuses a URL from the environment with a scheme no webhook has, naming the variable, at start', () => {
+    const cfg = NotifyConfig.parse({ ...base, receivers: [{ name: 'hook', urlEnv: 'HOOK_URL' }] })
+    expect(() => resolveConfig(cfg, { HOOK_URL: 'smtp://mail.example.com' })).toThrow(
+      'notify.receivers.hook: the URL from HOOK_URL must start with http:// or https://, not smtp://',
+    )
+    expect(() => createNotifier({ config: cfg, state: memoryNotifyState(), env: { HOOK_URL: 'file:///etc/passwd' } })).toThrow(
+      'the URL from HOOK_URL must start with http:// or https://',
+    )
+  })
+
   it('rejects a bad digest schedule when the notifier is created', () => {
     const config = NotifyConfig.parse({ ...base, routes: [{ ...base.routes[0], digest: { schedule: 'every day' } }] })
     expect(() => createNotifier({ config, state: memoryNotifyState() })).toThrow(

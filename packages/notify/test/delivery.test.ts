@@ -1,6 +1,5 @@
 import { NotifyConfig } from '@connrca/contracts'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { backoffMs } from '../src/delivery.js'
 import { createNotifier } from '../src/notifier.js'
 import { verifySignature } from '../src/signing.js'
 import { memoryNotifyState, type NotifyStateStore } from '../src/state.js'
@@ -117,12 +116,6 @@ describe('retries', () => {
     expect(dead).toHaveLength(1)
     expect(dead[0].error).toContain('HTTP 400')
     expect(rx.requests).toHaveLength(1)
-  })
-
-  it('backs off exponentially with jitter, capped at maxBackoff', () => {
-    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500)
-    expect(backoffMs(3, 1000, 60_000, () => 1)).toBe(4000)
-    expect(backoffMs(20, 1000, 60_000, () => 1)).toBe(60_000)
   })
 
   it('re-sends dead letters with `retryDeadLetters` once the receiver is back', async () => {

@@ -307,14 +307,28 @@ export class Metrics {
 
   private processMetrics(): void {
     const start = Date.now() / 1000
-    const startTime = this.gauge('process_start_time_seconds', 'Start time of the process, seconds since epoch.')
-    const rss = this.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
-    const heap = this.gauge('nodejs_heap_used_bytes', 'V8 heap in use, bytes.')
+    // the standard names every Prometheus client exports: never prefixed, so dashboards and alerts
+    // written for process_* find them
+    const gauge = (name: string, help: string) =>
+      this.register(name, 'gauge', () => new Gauge(name, help, 'gauge', [], this.constLabels))
+    const startTime = gauge('process_start_time_seconds', 'Start time of the process, seconds since epoch.')
+    const rss = gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
+    const heap = gauge('nodejs_heap_used_bytes', 'V8 heap in use, bytes.')
+    const cpu = this.register(
+      'process_cpu_seconds_total',
+      'counter',
+      () => new Counter('process_cpu_seconds_total', 'User and system CPU time spent, seconds.', 'counter', [], this.constLabels),
+    )
     startTime.set(start)
+    let cpuSeen = 0
     this.onCollect(() => {
       const mem = process.memoryUsage()
       rss.set(mem.rss)
       heap.set(mem.heapUsed)
+      const { user, system } = process.cpuUsage()
+      const seconds = (user + system) / 1e6
+      cpu.inc(Math.max(0, seconds - cpuSeen))
+      cpuSeen = Math.max(cpuSeen, seconds)
     })
   }
 }

@@ -56,4 +56,11 @@ describe('Metrics', () => {
     expect(m.render()).toContain('consumer_lag 2\n')
     expect(m.render()).toMatch(/process_resident_memory_bytes \d+/)
   })
+
+  it('exports the standard process_* names unprefixed, whatever the registry prefix', () => {
+    const text = new Metrics({ prefix: 'connrca_' }).render()
+    for (const name of ['process_start_time_seconds', 'process_resident_memory_bytes', 'process_cpu_seconds_total'])
+      expect(text).toMatch(new RegExp(`^${name} [\\d.e+]+$`, 'm'))
+    expect(text).not.toContain('connrca_process_')
+  })
 })

@@ -22,8 +22,10 @@ export type RecordFilter = (severity: Severity, text: string, start: number, sql
 /** Per-parser identity: source, server fallback, id seed. */
 export class Origin {
   readonly seed: IdSeed
-  /** records the relevance filter let go unbuilt */
+  /** records the relevance filter let go unbuilt (after `countAfter`) */
   irrelevant = 0
+  /** Positions at or before this were counted by an earlier run (a resumed file re-reads its last record). */
+  countAfter = -1
   constructor(
     readonly source: SourceInfo,
     readonly server: string,

@@ -85,13 +85,8 @@ export function detectFormat(lines: string[]): Detected {
     // an RFC 3339 time ('T' at 10) starts a syslog frame (rsyslog's ForwardFormat, logplex), never a stderr prefix
     if ((Number.isNaN(t) || l.charCodeAt(off + 10) === 84) && parseSyslogFrame(l, frame, ts, 2000)) {
       votes.syslog++
-      let b = markerStart(l, frame.body)
-      const m = /^\[\d+-(\d+)\] ?/.exec(l.slice(b, b + 24))
-      if (m) {
-        if (m[1] !== '1') continue
-        b += m[0].length
-      }
-      bodies.push(l.slice(b))
+      const b = syslogBody(l, frame)
+      if (b !== undefined) bodies.push(b)
       continue
     }
     votes.text++
@@ -109,6 +104,35 @@ export function detectFormat(lines: string[]): Detected {
     default:
       return { format: 'stderr', prefix: detectPrefix(sample) }
   }
+}
+
+/** The text after a parsed syslog frame's header and `[n-1]` marker; undefined for further chunks `[n-2..]`. */
+function syslogBody(l: string, frame: SyslogFrame): string | undefined {
+  let b = markerStart(l, frame.body)
+  const m = /^\[\d+-(\d+)\] ?/.exec(l.slice(b, b + 24))
+  if (m) {
+    if (m[1] !== '1') return undefined
+    b += m[0].length
+  }
+  return l.slice(b)
+}
+
+/**
+ * The lines prefix detection looks at for an input of a given text format: for syslog the
+ * messages past their headers, for stderr the lines that are no continuation.
+ */
+export function prefixSample(format: 'stderr' | 'syslog', lines: string[]): string[] {
+  const sample = lines.filter((l) => l.length > 0 && l.charCodeAt(0) !== 9 && l.charCodeAt(0) !== 32).slice(0, 50)
+  if (format === 'stderr') return sample
+  const ts = new TimestampParser()
+  const frame = new SyslogFrame()
+  const bodies: string[] = []
+  for (const l of sample) {
+    if (!parseSyslogFrame(l, frame, ts, 2000)) continue
+    const b = syslogBody(l, frame)
+    if (b !== undefined) bodies.push(b)
+  }
+  return bodies
 }
 
 /** The known prefix matching most lines; undefined when none matches at least half (=> loose matching). */

@@ -1,20 +1,34 @@
 // jsonlog (PG 15+): one JSON object per line. Also accepts CloudNativePG's wrapper, whose csvlog-named
-// fields sit under "record".
+// fields sit under "record", and Google Cloud Logging's export of Cloud SQL (one stderr line of the
+// server in "textPayload", its time in "timestamp", continuation lines as entries of their own).
 
 import type { LogRecord } from '@connrca/contracts'
 import { clip, type Origin, type RecordFilter } from './common.js'
+import { knownMatchers } from './detect.js'
+import { syslogLoosePrefix } from './loose-prefix.js'
+import { compilePrefix, type PrefixMatcher } from './prefix.js'
 import { severityOf } from './severity.js'
+import { TextLogParser } from './stderr.js'
 import { TimestampParser } from './timestamp.js'
+
+/** Cloud SQL for PostgreSQL's log_line_prefix (not a settable flag there). */
+export const CLOUD_SQL_PREFIX = '[%p]: [%l-1] db=%d,user=%u '
 
 type Obj = Record<string, unknown>
 
 export class JsonLogParser {
   private readonly ts = new TimestampParser()
 
+  /** Cloud SQL's text lines, built on first use. */
+  private cloudSql: TextLogParser | undefined
+
+  /** `prefix`: the configured log_line_prefix, for the text lines of Cloud SQL exports. */
   constructor(
     private readonly origin: Origin,
     private readonly emit: (r: LogRecord) => void,
     private readonly relevant: RecordFilter | undefined = undefined,
+    private readonly prefix: string | undefined = undefined,
+    private readonly server: string | undefined = undefined,
   ) {}
 
   /** The relevance filter, once the object is known to be a valid record: true = not built. */
@@ -37,11 +51,42 @@ export class JsonLogParser {
       this.origin.dead(line, position, 'jsonlog line is not a JSON object')
       return
     }
-    const r = this.fromObject(o as Obj, line, position)
+    const obj = o as Obj
+    if (typeof obj.textPayload === 'string' && typeof obj.timestamp === 'string') {
+      this.fromCloudSql(obj, obj.textPayload, obj.timestamp, line, position)
+      return
+    }
+    const r = this.fromObject(obj, line, position)
     if (r !== undefined) this.emit(r)
   }
 
-  flush(): void {}
+  flush(): void {
+    this.cloudSql?.flush()
+  }
+
+  settle(): void {
+    this.cloudSql?.settle()
+  }
+
+  /** A Cloud Logging entry of Cloud SQL: the server's stderr line, the entry's time where the prefix has none. */
+  private fromCloudSql(o: Obj, text: string, tsText: string, line: string, position: number): void {
+    const time = this.time(tsText)
+    if (Number.isNaN(time)) {
+      this.origin.dead(line, position, `bad timestamp '${clip(tsText, 40)}'`)
+      return
+    }
+    if (this.cloudSql === undefined) {
+      const matchers: PrefixMatcher[] =
+        this.prefix !== undefined
+          ? [compilePrefix(this.prefix)]
+          : [compilePrefix(CLOUD_SQL_PREFIX), ...knownMatchers().filter((m) => m.prefix !== CLOUD_SQL_PREFIX), syslogLoosePrefix]
+      this.cloudSql = new TextLogParser(this.origin, matchers, this.emit, this.relevant)
+    }
+    const labels = (o.resource as { labels?: Obj } | undefined)?.labels
+    const server = this.server ?? str(labels?.database_id)
+    if (!this.cloudSql.entry(text, 0, position, time, -1, server))
+      this.origin.dead(line, position, `Cloud SQL textPayload does not match log_line_prefix '${this.cloudSql.prefix}'`, server)
+  }
 
   private fromObject(o: Obj, line: string, position: number): LogRecord | undefined {
     const rec = o.record

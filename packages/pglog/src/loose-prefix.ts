@@ -80,6 +80,11 @@ function kv(text: string, key: string): string | undefined {
   while (k > 0 && isAlnum(text.charCodeAt(k - 1))) k = text.indexOf(key, k + 1)
   if (k < 0) return undefined
   const st = k + key.length
+  // `[unknown]` (or a translation of it) is one value, not the `[` of a bracketed field
+  if (text.charCodeAt(st) === 91) {
+    const close = text.indexOf(']', st)
+    if (close > st) return present(text.slice(st, close + 1))
+  }
   let e = st
   while (e < text.length) {
     const c = text.charCodeAt(e)

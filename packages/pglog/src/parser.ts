@@ -4,7 +4,7 @@ import type { LogFormat, LogRecord, SourceRef } from '@connrca/contracts'
 import { isDeadLetter, parseAzureRow } from './azure.js'
 import { Origin, type ParseSink, type RecordFilter } from './common.js'
 import { CsvLogParser } from './csvlog.js'
-import { detectFormat, fallbackMatchers } from './detect.js'
+import { detectFormat, detectPrefix, fallbackMatchers, prefixSample } from './detect.js'
 import { Joiner } from './join.js'
 import { JsonLogParser } from './jsonlog.js'
 import { compilePrefix, type PrefixMatcher } from './prefix.js'
@@ -27,6 +27,13 @@ export interface ParseOptions {
    * give the classifier's `mayClassify` where only connection records matter. Default: all kept.
    */
   relevant?: RecordFilter
+  /** Records at or before this position are not counted in `irrelevant` (read again on resume). */
+  countAfter?: number
+  /**
+   * Live sources: the time a text line arrived, for lines whose prefix has no timestamp and that
+   * come without a frame carrying one (a syslog header does). Without it such lines are dead letters.
+   */
+  arrivalTime?: () => number
 }
 
 export interface LogParser {
@@ -48,7 +55,9 @@ export interface LogParser {
 export const DETECT_LINES = 20
 
 export function createParser(opts: ParseOptions, sink: ParseSink): LogParser {
-  if (opts.format === 'auto') return new AutoParser(opts, sink)
+  // a text format without a configured prefix detects it from the first lines, as 'auto' does
+  if (opts.format === 'auto' || (opts.prefix === undefined && (opts.format === 'stderr' || opts.format === 'syslog')))
+    return new AutoParser(opts, sink)
   return build(opts, sink, opts.format, opts.prefix, [])
 }
 
@@ -60,6 +69,7 @@ function build(
   sample: string[],
 ): LogParser {
   const origin = new Origin(opts.source, opts.server ?? 'default', sink)
+  if (opts.countAfter !== undefined) origin.countAfter = opts.countAfter
   const relevant = opts.relevant
   const emit = (r: LogRecord) => {
     // Digits that overflow (a 400-digit pid, 1e999 in JSON) must not leave the parser as NaN/Infinity.
@@ -72,7 +82,7 @@ function build(
     opts.prefix !== undefined ? [compilePrefix(opts.prefix)] : fallbackMatchers(sample, prefix)
   switch (format) {
     case 'stderr':
-      return counted(new TextLogParser(origin, matchers(), emit, relevant), origin)
+      return counted(new TextLogParser(origin, matchers(), emit, relevant, opts.arrivalTime), origin)
     case 'syslog': {
       const m = opts.prefix !== undefined ? matchers() : [...matchers(), syslogLoosePrefix]
       return counted(new SyslogParser(origin, m, emit, opts.server, opts.syslogYear, relevant), origin)
@@ -80,7 +90,7 @@ function build(
     case 'csvlog':
       return counted(new CsvLogParser(origin, emit, relevant), origin)
     case 'jsonlog':
-      return counted(new JsonLogParser(origin, emit, relevant), origin)
+      return counted(new JsonLogParser(origin, emit, relevant, opts.prefix, opts.server), origin)
     case 'azure':
       return counted(new AzureNdjsonParser(origin, opts, emit), origin)
   }
@@ -110,7 +120,9 @@ class AutoParser implements LogParser {
     return this.inner?.irrelevant ?? 0
   }
 
+  /** At the current end of a followed input: decide on the lines there are, then settle. */
   settle(): void {
+    if (this.inner === undefined && this.buf.length > 0) this.decide()
     this.inner?.settle()
   }
 
@@ -138,9 +150,12 @@ class AutoParser implements LogParser {
   }
 
   private decide(): void {
-    const d = detectFormat(this.buf)
-    const sample = this.buf.filter((l) => l.length > 0 && l.charCodeAt(0) !== 9 && l.charCodeAt(0) !== 32)
-    const p = build(this.opts, this.sink, d.format, this.opts.prefix ?? d.prefix, sample)
+    const fixed = this.opts.format
+    const d = fixed === 'auto' ? detectFormat(this.buf) : { format: fixed, prefix: undefined }
+    const text = d.format === 'stderr' || d.format === 'syslog'
+    const sample = text ? prefixSample(d.format as 'stderr' | 'syslog', this.buf) : []
+    const prefix = this.opts.prefix ?? (fixed === 'auto' ? d.prefix : detectPrefix(sample))
+    const p = build(this.opts, this.sink, d.format, prefix, sample)
     this.inner = p
     for (let i = 0; i < this.buf.length; i++) p.push(this.buf[i], this.pos[i])
     this.buf = []

@@ -3,6 +3,7 @@
 
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
+import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { LineSplitter } from './line-splitter.js'
 
@@ -33,8 +34,9 @@ export async function* readLineBatches(path: string): AsyncIterable<LineBatch> {
   yield* splitLineBatches(stream)
 }
 
-/** Any byte stream (stdin, a socket) as batches of lines. */
-export async function* splitLineBatches(stream: AsyncIterable<Buffer>): AsyncIterable<LineBatch> {
+/** Any byte stream (stdin) as batches of lines; gzip (by its magic bytes) is decompressed, as for files. */
+export async function* splitLineBatches(input: AsyncIterable<Buffer>): AsyncIterable<LineBatch> {
+  const stream = await gunzipIfCompressed(input)
   const splitter = new LineSplitter()
   let batch: LineBatch = { lines: [], positions: [] }
   const onLine = (line: string, position: number) => {
@@ -52,6 +54,28 @@ export async function* splitLineBatches(stream: AsyncIterable<Buffer>): AsyncIte
   }
   splitter.end(onLine)
   if (batch.lines.length > 0) yield batch
+}
+
+/** `zcat`-free pipes: `cat postgresql.log.gz | connrca classify` reads the log, not its gzip bytes. */
+export async function gunzipIfCompressed(input: AsyncIterable<Buffer>): Promise<AsyncIterable<Buffer>> {
+  const it = input[Symbol.asyncIterator]()
+  let head: Buffer = Buffer.alloc(0)
+  let done = false
+  while (head.length < 2 && !done) {
+    const r = await it.next()
+    if (r.done) done = true
+    else head = head.length ? Buffer.concat([head, r.value]) : r.value
+  }
+  async function* rest(): AsyncIterable<Buffer> {
+    if (head.length) yield head
+    while (!done) {
+      const r = await it.next()
+      if (r.done) return
+      yield r.value
+    }
+  }
+  if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return rest()
+  return Readable.from(rest()).pipe(createGunzip({ chunkSize: 1 << 20 }))
 }
 
 /** A file line by line; convenient where speed does not matter (tests, small inputs). */

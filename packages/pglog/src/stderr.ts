@@ -19,6 +19,8 @@ export class TextLogParser {
     private readonly matchers: PrefixMatcher[],
     emit: (r: LogRecord) => void,
     private readonly relevant: RecordFilter | undefined = undefined,
+    /** the time a line arrived (live sources), for prefixes without a timestamp */
+    private readonly arrivalTime: (() => number) | undefined = undefined,
   ) {
     this.joiner = new Joiner(emit)
   }
@@ -29,7 +31,8 @@ export class TextLogParser {
 
   push(line: string, position: number): void {
     if (line.length === 0) return
-    if (!this.entry(line, 0, position, Number.NaN, -1, undefined))
+    const arrived = this.arrivalTime === undefined ? Number.NaN : this.arrivalTime()
+    if (!this.entry(line, 0, position, arrived, -1, undefined))
       this.origin.dead(line, position, `line does not match log_line_prefix '${this.matchers[0].prefix}'`)
   }
 
@@ -87,7 +90,7 @@ export class TextLogParser {
     const sqlstate = sev.sqlstate ?? f.sqlstate
     if (this.relevant !== undefined && !this.relevant(severity, line, sev.msgStart, sqlstate)) {
       this.joiner.skip(key, position)
-      this.origin.irrelevant++
+      if (position > this.origin.countAfter) this.origin.irrelevant++
       return true
     }
     const rec: LogRecord = {

@@ -56,6 +56,39 @@ describe('csvlog', () => {
 })
 
 describe('jsonlog', () => {
+  it("Google Cloud Logging's export of Cloud SQL: textPayload is a stderr line ('[%p]: [%l-1] db=%d,user=%u '), timestamp its time, tab lines their own entries", () => {
+    const entry = (textPayload: string, timestamp: string) =>
+      JSON.stringify({
+        insertId: 'x',
+        logName: 'projects/p/logs/cloudsql.googleapis.com%2Fpostgres.log',
+        receiveTimestamp: '2020-05-02T13:00:22.45390538Z',
+        resource: { labels: { database_id: 'p:orders', project_id: 'p', region: 'europe' }, type: 'cloudsql_database' },
+        severity: 'INFO',
+        textPayload,
+        timestamp,
+      })
+    const text = [
+      entry('[24667]: [1-1] db=[unknown],user=[unknown] LOG:  connection received: host=10.0.0.7 port=59760', '2020-05-02T13:00:20.382318Z'),
+      entry('[24667]: [2-1] db=shop,user=alice FATAL:  password authentication failed for user "alice"', '2020-05-02T13:00:20.38403Z'),
+      entry('[24667]: [3-1] db=shop,user=alice DETAIL:  Connection matched pg_hba.conf line 7: "host all all all md5"', '2020-05-02T13:00:20.38404Z'),
+      entry('[31]: [4-1] db=,user= LOG:  automatic vacuum of table "shop.public.t": index scans: 0', '2020-05-02T13:00:21Z'),
+      entry('\tpages: 0 removed, 1 remain, 0 skipped due to pins, 0 skipped frozen', '2020-05-02T13:00:21Z'),
+    ].join('\n')
+    expect(detectFormat(text.split('\n'))).toEqual({ format: 'jsonlog' })
+    for (const opts of [{}, { server: 'orders-prod' }]) {
+      const r = parse(text, opts)
+      expect(r.dead).toEqual([])
+      expect(r.records.map((x) => [x.server, iso(x.time), x.pid, x.severity, x.user, x.database])).toEqual([
+        [opts.server ?? 'p:orders', '2020-05-02T13:00:20.382Z', 24667, 'LOG', undefined, undefined],
+        [opts.server ?? 'p:orders', '2020-05-02T13:00:20.384Z', 24667, 'FATAL', 'alice', 'shop'],
+        [opts.server ?? 'p:orders', '2020-05-02T13:00:21.000Z', 31, 'LOG', undefined, undefined],
+      ])
+      expect(r.records[1].detail).toContain('pg_hba.conf line 7')
+      expect(r.records[2].message).toMatch(/index scans: 0\npages: 0 removed/)
+    }
+    expect(parse(`${entry('no prefix here', '2020-05-02T13:00:21Z')}`).dead[0].reason).toMatch(/Cloud SQL textPayload does not match/)
+  })
+
   const line = JSON.stringify({
     timestamp: '2026-03-02 10:02:03.123 CET',
     user: 'alice',
@@ -155,6 +188,38 @@ describe('syslog', () => {
       expect(iso(r.records[1].time)).toBe('2026-12-02T18:00:05.500Z')
     }
     expect(detectFormat(text.split('\n'))).toMatchObject({ format: 'syslog' })
+  })
+
+  it('format syslog or stderr without a prefix detects it from the first lines (as auto does); [unknown] is absent, not "[unknown"', () => {
+    // found by the rsyslog relay test: an explicit format skipped detection and the loose matcher
+    // read `user=[unknown],` as "[unknown" and an application name with a space as its first word
+    const syslog = [
+      '<134>Dec  7 02:15:03 vm postgres[17173]: [3-1] user=[unknown],db=[unknown],app=[unknown],client=127.0.0.3 LOG:  connection received: host=127.0.0.3 port=43309',
+      '<134>Dec  7 02:15:03 vm postgres[17173]: [4-1] user=alice,db=shop,app=my app,client=127.0.0.3 FATAL:  password authentication failed for user "alice"',
+    ].join('\n')
+    const r = parse(syslog, { format: 'syslog' })
+    expect(r.dead).toEqual([])
+    expect(r.records.map((x) => [x.pid, x.user, x.database, x.application, x.clientIp])).toEqual([
+      [17173, undefined, undefined, undefined, '127.0.0.3'],
+      [17173, 'alice', 'shop', 'my app', '127.0.0.3'],
+    ])
+    const stderr = [
+      '2026-12-07 02:15:03.120 UTC [17173] LOG:  connection received: host=127.0.0.3 port=43309',
+      '2026-12-07 02:15:03.125 UTC [17173] [user=alice,db=shop,app=my app] FATAL:  password authentication failed for user "alice"',
+    ].join('\n')
+    const s = parse(stderr, { format: 'stderr' })
+    expect(s.dead).toEqual([])
+    expect(s.records[1]).toMatchObject({ user: 'alice', database: 'shop', application: 'my app' })
+  })
+
+  it('the loose matcher (an unknown prefix) reads user=[unknown] as absent', () => {
+    const r = parse('<134>Dec  7 02:15:03 vm postgres[17173]: [3-1] <x> user=[unknown] db=[unknown] LOG:  connection received: host=127.0.0.3 port=1', {
+      format: 'syslog',
+    })
+    expect(r.dead).toEqual([])
+    expect(r.records[0]).toMatchObject({ pid: 17173, clientIp: undefined })
+    expect(r.records[0].user).toBeUndefined()
+    expect(r.records[0].database).toBeUndefined()
   })
 
   it("Heroku's logplex lines: RFC 3339 time, app[postgres.<pid>] tag without a host, [DB] tag, ' sql_error_code = %e ' prefix", () => {

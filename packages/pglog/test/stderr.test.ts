@@ -128,6 +128,23 @@ describe('stderr dead letters', () => {
     const r = parse('[5] LOG:  x', { format: 'stderr', prefix: '[%p] ' })
     expect(r.dead[0].reason).toMatch(/no timestamp/)
   })
+
+  it('prefix without a timestamp on a live source: the arrival time, instead of a dead letter', () => {
+    const P = 'user=%u,db=%d,app=%a,client=%h '
+    const lines = [
+      'user=alice,db=shop,app=psql,client=10.0.0.9 FATAL:  password authentication failed for user "alice"',
+      'user=alice,db=shop,app=psql,client=10.0.0.9 DETAIL:  Password does not match for user "alice".',
+    ].join('\n')
+    expect(parse(lines, { format: 'stderr', prefix: P }).dead[0].reason).toMatch(/no timestamp/)
+    const r = parse(lines, { format: 'stderr', prefix: P, arrivalTime: () => 1_796_000_000_000 })
+    expect(r.dead).toEqual([])
+    expect(r.records).toEqual([
+      expect.objectContaining({ time: 1_796_000_000_000, user: 'alice', clientIp: '10.0.0.9', detail: expect.stringContaining('does not match') }),
+    ])
+    // a prefix with a timestamp keeps its own
+    const own = parse('2026-03-02 10:02:03.123 UTC [5] LOG:  x', { format: 'stderr', prefix: '%m [%p] ', arrivalTime: () => 1 })
+    expect(own.records[0].time).toBe(Date.UTC(2026, 2, 2, 10, 2, 3, 123))
+  })
 })
 
 describe('localized severity words (lc_messages = de_DE)', () => {
@@ -164,5 +181,20 @@ describe('settle (follow mode, at the current end of a file)', () => {
     p.push('2026-03-02 10:00:00.002 UTC [12] b@db DETAIL:  User "b" has an expired password.', 300)
     p.flush()
     expect(got[1]).toBe('12 password authentication failed for user "b" / User "b" has an expired password.')
+  })
+
+  it('without a configured prefix (format auto, or stderr alone) settle decides on the lines there are', async () => {
+    const { createParser } = await import('../src/index.js')
+    for (const format of ['auto', 'stderr'] as const) {
+      const got: string[] = []
+      const p = createParser(
+        { format, source: { kind: 'file', name: 'f' } },
+        { record: (r) => got.push(`${r.pid} ${r.user}`), deadLetter: () => {} },
+      )
+      p.push('2026-03-02 10:00:00.001 UTC [11] a@db FATAL:  password authentication failed for user "a"', 0)
+      p.push('2026-03-02 10:00:00.002 UTC [12] b@db FATAL:  password authentication failed for user "b"', 100)
+      p.settle()
+      expect(got).toEqual(['11 a'])
+    }
   })
 })

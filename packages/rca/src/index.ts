@@ -1,4 +1,11 @@
-export { BASELINE_P, type BaselineRow, Baselines, poissonThreshold } from './baseline.js'
+export {
+  BASELINE_P,
+  BaselineLearner,
+  type BaselineOptions,
+  type BaselineSnapshot,
+  type HourlyFailures,
+  poissonThreshold,
+} from './baseline.js'
 export { persistenceOf, RECURRENCE_WINDOW_MS, severityOf, TRANSIENT_LIMIT_MS } from './classify.js'
 export { gatewayFor, SINGLE_SERVER_GATEWAYS } from './gateways.js'
 export { incidentId } from './incident-id.js'

@@ -79,16 +79,19 @@ export function suggestFirewallRule(ips: string[]): Suggestion | undefined {
   if (rules.length === 0) return undefined
   const main = rules[0]
   const single = main.startIp === main.endIp
+  // a sentence ("suggestion: admit …"); the warning against the all-addresses rule is in the
+  // steps, where it fits the server's flavour, not repeated here
   const what = single
-    ? `Admits only the denied client ${main.startIp}.`
-    : `Admits ${main.startIp}–${main.endIp} (${main.cidr}), the smallest block holding the ${main.addresses} denied addresses of that network, typically one ISP pool of dynamic addresses.`
-  const more = rules.length > 1 ? ` Denied clients also came from ${rules.length - 1} other network(s); see rules.` : ''
+    ? `admit only the denied client ${main.startIp} (${main.cidr}).`
+    : `admit ${main.cidr} (${main.startIp}–${main.endIp}), the smallest block holding the ${main.addresses} denied addresses of that network, typically one ISP pool of dynamic addresses.`
+  const others = rules.length - 1
+  const more = others > 0 ? ` Denied clients also came from ${others} other ${others === 1 ? 'network' : 'networks'}; see rules.` : ''
   return {
     kind: 'firewall_rule',
     startIp: main.startIp,
     endIp: main.endIp,
     cidr: main.cidr,
-    note: `${what}${more} ${ALL_ADDRESSES_WARNING}`,
+    note: `${what}${more}`,
     ...(rules.length > 1 ? { rules: rules.map(({ startIp, endIp, cidr }) => ({ startIp, endIp, cidr })) } : {}),
   }
 }

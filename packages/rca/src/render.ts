@@ -84,7 +84,8 @@ export function renderRca(i: RenderInput, info?: ServerInfo): Rendered {
   if (likely) sentences.push(`Likely cause: ${likely.title}. ${likely.text}`)
   sentences.push(persistenceSentence(i))
   if (i.status === 'resolved') sentences.push(`No such failures since ${utcMinute(i.lastFailure)} UTC: resolved.`)
-  const title = `${cause.title} ${i.server}${i.status === 'resolved' ? ' (resolved)' : ''}`
+  // the status is shown beside the title everywhere ([resolved] …): not repeated in it
+  const title = `${cause.title} ${i.server}`
   const steps = stepsFor(i.category, {
     server: i.server,
     flavour,

@@ -1,4 +1,4 @@
-import type { Category, RcaEvent, RcaStatus, ServerInfo, TopEntry, WindowCount } from '@connrca/contracts'
+import type { Category, RcaEvent, RcaStatus, ServerInfo, TopEntry, WindowCount, WindowTallies } from '@connrca/contracts'
 import { CATEGORIES, topEntries } from '@connrca/contracts'
 import { diagnose } from './diagnosis/index.js'
 import type { EvidenceCollector } from './diagnosis/evidence.js'
@@ -78,7 +78,12 @@ interface CauseState {
 
 const DETAILED_WINDOWS = 48
 const WINDOWS_IN_EVENT = 288
-const MAP_CAP = 1000
+/**
+ * Distinct values kept per list of an incident's folded windows (older than DETAILED_WINDOWS):
+ * the top lists are exact below it; beyond, values past the cap in one fold are dropped (an
+ * incident with more than 100,000 distinct clients, users or databases in its old windows).
+ */
+const MAP_CAP = 100_000
 const SAMPLES = 5
 
 export interface RcaSnapshot {
@@ -109,7 +114,8 @@ export class IncidentTracker {
     this.criticalCount = opts.criticalCount ?? 100
   }
 
-  onWindow(w: WindowCount): void {
+  /** `all`: the window's complete tallies (exact incident top lists); without it, its top lists. */
+  onWindow(w: WindowCount, all?: WindowTallies): void {
     const W = this.opts.windowMs
     // Hopping mode: only the tumbling-equivalent windows make incidents (overlaps would double count).
     if (w.windowEnd - w.windowStart !== W || w.windowStart % W !== 0) return
@@ -123,11 +129,11 @@ export class IncidentTracker {
     const inc = cs.open
     if (inc) {
       if (w.windowStart >= inc.start && w.windowStart < inc.lastEnd) {
-        this.put(inc, w)
+        this.put(inc, w, all)
         this.send(inc, 'updated', w.windowEnd)
       } else if (w.windowStart === inc.lastEnd) {
         if (failing) {
-          this.put(inc, w)
+          this.put(inc, w, all)
           this.send(inc, 'updated', w.windowEnd)
         } else {
           this.resolve(cs, w.windowEnd)
@@ -138,13 +144,13 @@ export class IncidentTracker {
     }
     const last = cs.last
     if (last && w.windowStart >= last.start && w.windowStart < last.lastEnd) {
-      this.put(last, w)
+      this.put(last, w, all)
       this.send(last, 'resolved', last.lastEnd + W)
     } else if (last && w.windowStart === last.lastEnd && failing) {
       // The quiet window was not quiet after all (late data): the incident goes on.
       cs.open = last
       cs.last = undefined
-      this.put(last, w)
+      this.put(last, w, all)
       this.send(last, 'updated', w.windowEnd)
     } else if (failing) {
       const earlier = cs.history.filter((s) => s < w.windowStart && s >= w.windowStart - RECURRENCE_WINDOW_MS).length
@@ -163,7 +169,7 @@ export class IncidentTracker {
         earlier,
       }
       cs.open = next
-      this.put(next, w)
+      this.put(next, w, all)
       this.send(next, 'open', w.windowEnd)
     }
   }
@@ -247,7 +253,7 @@ export class IncidentTracker {
   }
 
   /** Inserts or replaces the window's latest revision. */
-  private put(inc: Incident, w: WindowCount): void {
+  private put(inc: Incident, w: WindowCount, all: WindowTallies | undefined): void {
     const rec: WindowRec = {
       start: w.windowStart,
       end: w.windowEnd,
@@ -256,9 +262,9 @@ export class IncidentTracker {
       first: w.firstFailure,
       last: w.lastFailure,
       reasons: w.reasons,
-      clients: w.topClients,
-      users: w.topUsers,
-      databases: w.topDatabases,
+      clients: all?.clients ?? w.topClients,
+      users: all?.users ?? w.topUsers,
+      databases: all?.databases ?? w.topDatabases,
       samples: w.sampleMessages ?? [],
     }
     const i = inc.recs.findIndex((r) => r.start === w.windowStart)

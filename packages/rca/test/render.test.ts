@@ -52,7 +52,9 @@ describe('renderRca text', () => {
     expect(renderRca(input('auth_fail', { attempts: 824 })).text).toContain('That is 50% of the 824 connections')
     expect(renderRca(input('auth_fail', { attempts: 10 })).text).not.toContain('That is')
     const r = renderRca(input('auth_fail', { status: 'resolved' }))
-    expect(r.title).toMatch(/\(resolved\)$/)
+    // the status is shown beside the title ([resolved] …, status fields): the title does not repeat it
+    expect(r.title).toBe(renderRca(input('auth_fail')).title)
+    expect(r.title).not.toContain('resolved')
     expect(r.text).toContain('No such failures since 10:47 UTC')
   })
 
@@ -165,7 +167,7 @@ describe('suggestFirewallRule', () => {
       endIp: '203.0.113.7',
       cidr: '203.0.113.7/32',
     })
-    expect(s.note).toContain('0.0.0.0–255.255.255.255')
+    expect(s.note).toBe('admit only the denied client 203.0.113.7 (203.0.113.7/32).')
     expect(s.rules).toBeUndefined()
   })
 
@@ -198,5 +200,31 @@ describe('SINGLE_SERVER_GATEWAYS', () => {
     expect(Object.keys(SINGLE_SERVER_GATEWAYS)).toHaveLength(31)
     expect(SINGLE_SERVER_GATEWAYS['Australia East']).toEqual(['13.75.149.87', '40.79.161.1'])
     expect(SINGLE_SERVER_GATEWAYS['Brazil South']).toEqual(['104.41.11.5'])
+  })
+})
+
+describe('texts people read (issue 14)', () => {
+  it('the suggestion reads as a sentence and the all-addresses warning appears once, only where it applies', () => {
+    for (const f of FLAVOURS) {
+      const r = renderRca(input('firewall_deny'), { name: 'orders-prod', flavour: f })
+      expect(r.suggestion?.note).toBe(
+        'admit 81.2.69.0/24 (81.2.69.0–81.2.69.255), the smallest block holding the 3 denied addresses of that network, typically one ISP pool of dynamic addresses.',
+      )
+      const everything = [r.suggestion?.note, r.text, ...r.steps].join('\n')
+      const warnings = everything.split('0.0.0.0–255.255.255.255').length - 1
+      // Azure firewall rules have an all-addresses form to warn against; pg_hba.conf has 0.0.0.0/0
+      expect(warnings, f).toBe(f === 'self-hosted' ? 0 : 1)
+      if (f === 'self-hosted') {
+        expect(r.steps.join('\n')).toContain('pg_hba.conf')
+        expect(r.steps.join('\n')).not.toMatch(/firewall rule|portal/)
+      }
+    }
+    expect(suggestFirewallRule(['81.2.69.1', '81.2.69.2', '10.0.0.1'])?.note).toContain(
+      'Denied clients also came from 1 other network; see rules.',
+    )
+  })
+
+  it('"1 connection attempt", not "1 connection attempts"', () => {
+    expect(renderRca(input('auth_fail', { count: 1 })).text).toMatch(/^1 connection attempt to /)
   })
 })

@@ -252,6 +252,30 @@ describe('replays and restarts', () => {
 })
 
 describe('windowing → incidents', () => {
+  it("an incident's top clients are exact sums, not sums of each window's top 5 (issue 11 defect 4)", () => {
+    const out: RcaEvent[] = []
+    const tr = new IncidentTracker({ windowMs: W }, (e) => out.push(e))
+    const agg = new WindowAggregator({ windowMs: W, allowedLatenessMs: 0, idleTimeoutMs: 30_000 }, (w, all) =>
+      tr.onWindow(w, all),
+    )
+    let n = 0
+    const fail = (time: number, clientIp: string) =>
+      agg.add({ id: `e${n++}`, server: 's', time, outcome: 'failed', category: 'auth_fail', clientIp, message: 'x' })
+    // Each of 10 windows: 5 one-off clients fail twice (its top 5), the steady client once.
+    for (let i = 0; i < 10; i++) {
+      const t = T0 + i * W + 1000
+      for (let k = 0; k < 5; k++) for (let j = 0; j < 2; j++) fail(t + k * 10 + j, `10.0.${i}.${k}`)
+      fail(t + 100, '10.9.9.9')
+      tr.onWatermark(agg.watermarks())
+    }
+    agg.flushAll()
+    tr.flushAll(agg.watermarks())
+    const last = out.at(-1)!
+    expect(last.count).toBe(110)
+    expect(last.topClients[0]).toEqual({ value: '10.9.9.9', count: 10 })
+    expect(last.topClients.slice(1).every((c) => c.count === 2)).toBe(true)
+  })
+
   it('turns a firewall storm into the documented RCA text', () => {
     const out: RcaEvent[] = []
     const tr = new IncidentTracker(

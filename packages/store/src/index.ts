@@ -1,4 +1,4 @@
-export { type LearnedRate, learnBaselines } from './baselines.js'
+export { baselineHistory, type HourlyFailureRow } from './baselines.js'
 export { BatchWriter, BatchWriterClosed, type BatchWriterOptions } from './batch-writer.js'
 export { applyMigrations, defaultMigrationsDir, loadMigrations, type Migration, MigrationError } from './migrations.js'
 export { openStore, type Store, StoreError, type StoreOptions } from './open-store.js'

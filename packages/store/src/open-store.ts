@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { Readable } from 'node:stream'
-import { type ClickHouseClient, createClient } from '@clickhouse/client'
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client'
 import { type ConnectionEvent, type DeadLetter, type RcaEvent, StoreConfig, type WindowCount } from '@connrca/contracts'
 import type { RecyclingChdbConnection } from './chdb-session.js'
 import { applyMigrations, defaultMigrationsDir, loadMigrations, reconcileTtl } from './migrations.js'
@@ -257,6 +257,9 @@ function serverOptions(cfg: StoreConfig, database: string | undefined) {
     // below the server's keep-alive (ClickHouse default 3 s) so a reused socket is never half-closed
     keep_alive: { enabled: true, idle_socket_ttl: 2500 },
     request_timeout: 120_000,
+    // every failure reaches the caller, which says it in one line: the client's own log would add
+    // a stack trace per error and a send_progress_in_http_headers warning on every start
+    log: { level: ClickHouseLogLevel.OFF },
   }
 }
 

@@ -80,6 +80,10 @@ SETTINGS max_execution_time = ${timeoutSec}, timeout_overflow_mode = 'throw', ma
 class ResultLines {
   private names: string[] | undefined
   private types: string[] | undefined
+  private namesLine = ''
+  private typesLine = ''
+  /** A line equal to the names header: a repeated header if the types line follows, else a row. */
+  private held: string | undefined
   private readonly rows: unknown[][] = []
   private bytes = 0
   private truncated = false
@@ -96,22 +100,38 @@ class ResultLines {
     this.partial = parts.pop() ?? ''
     for (const line of parts) {
       if (!line) continue
-      if (!this.names) this.names = JSON.parse(line)
-      else if (!this.types) this.types = JSON.parse(line)
-      else {
-        // +1: the comma between rows in the JSON answer
-        if (this.rows.length >= this.maxRows || this.bytes + line.length + 1 > this.maxBytes) {
-          this.truncated = true
-          return false
-        }
-        this.bytes += line.length + 1
-        this.rows.push(JSON.parse(line))
-      }
+      if (!this.names) {
+        this.names = JSON.parse(line)
+        this.namesLine = line
+      } else if (!this.types) {
+        this.types = JSON.parse(line)
+        this.typesLine = line
+      } else if (this.held !== undefined) {
+        const held = this.held
+        this.held = undefined
+        // chDB streams each block of a UNION ALL with its own names and types header
+        if (line === this.typesLine) continue
+        if (!this.row(held) || !this.row(line)) return false
+      } else if (line === this.namesLine) this.held = line
+      else if (!this.row(line)) return false
     }
     return true
   }
 
+  private row(line: string): boolean {
+    // +1: the comma between rows in the JSON answer
+    if (this.rows.length >= this.maxRows || this.bytes + line.length + 1 > this.maxBytes) {
+      this.truncated = true
+      return false
+    }
+    this.bytes += line.length + 1
+    this.rows.push(JSON.parse(line))
+    return true
+  }
+
   result(): Omit<ReadOnlySqlResult, 'elapsedMs'> {
+    if (this.held !== undefined) this.row(this.held)
+    this.held = undefined
     const names = this.names ?? []
     const columns = names.map((name, i) => ({ name, type: this.types?.[i] ?? '' }))
     return { columns, rows: this.rows, truncated: this.truncated }

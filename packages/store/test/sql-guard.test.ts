@@ -127,6 +127,18 @@ describe('runReadOnlySql on chDB', () => {
     expect(res.elapsedMs).toBeGreaterThanOrEqual(0)
   })
 
+  it('UNION ALL: each block of the stream repeats the header; rows hold data only', async () => {
+    const res = await runReadOnlySql(
+      store,
+      "SELECT 'a' AS k, toString(number) AS v FROM numbers(2) UNION ALL SELECT 'b', toString(number) FROM numbers(2)",
+    )
+    expect(res.columns.map((c) => c.name)).toEqual(['k', 'v'])
+    expect([...res.rows].sort()).toEqual([['a', '0'], ['a', '1'], ['b', '0'], ['b', '1']])
+    // a row equal to the header's names is data when no types line follows it
+    const same = await runReadOnlySql(store, "SELECT 'k' AS k, 'v' AS v")
+    expect(same.rows).toEqual([['k', 'v']])
+  })
+
   it('cuts the result at maxRows and says so', async () => {
     const res = await runReadOnlySql(store, 'SELECT number FROM system.numbers LIMIT 100000', { maxRows: 25 })
     expect(res.rows).toHaveLength(25)

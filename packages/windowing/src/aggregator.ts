@@ -1,4 +1,4 @@
-import type { ConnectionEvent, WindowCount } from '@connrca/contracts'
+import type { ConnectionEvent, WindowCount, WindowTallies } from '@connrca/contracts'
 import { type ResolvedWindowOptions, resolveWindowOptions, type WindowOptions } from './options.js'
 import { fromSnapshot, type KeyState, newKey, toSnapshot } from './snapshot.js'
 import { applyEvent, emitDirty, hasDirty, newWindow, type WindowState } from './window-state.js'
@@ -25,7 +25,7 @@ export class WindowAggregator {
 
   constructor(
     opts: WindowOptions,
-    private readonly emit: (w: WindowCount) => void,
+    private readonly emit: (w: WindowCount, all: WindowTallies) => void,
   ) {
     this.o = resolveWindowOptions(opts)
   }
@@ -115,7 +115,7 @@ export class WindowAggregator {
     return toSnapshot(this.keys.values(), this._lateDropped, this.clock)
   }
 
-  static restore(opts: WindowOptions, emit: (w: WindowCount) => void, state: unknown): WindowAggregator {
+  static restore(opts: WindowOptions, emit: (w: WindowCount, all: WindowTallies) => void, state: unknown): WindowAggregator {
     const agg = new WindowAggregator(opts, emit)
     const s = fromSnapshot(state)
     agg._lateDropped = s.lateDropped

@@ -1,4 +1,11 @@
-import { CATEGORIES, type Category, type ConnectionEvent, topEntries, type WindowCount } from '@connrca/contracts'
+import {
+  CATEGORIES,
+  type Category,
+  type ConnectionEvent,
+  topEntries,
+  type WindowCount,
+  type WindowTallies,
+} from '@connrca/contracts'
 import { bump } from './counter.js'
 
 /** Failures of one category inside one window of one server. */
@@ -73,7 +80,12 @@ export function applyEvent(w: WindowState, e: ConnectionEvent, maxSamples: numbe
 }
 
 /** Emits one WindowCount per category whose counts changed since the last emission, categories in contract order. */
-export function emitDirty(server: string, w: WindowState, topN: number, emit: (c: WindowCount) => void): number {
+export function emitDirty(
+  server: string,
+  w: WindowState,
+  topN: number,
+  emit: (c: WindowCount, all: WindowTallies) => void,
+): number {
   let n = 0
   for (const category of CATEGORIES) {
     const agg = w.cats.get(category)
@@ -81,24 +93,32 @@ export function emitDirty(server: string, w: WindowState, topN: number, emit: (c
     agg.dirty = false
     agg.revision++
     n++
-    emit({
-      server,
-      category,
-      windowStart: w.start,
-      windowEnd: w.end,
-      failures: agg.failures,
-      attempts: w.attempts,
-      distinctClients: agg.clients.size,
-      firstFailure: agg.first,
-      lastFailure: agg.last,
-      // Reasons are a short closed vocabulary: keep them all so sums across windows stay exact.
-      reasons: topEntries(agg.reasons, Number.POSITIVE_INFINITY),
-      topClients: topEntries(agg.clients, topN),
-      topUsers: topEntries(agg.users, topN),
-      topDatabases: topEntries(agg.databases, topN),
-      revision: agg.revision,
-      sampleMessages: agg.samples.slice(),
-    })
+    const all: WindowTallies = {
+      clients: topEntries(agg.clients, Number.POSITIVE_INFINITY),
+      users: topEntries(agg.users, Number.POSITIVE_INFINITY),
+      databases: topEntries(agg.databases, Number.POSITIVE_INFINITY),
+    }
+    emit(
+      {
+        server,
+        category,
+        windowStart: w.start,
+        windowEnd: w.end,
+        failures: agg.failures,
+        attempts: w.attempts,
+        distinctClients: agg.clients.size,
+        firstFailure: agg.first,
+        lastFailure: agg.last,
+        // Reasons are a short closed vocabulary: keep them all so sums across windows stay exact.
+        reasons: topEntries(agg.reasons, Number.POSITIVE_INFINITY),
+        topClients: all.clients.slice(0, topN),
+        topUsers: all.users.slice(0, topN),
+        topDatabases: all.databases.slice(0, topN),
+        revision: agg.revision,
+        sampleMessages: agg.samples.slice(),
+      },
+      all,
+    )
   }
   return n
 }

@@ -29,8 +29,10 @@ export function assertSafeBinding(host: string, token: string | undefined): void
  */
 export function bearerMatches(req: IncomingMessage, token: string): boolean {
   const header = req.headers.authorization
-  if (typeof header !== 'string' || !header.startsWith('Bearer ')) return false
-  const given = createHash('sha256').update(header.slice(7).trim()).digest()
+  // the scheme is case-insensitive (RFC 7235 §2.1)
+  const m = typeof header === 'string' ? /^bearer +(.*)$/i.exec(header) : null
+  if (!m) return false
+  const given = createHash('sha256').update(m[1].trim()).digest()
   const expected = createHash('sha256').update(token).digest()
   return timingSafeEqual(given, expected)
 }

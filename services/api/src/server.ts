@@ -82,7 +82,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
     // The dashboard shell is static and holds no data: a browser navigation cannot carry a
     // bearer header, so the page loads openly and every data request it makes needs the token.
-    const asset = method === 'GET' || method === 'HEAD' ? assets.get(url.pathname) : undefined
+    // /incidents/<id> is one page for every id; the script reads the id from the address
+    const assetPath = /^\/incidents\/[^/]+$/.test(url.pathname) ? '/incidents/' : url.pathname
+    const asset = method === 'GET' || method === 'HEAD' ? assets.get(assetPath) : undefined
     if (asset) {
       sendAsset(res, asset)
       return 'static'

@@ -36,6 +36,9 @@ export function loadAssets(): Map<string, Asset> {
   add('/app.js', path.join(webDir, 'app.js'))
   add('/style.css', path.join(webDir, 'style.css'))
   add('/favicon.svg', path.join(webDir, 'favicon.svg'))
+  add('/incident.js', path.join(webDir, 'incident.js'))
+  // served for every /incidents/<id> (see server.ts): the link in each notification
+  add('/incidents/', path.join(webDir, 'incident.html'))
   // uPlot is a dependency of the connrca package itself, so it resolves from the root in every layout.
   const require = createRequire(packagePath('package.json'))
   const uplotDir = path.dirname(require.resolve('uplot/package.json'))

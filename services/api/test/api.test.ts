@@ -46,6 +46,13 @@ describe('auth and transport', () => {
     expect((await h.get('/metrics', null)).status).toBe(401)
   })
 
+  it('takes the bearer scheme in any case (RFC 7235)', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+      const r = await fetch(`${h.url}/api/v1/failures?${range}`, { headers: { authorization: `${scheme} ${TOKEN}` } })
+      expect(r.status, scheme).toBe(200)
+    }
+  })
+
   it('answers /healthz without a token', async () => {
     const r = await h.get('/healthz', null)
     expect(r.status).toBe(200)

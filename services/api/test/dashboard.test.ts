@@ -179,6 +179,57 @@ describe.skipIf(!present)('dashboard in headless Chromium', () => {
     expect(Number((await kpi('k-failures')).replace(/,/g, ''))).toBe(fw)
   })
 
+  it('the ratio tile never says "7 of 0 attempts": a server that logs failures but not connections', async () => {
+    const now = Date.now()
+    await h.store.insertConnectionEvents([
+      {
+        id: 'kpi-only-1',
+        server: 'kpi-only',
+        time: now - 3_600_000,
+        outcome: 'failed',
+        category: 'auth_fail',
+        reason: 'password_auth_failed',
+        sqlstate: '28P01',
+        user: 'app',
+        database: 'orders',
+        clientIp: '10.9.9.9',
+        message: 'password authentication failed for user "app"',
+        source: { kind: 'file', name: '/var/log/pg.log', position: 0 },
+      },
+    ])
+    const open = async (q: string) => {
+      await page.goto(`${h.url}/?${q}`)
+      await page.waitForFunction(() => document.body.dataset.loaded !== undefined, null, { timeout: 15_000 })
+    }
+    await open('server=kpi-only')
+    expect(await kpi('k-ratio-sub')).toBe('1 failure; attempts not logged (log_connections off)')
+    expect(await kpi('k-ratio')).not.toContain('%')
+    await open('server=crm-prod')
+    expect(await kpi('k-ratio-sub')).toMatch(/^[\d.,]+K? of [\d.,]+K? attempts$/)
+  })
+
+  it('serves /incidents/<id>, the page every notification links to: windows, evidence, steps', async () => {
+    const fw = h.data.rcaEvents
+      .filter((e) => e.category === 'firewall_deny' && e.server === 'orders-prod')
+      .sort((a, b) => b.revision - a.revision)[0]
+    await page.goto(`${h.url}/incidents/${encodeURIComponent(fw.id)}`)
+    await page.waitForSelector('#incident[data-state="ready"]', { timeout: 15_000 })
+    expect(await page.locator('#title').textContent()).toBe(fw.title)
+    expect(await page.locator('#text').textContent()).toBe(fw.text)
+    expect(await page.locator('#steps li').allTextContents()).toEqual(fw.steps)
+    const hyps = await page.locator('#hypotheses li').allTextContents()
+    expect(hyps[0]).toMatch(/^new clients or a moved egress address \(score 0\.95\).*evidence: addresses \d+/)
+    expect(await page.locator('#windows tr').count()).toBe(fw.windows.length)
+    expect(await page.locator('#revisions li').count()).toBeGreaterThan(0)
+    await page.goto(`${h.url}/incidents/no-such-incident`)
+    await page.waitForSelector('#incident[data-state="missing"]', { timeout: 15_000 })
+    expect(await page.locator('#message').textContent()).toContain('No incident no-such-incident')
+    // the browser logs the 404 of that fetch; it is the expected one, not a page error
+    const notFound = pageErrors.findIndex((e) => e.includes('404'))
+    expect(notFound).toBeGreaterThanOrEqual(0)
+    pageErrors.splice(notFound, 1)
+  })
+
   it('asks for a token when the tab has none', async () => {
     const other = await browser.newPage()
     try {

@@ -489,12 +489,19 @@
         )
       : { v: 0 }
     $('k-failures-sub').textContent = peak.v ? `peak ${fmtInt.format(peak.v)} at ${utc(peak.t, true)} UTC` : 'none'
-    const r = ratio.overall.ratio
+    const o = ratio.overall
+    // without log_connections the server logs failures but not the attempts: no ratio to show
+    const counted = o.attempts >= o.failures && o.attempts > 0
+    const r = counted ? o.ratio : null
     const kRatio = $('k-ratio')
     kRatio.textContent = pct(r)
     kRatio.className = `value ${r === null ? '' : r >= 0.1 ? 'bad' : r >= 0.02 ? 'warn' : 'ok'}`
-    $('k-ratio-sub').textContent =
-      `${fmtCompact.format(ratio.overall.failures)} of ${fmtCompact.format(ratio.overall.attempts)} attempts`
+    const n = (v, word) => `${fmtCompact.format(v)} ${word}${v === 1 ? '' : 's'}`
+    $('k-ratio-sub').textContent = counted
+      ? `${fmtCompact.format(o.failures)} of ${n(o.attempts, 'attempt')}`
+      : o.failures
+        ? `${n(o.failures, 'failure')}; attempts not logged (log_connections off)`
+        : 'no attempts logged'
     const open = rca.events.filter((e) => e.status !== 'resolved')
     const kOpen = $('k-open')
     kOpen.textContent = String(open.length)
@@ -512,8 +519,10 @@
     kPipe.textContent = health.status === 'ok' ? 'OK' : health.status
     kPipe.className = `value ${health.status === 'ok' ? 'ok' : 'warn'}`
     const dl = health.store.deadLetters.last24h
+    const late = (health.pipeline?.stages ?? []).reduce((n, s) => n + (s.lateDropped ?? 0), 0)
     $('k-pipeline-sub').textContent =
-      `${lag === null ? 'no events yet' : `newest ${ago(Date.now() - lag)}`} · ${dl} dead letter${dl === 1 ? '' : 's'}/24h`
+      `${lag === null ? 'no events yet' : `newest ${ago(Date.now() - lag)}`} · ${dl} dead letter${dl === 1 ? '' : 's'}/24h` +
+      (late ? ` · ${late} late (dropped)` : '')
   }
 
   // ---------------------------------------------------------------- load loop

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { type Config, ConfigError, parseConfig } from '@connrca/contracts'
+import { compilePrefix } from '@connrca/pglog'
 import { parse as parseYaml } from 'yaml'
 import { UserError } from './errors.js'
 
@@ -22,10 +23,21 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env):
       throw new UserError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`)
     }
   }
+  let config: Config
   try {
-    return parseConfig(raw, env, file ?? 'defaults')
+    config = parseConfig(raw, env, file ?? 'defaults')
   } catch (err) {
     if (err instanceof ConfigError) throw new UserError(err.message)
     throw err
   }
+  // a bad log_line_prefix is one line at start naming file and key, not a dead letter per line
+  config.sources.forEach((s, i) => {
+    if (s.prefix === undefined) return
+    try {
+      compilePrefix(s.prefix)
+    } catch (e) {
+      throw new UserError(`${file}: sources.${i}.prefix: ${(e as Error).message}`)
+    }
+  })
+  return config
 }

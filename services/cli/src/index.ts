@@ -1,2 +1,2 @@
-export { SAMPLE, SAMPLE_THRESHOLDS, bundledSample } from './embedded/sample.js'
+export { SAMPLE, SAMPLE_THRESHOLDS, bundledSample, sampleStart, writtenSampleStart } from './embedded/sample.js'
 export * from './generate/index.js'

@@ -26,6 +26,26 @@ describe('the diagnosis names the injected situation first', () => {
   }
 })
 
+describe('what the log says beside the message', () => {
+  const run = async (name: string) => {
+    const sc = diagnosisScenarios(start).find((s) => s.name === name)!
+    const events = classifiedEvents({ servers: sc.servers, start, durationMs: 6 * HOUR, incidents: sc.incidents })
+    return incidentsOf(sc.incidents[0], await runStage(events)).sort((a, b) => b.count - a.count)[0]
+  }
+
+  it('auth_fail on a self-hosted or Flexible server: the pg_hba.conf line the failures matched (DETAIL)', async () => {
+    const main = await run('rotation gone wrong')
+    expect(main.hypotheses?.[0].text).toMatch(/The attempts matched pg_hba\.conf line \d+: host /)
+  })
+
+  it('tls_reject: the TLS versions the server asked for (HINT, PostgreSQL 14+)', async () => {
+    const main = await run('legacy TLS client')
+    const top = main.hypotheses![0]
+    expect(top.title).toBe('1 client, legacy driver; the server asks for TLSv1.2 to TLSv1.3')
+    expect(top.steps[0]).toContain('to one that speaks TLSv1.2 to TLSv1.3.')
+  })
+})
+
 describe('restarts give the same diagnosis', () => {
   it('batches of 337 events with a snapshot + restore after every 5 batches = one uninterrupted run', async () => {
     const scenarios = diagnosisScenarios(start).filter(
@@ -73,10 +93,10 @@ describe('late and redelivered events', () => {
 describe('the bundled sample story', () => {
   it('each story incident is diagnosed as what the story injected', async () => {
     const servers = SAMPLE_SERVERS.map((s) => s.name)
-    const incidents = defaultIncidents(servers, SAMPLE.start, SAMPLE.durationMs)
+    const incidents = defaultIncidents(servers, start, SAMPLE.durationMs)
     const events = classifiedEvents({
       servers,
-      start: SAMPLE.start,
+      start,
       durationMs: SAMPLE.durationMs,
       incidents,
       seed: SAMPLE.seed,

@@ -1,16 +1,17 @@
-import type { z } from 'zod'
 import { Config } from './index.js'
+import { strictIssues } from './strict.js'
 
 /** Environment variables that override the file, for containers and secrets. */
-const ENV_OVERRIDES: Record<string, (c: Record<string, any>, v: string) => void> = {
-  CONNRCA_STORE_URL: (c, v) => section(c, 'store').url = v,
-  CONNRCA_STORE_USER: (c, v) => section(c, 'store').username = v,
-  CONNRCA_STORE_PASSWORD: (c, v) => section(c, 'store').password = v,
-  CONNRCA_DATA_DIR: (c, v) => section(c, 'store').dataDir = v,
-  CONNRCA_API_TOKEN: (c, v) => section(c, 'api').token = v,
-  CONNRCA_API_HOST: (c, v) => section(c, 'api').host = v,
-  CONNRCA_API_PORT: (c, v) => section(c, 'api').port = Number(v),
-  KAFKA_BROKERS: (c, v) => section(c, 'kafka').brokers = v.split(',').map((b) => b.trim()),
+const ENV_OVERRIDES: Record<string, { path: string; apply: (c: Record<string, any>, v: string) => void }> = {
+  CONNRCA_STORE_URL: { path: 'store.url', apply: (c, v) => (section(c, 'store').url = v) },
+  CONNRCA_STORE_USER: { path: 'store.username', apply: (c, v) => (section(c, 'store').username = v) },
+  CONNRCA_STORE_PASSWORD: { path: 'store.password', apply: (c, v) => (section(c, 'store').password = v) },
+  CONNRCA_DATA_DIR: { path: 'store.dataDir', apply: (c, v) => (section(c, 'store').dataDir = v) },
+  CONNRCA_API_TOKEN: { path: 'api.token', apply: (c, v) => (section(c, 'api').token = v) },
+  CONNRCA_API_HOST: { path: 'api.host', apply: (c, v) => (section(c, 'api').host = v) },
+  // a number only when it reads as one: "80a" stays a string, so the error names the variable
+  CONNRCA_API_PORT: { path: 'api.port', apply: (c, v) => (section(c, 'api').port = /^\d+$/.test(v) ? Number(v) : v) },
+  KAFKA_BROKERS: { path: 'kafka.brokers', apply: (c, v) => (section(c, 'kafka').brokers = v.split(',').map((b) => b.trim())) },
 }
 
 function section(c: Record<string, any>, name: string): Record<string, any> {
@@ -29,17 +30,30 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError(`${origin}: expected a mapping at the top level`)
   }
-  for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {
+  // unknown keys and unit-less durations of the file itself, before env values join it
+  const strict = strictIssues(Config, doc)
+  const fromEnv = new Map<string, string>()
+  for (const [name, { path, apply }] of Object.entries(ENV_OVERRIDES)) {
     const v = env[name]
-    if (v !== undefined && v !== '') apply(doc, v)
+    if (v !== undefined && v !== '') {
+      apply(doc, v)
+      fromEnv.set(path, name)
+    }
   }
   const result = Config.safeParse(doc)
-  if (!result.success) throw new ConfigError(formatIssues(result.error, origin))
-  return result.data
+  const issues = [...strict, ...(result.success ? [] : result.error.issues)]
+  if (issues.length) throw new ConfigError(formatIssues(issues, origin, fromEnv))
+  return result.data!
 }
 
-function formatIssues(error: z.ZodError, origin: string): string {
-  return error.issues
-    .map((i) => `${origin}: ${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`)
+function formatIssues(issues: { path: PropertyKey[]; message: string }[], origin: string, fromEnv: Map<string, string>): string {
+  return issues
+    .map((i) => {
+      const path = i.path.map(String).join('.')
+      const env = [...fromEnv].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1]
+      // a value from the environment is named by its variable: the file does not hold it
+      if (env) return `${env}: ${i.message} (it sets ${path})`
+      return `${origin}: ${path ? `${path}: ` : ''}${i.message}`
+    })
     .join('\n')
 }

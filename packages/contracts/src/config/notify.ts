@@ -1,11 +1,17 @@
 import { z } from 'zod'
 import { Duration } from './duration.js'
+import { urlWithScheme } from './strict.js'
 import { Category } from '../connection-event.js'
 import { Persistence, RcaSeverity } from '../rca-event.js'
 
 const duration = Duration
 
-export const NotifyFormat = z.enum(['generic', 'alertmanager', 'slack', 'teams'])
+/**
+ * `alertmanager`: the webhook payload Alertmanager itself sends (for receivers that take it);
+ * `alertmanager-api`: alerts pushed to an Alertmanager's `POST /api/v2/alerts`, so its routes,
+ * silences and inhibitions apply (url: http://alertmanager:9093/api/v2/alerts).
+ */
+export const NotifyFormat = z.enum(['generic', 'alertmanager', 'alertmanager-api', 'slack', 'teams'])
 export type NotifyFormat = z.infer<typeof NotifyFormat>
 
 /** Incident fields a route, an inhibition rule or a group key can look at. */
@@ -16,7 +22,7 @@ export type NotifyLabel = z.infer<typeof NotifyLabel>
 export const NotifyReceiver = z
   .object({
     name: z.string().min(1),
-    url: z.string().url().optional(),
+    url: urlWithScheme('http', 'https').optional(),
     /** Name of an environment variable holding the URL (webhook URLs often embed a token). */
     urlEnv: z.string().optional(),
     format: NotifyFormat.default('generic'),
@@ -100,7 +106,7 @@ export const NotifyConfig = z
     /** Incidents not updated for this long are forgotten (the digest needs at least 24 h). */
     retention: duration.default('7d'),
     /** Base URL of the connrca UI, used for links in messages. */
-    externalUrl: z.string().url().optional(),
+    externalUrl: urlWithScheme('http', 'https').optional(),
   })
   .superRefine((cfg, ctx) => {
     const receivers = new Set<string>()

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { Duration } from './duration.js'
+import { urlWithScheme } from './strict.js'
 import { LogFormat } from '../log-record.js'
 
 const duration = Duration
@@ -24,7 +25,11 @@ export const FileSource = z.object({
   /** Files, directories or globs. */
   paths: z.array(z.string()).min(1),
   /** Regex with a named group `server` applied to the path, e.g. `logs/(?<server>[^/]+)/`. */
-  serverFromPath: z.string().optional(),
+  serverFromPath: z
+    .string()
+    .refine(compiles, { error: (iss) => `not a valid regular expression: ${regexError(String(iss.input))}`, abort: true })
+    .refine((s) => /\(\?<server>/.test(s), 'needs a named group (?<server>…) that captures the server name')
+    .optional(),
   /** Keep watching for growth, rotation and new files after the existing content is read. */
   follow: z.boolean().default(true),
   /** Fallback poll interval (fs.watch misses events on some file systems). */
@@ -89,7 +94,7 @@ export const AzureCredentialConfig = z.discriminatedUnion('type', [
     /** Environment variable holding the secret, so the file holds none. */
     clientSecretEnv: z.string().optional(),
     /** Microsoft Entra authority, e.g. https://login.chinacloudapi.cn; default: the one of `endpoint`'s cloud. */
-    authorityHost: z.string().url().optional(),
+    authorityHost: urlWithScheme('https').optional(),
     /** For an authority Microsoft's instance discovery does not know (Azure Stack, a private cloud). */
     disableInstanceDiscovery: z.boolean().optional(),
   }),
@@ -127,7 +132,7 @@ export const AzureSource = z.object({
    * Query endpoint of a sovereign cloud (https://api.loganalytics.azure.cn/v1, https://api.loganalytics.us/v1);
    * default https://api.loganalytics.io/v1. Azure Monitor Private Link needs no change here (it works through DNS).
    */
-  endpoint: z.string().url().optional(),
+  endpoint: urlWithScheme('https').optional(),
   /** Token audience; default: the one of `endpoint`'s cloud (set it when `endpoint` is a proxy). */
   audience: z.string().url().optional(),
   /** Extra CA certificate (PEM file) to trust for `endpoint`, e.g. a TLS-inspecting proxy. */
@@ -146,3 +151,16 @@ export type AzureSource = z.infer<typeof AzureSource>
 
 export const SourceConfig = z.discriminatedUnion('type', [FileSource, SyslogSource, HttpSource, StdinSource, AzureSource])
 export type SourceConfig = z.infer<typeof SourceConfig>
+
+function compiles(pattern: string): boolean {
+  return regexError(pattern) === undefined
+}
+
+function regexError(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern)
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}

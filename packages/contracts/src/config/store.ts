@@ -1,9 +1,10 @@
 import { z } from 'zod'
+import { urlWithScheme } from './strict.js'
 
 /** Embedded chDB on a data directory (default), or a ClickHouse server over HTTP. */
 export const StoreConfig = z.object({
   /** `http(s)://host:8123` for a server; absent = embedded chDB. */
-  url: z.string().url().optional(),
+  url: urlWithScheme('http', 'https').optional(),
   dataDir: z.string().default('.connrca/data'),
   database: z.string().default('connrca'),
   username: z.string().default('default'),

@@ -177,3 +177,40 @@ export function alertmanagerDigest(v: DigestView): AlertmanagerPayload {
     alerts: [alert],
   }
 }
+
+/** One alert as `POST /api/v2/alerts` takes it (Alertmanager computes status and fingerprint itself). */
+export const PostableAlert = z.strictObject({
+  labels: AlertmanagerAlert.shape.labels,
+  annotations: LabelSet,
+  startsAt: z.iso.datetime(),
+  endsAt: z.iso.datetime(),
+  generatorURL: z.string(),
+})
+export const AlertmanagerApiPayload = z.array(PostableAlert).min(1)
+export type AlertmanagerApiPayload = z.infer<typeof AlertmanagerApiPayload>
+
+/**
+ * How long a pushed firing alert stays active without a new push. Alertmanager resolves an
+ * alert at its endsAt (or after resolve_timeout, 5 min, without one); the notifier pushes again
+ * on every change and every repeatInterval (default 4 h), which moves it forward.
+ */
+export const AM_API_FIRING_HORIZON_MS = 24 * 3_600_000
+
+function postable(a: Alert, firingUntil: number): z.infer<typeof PostableAlert> {
+  return {
+    labels: a.labels,
+    annotations: a.annotations,
+    startsAt: a.startsAt,
+    endsAt: a.status === 'firing' ? iso(firingUntil) : a.endsAt,
+    generatorURL: a.generatorURL,
+  }
+}
+
+/** The incidents as alerts for Alertmanager's API: same labels (and so fingerprints) as the webhook format. */
+export function alertmanagerApiIncidents(v: IncidentsView): AlertmanagerApiPayload {
+  return alertmanagerIncidents(v).alerts.map((a) => postable(a, v.sentAt + AM_API_FIRING_HORIZON_MS))
+}
+
+export function alertmanagerApiDigest(v: DigestView): AlertmanagerApiPayload {
+  return alertmanagerDigest(v).alerts.map((a) => postable(a, v.to))
+}

@@ -1,6 +1,13 @@
 import type { NotifyFormat } from '@connrca/contracts'
 import type { z } from 'zod'
-import { AlertmanagerPayload, alertmanagerDigest, alertmanagerIncidents } from './alertmanager.js'
+import {
+  AlertmanagerApiPayload,
+  AlertmanagerPayload,
+  alertmanagerApiDigest,
+  alertmanagerApiIncidents,
+  alertmanagerDigest,
+  alertmanagerIncidents,
+} from './alertmanager.js'
 import { GenericPayload, genericDigest, genericIncidents } from './generic.js'
 import { SlackPayload, slackDigest, slackIncidents } from './slack.js'
 import { TeamsPayload, teamsDigest, teamsIncidents } from './teams.js'
@@ -16,6 +23,7 @@ export * from './view.js'
 export const PAYLOAD_SCHEMAS: Record<NotifyFormat, z.ZodType> = {
   generic: GenericPayload,
   alertmanager: AlertmanagerPayload,
+  'alertmanager-api': AlertmanagerApiPayload,
   slack: SlackPayload,
   teams: TeamsPayload,
 }
@@ -28,6 +36,8 @@ export function renderPayload(format: NotifyFormat, view: View): unknown {
         return genericDigest(view)
       case 'alertmanager':
         return alertmanagerDigest(view)
+      case 'alertmanager-api':
+        return alertmanagerApiDigest(view)
       case 'slack':
         return slackDigest(view)
       case 'teams':
@@ -39,6 +49,8 @@ export function renderPayload(format: NotifyFormat, view: View): unknown {
       return genericIncidents(view)
     case 'alertmanager':
       return alertmanagerIncidents(view)
+    case 'alertmanager-api':
+      return alertmanagerApiIncidents(view)
     case 'slack':
       return slackIncidents(view)
     case 'teams':

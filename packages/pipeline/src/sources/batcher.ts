@@ -1,3 +1,4 @@
+import { retryWithBackoff } from '@connrca/observe'
 import type { DeadLetter, LogRecord } from '@connrca/contracts'
 import type { Deliver } from './types.js'
 
@@ -117,24 +118,22 @@ export class Batcher {
   private async pump(): Promise<void> {
     if (this.sending) return
     this.sending = true
-    let backoff = 250
     while (this.queue.length > 0) {
       const batch = this.queue[0]
       try {
-        await this.deliver({ records: batch.records, deadLetters: batch.deadLetters })
+        await retryWithBackoff(() => this.deliver({ records: batch.records, deadLetters: batch.deadLetters }), {
+          minMs: 250,
+          maxMs: 30_000,
+          retryable: () => !this.stopped,
+          onRetry: (err, _attempt, delay) =>
+            this.opts.logger?.(
+              `${this.opts.sourceName ?? 'source'}: delivery failed, retrying in ${delay} ms: ${(err as Error).message}`,
+            ),
+        })
       } catch (err) {
-        if (this.stopped) {
-          this.failure = err as Error
-          break
-        }
-        this.opts.logger?.(
-          `${this.opts.sourceName ?? 'source'}: delivery failed, retrying in ${backoff} ms: ${(err as Error).message}`,
-        )
-        await new Promise((r) => setTimeout(r, backoff))
-        backoff = Math.min(backoff * 2, 30_000)
-        continue
+        this.failure = err as Error
+        break
       }
-      backoff = 250
       this.queue.shift()
       for (const c of batch.commits) c()
       for (const w of this.roomWaiters.splice(0)) w()

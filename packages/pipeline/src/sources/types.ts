@@ -19,6 +19,8 @@ export interface Source {
   /** Resolves when the initial catch-up (existing file content / backfill) is delivered. */
   caughtUp(): Promise<void>
   progress?(): { bytesRead: number; bytesTotal: number }
+  /** Lines read and records let go by `SourceDeps.relevant` (not built, not delivered), for reports. */
+  readStats?(): { lines: number; irrelevant: number }
   /** Stop reading, deliver/flush what is parsed, resolve when idle. */
   stop(): Promise<void>
 }

@@ -6,9 +6,16 @@ import type {
   RcaEvent,
   ServerInfo,
   WindowCount,
+  WindowTallies,
 } from '@connrca/contracts'
 import { retryWithBackoff } from '@connrca/observe'
-import { type Baselines, EvidenceCollector, IncidentTracker } from '@connrca/rca'
+import {
+  BaselineLearner,
+  type BaselineSnapshot,
+  EvidenceCollector,
+  type HourlyFailures,
+  IncidentTracker,
+} from '@connrca/rca'
 import type { Store } from '@connrca/store'
 import type { Message, Publisher } from '@connrca/transport'
 import { WindowAggregator, windowOptionsFromConfig } from '@connrca/windowing'
@@ -38,8 +45,11 @@ export interface WindowStageOptions {
    * events). Ids are remembered per server for `allowedLateness + window` behind the newest event.
    */
   dedupeIds?: boolean
-  /** Learned normal rates: incidents open when a window departs from them (pipeline.thresholds as floor). */
-  baselines?: Baselines
+  /**
+   * History for the baselines (pipeline.baselines) from the store, e.g. `baselineHistory(store, …)`:
+   * used only when there is no state to restore (a fresh start); the state carries them after that.
+   */
+  baselineHistory?: HourlyFailures[]
 }
 
 export interface WindowStageState {
@@ -48,6 +58,8 @@ export interface WindowStageState {
   seen?: SeenIdsState
   /** Absent in checkpoints written before the diagnosis existed: it starts empty then. */
   evidence?: unknown
+  /** Learned baselines (when enabled); absent in older checkpoints: learning starts then. */
+  baselines?: BaselineSnapshot
 }
 
 /**
@@ -59,6 +71,7 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
   private readonly incidents: IncidentTracker
   /** Sees every event the windows count (not late ones), so a diagnosis made while windowing has it. */
   private readonly evidence: EvidenceCollector
+  private readonly baselines: BaselineLearner | undefined
   private events: ConnectionEvent[] = []
   private windowRows: WindowCount[] = []
   private rcaRows: RcaEvent[] = []
@@ -80,19 +93,35 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
     this.evidence = opts.state?.evidence
       ? EvidenceCollector.restore(evidenceOptions, opts.state.evidence)
       : new EvidenceCollector(evidenceOptions)
+    const b = opts.pipeline.baselines
+    if (b?.enabled) {
+      const baselineOptions = {
+        windowMs: windowOptions.windowMs,
+        learnDays: b.learnDays,
+        minDays: b.minDays,
+        p: b.p,
+        floor: opts.pipeline.thresholds,
+        revisionsWithinMs: windowOptions.allowedLatenessMs + 2 * windowOptions.windowMs,
+      }
+      if (opts.state?.baselines) this.baselines = BaselineLearner.restore(baselineOptions, opts.state.baselines)
+      else {
+        this.baselines = new BaselineLearner(baselineOptions)
+        if (!opts.state) this.baselines.seed(opts.baselineHistory ?? [])
+      }
+    }
+    const learner = this.baselines
     const rcaOptions = {
       windowMs: windowOptions.windowMs,
       thresholds: opts.pipeline.thresholds,
       servers: opts.servers,
       evidence: this.evidence,
-      ...(opts.baselines
-        ? { thresholdFor: opts.baselines.threshold.bind(opts.baselines) as Baselines['threshold'] }
-        : {}),
+      ...(learner ? { thresholdFor: learner.threshold.bind(learner) } : {}),
     }
-    const onWindow = (w: WindowCount) => {
+    const onWindow = (w: WindowCount, all: WindowTallies) => {
       this.windowRows.push(w)
       this.windowsOut++
-      this.incidents.onWindow(w)
+      learner?.observe(w)
+      this.incidents.onWindow(w, all)
     }
     const onRca = (e: RcaEvent) => {
       this.rcaRows.push(e)
@@ -119,6 +148,15 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
 
   get lateDropped(): number {
     return this.windows.lateDropped
+  }
+
+  /** Watermark (event time, ms) of each server. */
+  watermarks(): Map<string, number> {
+    return this.windows.watermarks()
+  }
+
+  get openIncidents(): number {
+    return this.incidents.openIncidents
   }
 
   readonly handle = async (batch: ConnectionEvent[]): Promise<void> => {
@@ -164,6 +202,7 @@ export class WindowStage implements RunnerStage<ConnectionEvent, WindowStageStat
       incidents: this.incidents.snapshot(),
       evidence: this.evidence.snapshot(),
     }
+    if (this.baselines) state.baselines = this.baselines.snapshot()
     if (this.seen) {
       this.seen.prune()
       state.seen = this.seen.snapshot()

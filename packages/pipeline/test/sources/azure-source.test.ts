@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import type { AccessToken, TokenCredential } from '@azure/core-auth'
 import { LogsQueryClient } from '@azure/monitor-query-logs'
-import { Classifier } from '@connrca/classifier'
+import { Classifier, FAILURE_TEXTS } from '@connrca/classifier'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   type AzureEmulator,
@@ -43,6 +43,7 @@ function seed(): void {
   emu.audience = 'https://api.loganalytics.io'
   emu.now = () => clock
   emu.overflowColumns.clear()
+  emu.missingTableShape = 'nested'
   emu.credential.scopes.length = 0
   const rows = []
   for (let i = 0; i < 30; i++) {
@@ -140,6 +141,20 @@ describe('azure source against the Log Analytics emulator', () => {
     expect(emu.requests.slice(0, 3).map((r) => r.status)).toEqual([429, 503, 200])
     expect(c.records.length).toBe(32)
     expect(logs.join('\n')).toMatch(/throttled \(429\).*retrying in 1 s/)
+  })
+
+  it('waits for the Retry-After of a 503 (load or maintenance) too', async () => {
+    emu.faults.push({ status: 503, retryAfter: '1' })
+    const c = new Collector()
+    const logs: string[] = []
+    const t0 = Date.now()
+    const done = await backfill(config() as never, NOW - 60 * MIN, NOW, c.deliver, undefined, {
+      credential,
+      logger: (l) => logs.push(l),
+    })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000)
+    expect(done.records).toBe(32)
+    expect(logs.join('\n')).toMatch(/HTTP 503 .*retrying in 1 s/)
   })
 
   it('splits a slice whose result would be truncated, until every row is read once', async () => {
@@ -320,6 +335,41 @@ describe('issue 13: the Log Analytics source against the service as it really an
     await only.caughtUp()
     await only.stop()
     expect(c2.records.map((r) => r.server)).toEqual(['billing', 'billing'])
+  })
+
+  it('says in one line when none of the tables exists', async () => {
+    emu.tables.delete('AzureDiagnostics')
+    emu.tables.delete('PGSQLServerLogs')
+    // The workspace has other data: the 400s, not a 204.
+    emu.add('Heartbeat', { TimeGenerated: new Date(NOW - MIN).toISOString() })
+    const logs: string[] = []
+    const c = new Collector()
+    const src = source({}, logs)
+    await src.start(c.deliver)
+    await src.caughtUp()
+    clock = NOW + MIN
+    await src.pullNow()
+    await src.stop()
+    expect(c.records.length).toBe(0)
+    expect(logs).toEqual([
+      `la: tables AzureDiagnostics, PGSQLServerLogs do not exist in workspace ${emu.workspaceId} (no diagnostic setting writes to them); nothing to read`,
+    ])
+  })
+
+  it('also finds the missing table when the SEM0100 comes as JSON text in innererror.information.details', async () => {
+    emu.missingTableShape = 'json-text'
+    emu.tables.delete('PGSQLServerLogs')
+    const logs: string[] = []
+    const c = new Collector()
+    const src = source({}, logs)
+    await src.start(c.deliver)
+    await src.caughtUp()
+    await src.stop()
+    expect(c.records.length).toBe(30)
+    expect(src.checkpoint()?.until).toBe(NOW)
+    expect(logs).toEqual([
+      `la: table PGSQLServerLogs does not exist in workspace ${emu.workspaceId} (no diagnostic setting writes to it); reading AzureDiagnostics`,
+    ])
   })
 
   // Fault 2: the limit text is only in details[].innererror, which the SDK drops.
@@ -505,6 +555,35 @@ describe('issue 13: the Log Analytics source against the service as it really an
     expect(hasTerm('checkpoint starting: time', 'connection')).toBe(false)
   })
 
+  it('the connection filter keeps a row for every failure text of the classifier catalog', async () => {
+    emu.tables.clear()
+    // A catalog text names a role or database as `"… `; any name will do.
+    const texts = FAILURE_TEXTS.map((t) => t.replace('"… ', '"x" '))
+    for (const [i, message] of texts.entries())
+      emu.add(
+        'AzureDiagnostics',
+        diagnosticsRow({
+          time: NOW - 50 * MIN + i * 1000,
+          server: 'orders-prod',
+          level: 'FATAL',
+          pid: 6000 + i,
+          message,
+        }),
+      )
+    emu.add(
+      'AzureDiagnostics',
+      diagnosticsRow({ time: NOW - MIN, server: 'orders-prod', message: 'checkpoint complete' }),
+    )
+    const c = new Collector()
+    const src = source()
+    await src.start(c.deliver)
+    await src.caughtUp()
+    await src.stop()
+    const kept = new Set(c.records.map((r) => r.message))
+    expect(texts.filter((t) => !kept.has(t))).toEqual([])
+    expect(kept.has('checkpoint complete')).toBe(false)
+  })
+
   // Fault 7: the smaller ones.
   it('Ctrl-C stops a pull at once, although the SDK ignores abortSignal', async () => {
     emu.faults.push({ delayMs: 5000 })
@@ -520,6 +599,19 @@ describe('issue 13: the Log Analytics source against the service as it really an
     )
     expect(err?.message).toBe('interrupted')
     expect(Date.now() - t0).toBeLessThan(1500)
+  }, 10_000)
+
+  it('stopping a scheduled source does not wait for a slow query either', async () => {
+    emu.faults.push({ delayMs: 5000 })
+    const logs: string[] = []
+    const src = source({}, logs)
+    await src.start(new Collector().deliver)
+    await new Promise((r) => setTimeout(r, 200))
+    const t0 = Date.now()
+    await src.stop()
+    expect(Date.now() - t0).toBeLessThan(1000)
+    expect(src.checkpoint()).toBeUndefined()
+    expect(logs).toEqual([])
   }, 10_000)
 
   it('a 504 (query over the server timeout) splits the slice instead of retrying it at the same size', async () => {
@@ -548,8 +640,21 @@ describe('issue 13: the Log Analytics source against the service as it really an
   })
 
   it("reads fields that overflowed AzureDiagnostics' 500 columns from AdditionalFields", async () => {
-    emu.overflowColumns.add('sqlerrcode_s')
-    emu.overflowColumns.add('errorLevel_s')
+    // Message, errorLevel_s and LogicalServerName_s are among the 200 columns every workspace has.
+    for (const c of ['sqlerrcode_s', 'processId_d', 'detail_log_s']) emu.overflowColumns.add(c)
+    emu.add(
+      'AzureDiagnostics',
+      diagnosticsRow({
+        time: NOW - 5 * MIN,
+        server: 'orders-flex',
+        flavour: 'flexible',
+        level: 'FATAL',
+        sqlstate: '28P01',
+        pid: 4242,
+        message: 'password authentication failed for user "app"',
+        detail: 'Role "app" does not exist.',
+      }),
+    )
     const c = new Collector()
     const src = source()
     await src.start(c.deliver)
@@ -558,6 +663,9 @@ describe('issue 13: the Log Analytics source against the service as it really an
     const orders = c.records.filter((r) => r.server === 'orders-prod' && r.severity === 'FATAL')
     expect(orders.length).toBe(30)
     expect(orders.every((r) => r.sqlstate === '28000')).toBe(true)
+    const flex = c.records.find((r) => r.server === 'orders-flex')!
+    expect([flex.sqlstate, flex.pid, flex.detail]).toEqual(['28P01', 4242, 'Role "app" does not exist.'])
+    expect(new Classifier().classify(flex)?.reason).toBe('password_auth_unknown_role')
   })
 
   it('a token for another audience is named as such (403 InvalidAuthenticationTokenAudience)', async () => {
@@ -610,6 +718,14 @@ describe('what @azure/monitor-query-logs surfaces (the reasons for the workaroun
     expect(e?.statusCode).toBe(400)
     expect(e?.message).toBe('The request had some invalid properties')
     expect(JSON.stringify(e?.details)).toContain("Failed to resolve table or column expression named 'PGSQLServerLogs'")
+  })
+
+  it('drops innererror.information, where the other shape of a missing-table 400 names the table', async () => {
+    emu.missingTableShape = 'json-text'
+    emu.tables.delete('PGSQLServerLogs')
+    const e = await caught(sdk().queryWorkspace(emu.workspaceId, q('PGSQLServerLogs'), span))
+    expect(e?.statusCode).toBe(400)
+    expect(JSON.stringify(e?.details)).not.toContain('PGSQLServerLogs')
   })
 
   it("drops a partial result's details[].innererror, where the limit is named", async () => {

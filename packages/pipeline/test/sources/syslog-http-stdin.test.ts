@@ -1,6 +1,11 @@
 import dgram from 'node:dgram'
+import { existsSync, readFileSync } from 'node:fs'
 import net from 'node:net'
+import { dirname, resolve } from 'node:path'
 import { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import type { LogRecord } from '@connrca/contracts'
+import { createParser } from '@connrca/pglog'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSource, type HttpPushSource, type Source, type SyslogListener } from '../../src/sources/index.js'
 import { Collector, pgLine, sleep, waitFor } from './helpers.js'
@@ -175,6 +180,48 @@ describe('http source', () => {
     expect(c.records.length).toBe(0)
   })
 
+  it("lines whose prefix has no timestamp (user=%u,db=%d,app=%a,client=%h) take the request's arrival time", async () => {
+    const { c, url } = await httpSource({ prefix: 'user=%u,db=%d,app=%a,client=%h ' })
+    const before = Date.now()
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret', 'content-type': 'text/plain' },
+      body: 'user=alice,db=shop,app=psql,client=10.0.0.9 FATAL:  password authentication failed for user "alice"\n',
+    })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({ accepted: 1, deadLetters: 0 })
+    expect(c.records[0]).toMatchObject({ user: 'alice', clientIp: '10.0.0.9', severity: 'FATAL' })
+    expect(c.records[0].time).toBeGreaterThanOrEqual(before)
+    expect(c.records[0].time).toBeLessThanOrEqual(Date.now())
+  })
+
+  it('decodes Content-Encoding gzip/deflate (Vector, Fluent Bit) within the body limit; the bearer scheme in any case', async () => {
+    const { gzipSync, deflateSync } = await import('node:zlib')
+    const { c, url } = await httpSource()
+    const post = (headers: Record<string, string>, body: Buffer | string) =>
+      fetch(`${url}?server=orders-prod`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer s3cret', 'content-type': 'text/plain', ...headers },
+        body,
+      })
+    const gz = await post({ 'content-encoding': 'gzip' }, gzipSync(pgLine(1) + pgLine(2)))
+    expect(gz.status).toBe(202)
+    expect(await gz.json()).toEqual({ accepted: 2, deadLetters: 0 })
+    const df = await post({ 'content-encoding': 'deflate', authorization: 'bearer s3cret' }, deflateSync(pgLine(3)))
+    expect(df.status).toBe(202)
+    expect((await post({ authorization: 'BEARER  s3cret' }, pgLine(4))).status).toBe(202)
+    expect(c.records.map((r) => r.message.length > 0)).toEqual([true, true, true, true])
+    // 1 MB of zeros compresses to ~1 KB: refused once it expands past the 4096-byte limit
+    const bomb = await post({ 'content-encoding': 'gzip' }, gzipSync(Buffer.alloc(1 << 20)))
+    expect(bomb.status).toBe(413)
+    expect(((await bomb.json()) as { error: string }).error).toMatch(/once decompressed/)
+    const broken = await post({ 'content-encoding': 'gzip' }, pgLine(5))
+    expect(broken.status).toBe(400)
+    const br = await post({ 'content-encoding': 'br' }, pgLine(5))
+    expect(br.status).toBe(415)
+    expect(c.records.length).toBe(4)
+  })
+
   it('a retried body with the same Idempotency-Key gets the same ids', async () => {
     const { c, url } = await httpSource()
     for (let i = 0; i < 2; i++) {
@@ -190,6 +237,87 @@ describe('http source', () => {
     const other = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer s3cret' }, body: pgLine(1) })
     expect(other.status).toBe(202)
     expect(new Set(c.records.map((r) => r.id)).size).toBe(3)
+  })
+})
+
+describe('http source: Heroku HTTPS log drains (application/logplex-1)', () => {
+  // Heroku's frames: an RFC 5424 header without structured data, the dyno as PROCID
+  const frame = (msg: string) => `${Buffer.byteLength(msg)} ${msg}`
+  const pg = (pid: number, text: string) => frame(`<134>1 2019-03-14T00:22:56.5+00:00 host app postgres.${pid} - ${text}`)
+  const frames = [
+    pg(4882, '[GREEN] [15-1]  sql_error_code = 28P01 FATAL:  password authentication failed for user "u1"'),
+    frame('<158>1 2019-03-14T00:22:56+00:00 host heroku router - at=info method=GET path="/" status=200'),
+    pg(4883, '[GREEN] [16-1]  sql_error_code = 28000 FATAL:  no pg_hba.conf entry for host "10.1.2.3", user "u2", database "d2", SSL off'),
+    pg(4883, '[GREEN] [16-2]  sql_error_code = 28000 DETAIL:  more'),
+    frame('<134>1 2019-03-14T00:22:57+00:00 host app heroku-postgres - source=DATABASE addon=x sample#current_transaction=1'),
+  ]
+  const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}?server=orders-prod`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret', 'content-type': 'application/logplex-1', 'logplex-msg-count': '5', ...headers },
+      body,
+    })
+
+  it("reads the frames back to back, PostgreSQL's with Heroku's prefix (the configured one is another input's), counts other dynos' frames as skipped", async () => {
+    const { c, url } = await httpSource()
+    const res = await post(url, frames.join(''), { 'logplex-frame-id': '09C557EAFCFB6CF2740EE62F62971098' })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({ accepted: 2, deadLetters: 0, skipped: 2 })
+    expect(c.deadLetters).toEqual([])
+    expect(c.records.map((r) => [r.server, new Date(r.time).toISOString(), r.pid, r.sqlstate, r.severity, r.detail])).toEqual([
+      ['orders-prod', '2019-03-14T00:22:56.500Z', 4882, '28P01', 'FATAL', undefined],
+      ['orders-prod', '2019-03-14T00:22:56.500Z', 4883, '28000', 'FATAL', 'more'],
+    ])
+    // Logplex retries a batch with the same Logplex-Frame-Id: same ids. A drain sends its URL's
+    // credentials (https://connrca:<token>@host/...) as basic auth
+    const basic = (pw: string) => `Basic ${Buffer.from(`connrca:${pw}`).toString('base64')}`
+    const retry = await post(url, frames.join(''), { 'logplex-frame-id': '09C557EAFCFB6CF2740EE62F62971098', authorization: basic('s3cret') })
+    expect(retry.status).toBe(202)
+    expect(c.records).toHaveLength(4)
+    expect(new Set(c.records.map((r) => r.id)).size).toBe(2)
+    expect((await post(url, frames.join(''), { authorization: basic('wrong!') })).status).toBe(401)
+    expect((await post(url, frames.join(''), { authorization: `Basic ${Buffer.from('s3cret').toString('base64')}` })).status).toBe(401)
+    // only a drain, which cannot send a Bearer header, may use basic auth
+    const text = await fetch(url, { method: 'POST', headers: { authorization: basic('s3cret'), 'content-type': 'text/plain' }, body: pgLine(1) })
+    expect(text.status).toBe(401)
+    expect(c.records).toHaveLength(4)
+  })
+
+  // the team's corpus (shared/real_logs/pgbadger/logplex, Heroku Postgres lines as `heroku logs`
+  // or a syslog drain wrote them), next to the checkout
+  const corpus = [5, 6]
+    .map((up) => resolve(dirname(fileURLToPath(import.meta.url)), `${'../'.repeat(up)}shared/real_logs/pgbadger/logplex`))
+    .find(existsSync)
+  it.runIf(corpus !== undefined)('a real Heroku Postgres log sent as drain frames gives the records the file gives', async () => {
+    const text = readFileSync(corpus!, 'utf8')
+    const direct: LogRecord[] = []
+    const p = createParser({ format: 'auto', source: { kind: 'file', name: 'logplex' } }, { record: (r) => direct.push(r), deadLetter: (d) => direct.push(d as never) })
+    const body: string[] = []
+    for (const [i, line] of text.split('\n').entries()) {
+      if (line === '') continue
+      p.push(line, i)
+      const m = /^(\S+) (?:(\S+) )?(\w+)\[([^\]]+)\]:? (.*)$/.exec(line)
+      if (!m) throw new Error(`not a logplex line: ${line}`)
+      body.push(frame(`<134>1 ${m[1]} ${m[2] ?? 'host'} ${m[3]} ${m[4]} - ${m[5]}`))
+    }
+    p.flush()
+    const { c, url } = await httpSource({ maxBodyBytes: 1 << 20 })
+    const res = await post(url, body.join(''), { 'logplex-msg-count': String(body.length) })
+    expect(res.status).toBe(202)
+    const fields = (r: LogRecord) => [r.time, r.pid, r.severity, r.sqlstate, r.message, r.detail, r.statement]
+    expect(direct.length).toBeGreaterThan(5)
+    expect(c.deadLetters).toEqual([])
+    expect(c.records.map(fields)).toEqual(direct.map(fields))
+  })
+
+  it('a body that is not logplex framing, or has another frame count than Logplex-Msg-Count, is refused (400) whole', async () => {
+    const { c, url } = await httpSource()
+    const errorOf = async (r: Response) => [r.status, ((await r.json()) as { error: string }).error]
+    expect(await errorOf(await post(url, frames.slice(0, 4).join('')))).toEqual([400, 'the body has 4 logplex frames, Logplex-Msg-Count says 5'])
+    expect(await errorOf(await post(url, `${frames.slice(0, 4).join('')}99 <134>1 short`))).toEqual([400, 'logplex frame 5 promises 99 bytes, 12 are left in the body'])
+    expect(await errorOf(await post(url, 'plain text line\n', { 'logplex-msg-count': '1' }))).toEqual([400, 'logplex frame 1 does not start with its length (LEN SP MSG)'])
+    expect(await errorOf(await post(url, frame('not syslog'), { 'logplex-msg-count': '1' }))).toEqual([400, 'logplex frame 1 has no RFC 5424 header (<PRI>1 TIMESTAMP HOST APP PROCID MSGID)'])
+    expect(c.records).toEqual([])
   })
 })
 

@@ -27,10 +27,15 @@ export const diagnoseAuth: Diagnose = ({ ev, flavour }) => {
   const rate = gN / minutes
   const manyUsers = gUsers >= GUESS_USERS
   const fast = gN >= GUESS_ATTEMPTS && rate >= GUESS_RATE && !gKnown
+  // the pg_hba.conf line the failures matched, when the DETAIL says (self-hosted PostgreSQL does)
+  const [hba] = ranked(f.hba, (n) => n)[0] ?? []
+  const hbaLine = hba === undefined ? undefined : hba.startsWith('line ') ? `pg_hba.conf ${hba}` : hba
+  const hbaNote = hbaLine ? ` The attempts matched ${hbaLine}.` : ''
   if (gIp !== '' && (manyUsers || fast)) {
+    const above = hba?.startsWith('line ') ? `above ${hba.slice(0, hba.indexOf(':'))}` : 'above the others'
     const block = isAzure(flavour)
       ? `Remove or narrow the firewall rule that admits ${gIp}: only known client addresses should reach the server.`
-      : `Block ${gIp} in front of the server (host firewall, security group) or with a pg_hba.conf "host all all ${gIp}/32 reject" line above the others, then reload.`
+      : `Block ${gIp} in front of the server (host firewall, security group) or with a pg_hba.conf "host all all ${gIp}/32 reject" line ${above}, then reload.`
     out.push(
       hypothesis({
         id: 'password_guessing',
@@ -114,5 +119,6 @@ export const diagnoseAuth: Diagnose = ({ ev, flavour }) => {
       )
     }
   }
+  if (hbaNote) for (const h of out) h.text += hbaNote
   return out
 }

@@ -37,6 +37,10 @@ export interface FailureAgg {
   users: Map<string, number>
   apps: Map<string, number>
   tls: Map<string, number>
+  /** pg_hba.conf lines the failures matched (DETAIL of authentication failures). */
+  hba: Map<string, number>
+  /** TLS versions the server said it accepts (HINT of refused handshakes). */
+  serverTls: Map<string, number>
   reasons: Map<string, number>
   /** Failures whose client did not fit the bucket's client map. */
   overflow: number
@@ -146,6 +150,8 @@ export function emptyFailures(): FailureAgg {
     users: new Map(),
     apps: new Map(),
     tls: new Map(),
+    hba: new Map(),
+    serverTls: new Map(),
     reasons: new Map(),
     overflow: 0,
   }
@@ -166,6 +172,8 @@ function mergeFailures(into: FailureAgg, f: FailureAgg): void {
     [into.users, f.users],
     [into.apps, f.apps],
     [into.tls, f.tls],
+    [into.hba, f.hba],
+    [into.serverTls, f.serverTls],
     [into.reasons, f.reasons],
   ] as const) {
     for (const [k, n] of src) m.set(k, (m.get(k) ?? 0) + n)
@@ -297,6 +305,8 @@ export class EvidenceCollector {
       if (app) bump(f.apps, app, SMALL_MAP)
     }
     if (e.tlsProtocol) bump(f.tls, e.tlsProtocol, SMALL_MAP)
+    if (e.hbaLine) bump(f.hba, e.hbaLine, SMALL_MAP)
+    if (e.serverTls) bump(f.serverTls, e.serverTls, SMALL_MAP)
     if (e.user !== undefined) bump(f.users, e.user, this.maxPerBucket)
     const ip = e.clientIp ?? ''
     let c = f.clients.get(ip)
@@ -461,6 +471,8 @@ export class EvidenceCollector {
               users: [...f.users],
               apps: [...f.apps],
               tls: [...f.tls],
+              hba: [...f.hba],
+              serverTls: [...f.serverTls],
               reasons: [...f.reasons],
             },
           ]),
@@ -503,6 +515,9 @@ export class EvidenceCollector {
             users: new Map(f.users),
             apps: new Map(f.apps),
             tls: new Map(f.tls),
+            // absent in checkpoints written before they were collected
+            hba: new Map(f.hba ?? []),
+            serverTls: new Map(f.serverTls ?? []),
             reasons: new Map(f.reasons),
           })
         }
@@ -549,6 +564,8 @@ export interface EvidenceSnapshot {
           users: [string, number][]
           apps: [string, number][]
           tls: [string, number][]
+          hba?: [string, number][]
+          serverTls?: [string, number][]
           reasons: [string, number][]
         },
       ][]

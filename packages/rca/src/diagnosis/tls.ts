@@ -13,6 +13,8 @@ export const diagnoseTls: Diagnose = ({ ev }) => {
   const protos = ranked(f.tls, (n) => n)
   const top3 = clients.slice(0, 3).reduce((a, [, n]) => a + n, 0)
   const proto = protos[0]?.[0]
+  // what the server asked for, when its HINT says (PG 14+): "between TLSv1.2 and TLSv1.3"
+  const accepts = ranked(f.serverTls, (n) => n)[0]?.[0]
   const noTls = (f.reasons.get('ssl_required') ?? 0) > f.n / 2
   const appText = apps.length ? `; application ${listOf(apps, 2)}` : ''
   const out: Hypothesis[] = []
@@ -22,13 +24,13 @@ export const diagnoseTls: Diagnose = ({ ev }) => {
         id: noTls ? 'client_without_tls' : 'legacy_client',
         title: noTls
           ? `${plural(Math.min(3, clients.length), 'client')} connecting without TLS`
-          : `${plural(Math.min(3, clients.length), 'client')}, legacy driver${proto ? ` (${proto})` : ''}`,
+          : `${plural(Math.min(3, clients.length), 'client')}, legacy driver${proto ? ` (${proto})` : ''}${accepts ? `; the server asks for ${accepts}` : ''}`,
         text: `${pct(top3, f.n)}% of the ${f.n} refused handshakes came from ${clients
           .slice(0, 3)
           .map(([ip]) => ip || '(unknown address)')
           .join(
             ', ',
-          )}${appText}${proto ? `; the client offered ${proto}` : ''}: ${noTls ? 'these clients do not encrypt while the server requires it' : 'an old driver or TLS library on those clients, not a server problem'}.`,
+          )}${appText}${proto ? `; the client offered ${proto}` : ''}${accepts ? `; the server accepts ${accepts}` : ''}: ${noTls ? 'these clients do not encrypt while the server requires it' : 'an old driver or TLS library on those clients, not a server problem'}.`,
         score: 0.6 + 0.3 * (top3 / f.n),
         evidence: { refused: f.n, clients: clients.length, fromTopClients: top3 },
         clients: clients.slice(0, 3).map(([ip]) => ip),
@@ -36,7 +38,7 @@ export const diagnoseTls: Diagnose = ({ ev }) => {
         steps: [
           noTls
             ? `Set sslmode=require in the connection settings of ${clients[0][0]}.`
-            : `Upgrade the driver / OpenSSL on ${clients[0][0]}${apps.length ? ` (${apps[0][0]})` : ''} to one that speaks TLS 1.2 or newer.`,
+            : `Upgrade the driver / OpenSSL on ${clients[0][0]}${apps.length ? ` (${apps[0][0]})` : ''} to one that speaks ${accepts ?? 'TLS 1.2 or newer'}.`,
         ],
       }),
     )
@@ -46,7 +48,7 @@ export const diagnoseTls: Diagnose = ({ ev }) => {
       hypothesis({
         id: 'server_tls_change',
         title: `${clients.length} clients refused at once: a TLS change on the server`,
-        text: `${clients.length} different clients were refused (the top three make ${pct(top3, f.n)}%): look for a changed minimum TLS version, certificate or ssl setting on the server rather than at one client.`,
+        text: `${clients.length} different clients were refused (the top three make ${pct(top3, f.n)}%): look for a changed minimum TLS version${accepts ? ` (it asks for ${accepts} now)` : ''}, certificate or ssl setting on the server rather than at one client.`,
         score: 0.4 + 0.5 * (1 - top3 / f.n),
         evidence: { refused: f.n, clients: clients.length },
         clients: clients.slice(0, 10).map(([ip]) => ip),

@@ -1,8 +1,5 @@
-/** Equal-jitter exponential delay, never below minMs (same rule as @connrca/observe's retryWithBackoff). */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30))
-  return Math.max(minMs, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2))
-}
+/** The project's one backoff rule (equal jitter, never below minMs). */
+export { backoffDelay } from '@connrca/observe'
 
 /** Resolves after `ms`, or early (without throwing) when the signal aborts. */
 export function pause(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,12 +1,12 @@
-import { stat } from 'node:fs/promises'
-import { openStore } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
+import { openStoreOrExplain } from '../instance.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
-import { readFiles } from '../embedded/read-files.js'
+import { openSources, readToEnd, sourcesForPaths } from '../embedded/inputs.js'
 import { Summary } from '../embedded/summary.js'
 import { UsageError } from '../errors.js'
 import { fmt, progressReporter, renderRcaForTerminal } from '../output.js'
+import { UnparsedReport } from '../unparsed.js'
 import { parseFormat } from './classify.js'
 
 const USAGE = 'connrca analyze FILE… [--format F] [--prefix P] [--server S] [--json] [--no-store] [--data-dir D] [--config C]'
@@ -32,23 +32,33 @@ export async function analyze(argv: string[]): Promise<void> {
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
 
-  const store = values['no-store'] ? undefined : await openStore(config.store)
+  const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
+  const inputs = await sourcesForPaths(positionals, { format, prefix: values.prefix, server: values.server }, false)
+
+  const store = values['no-store'] ? undefined : await openStoreOrExplain(config, 'give analyze another --data-dir, or --no-store')
   try {
     if (store) await store.migrate()
     const pipeline = await EmbeddedPipeline.open(config, store, { fresh: true })
     const summary = new Summary()
     await pipeline.transport.subscribe('connections', 'summary', summary.onEvents)
     await pipeline.onRca('summary', summary.onRca)
+    const unparsed = new UnparsedReport()
+    await pipeline.transport.subscribe('deadletter', 'summary', unparsed.onDeadLetters)
 
-    let total = 0
-    for (const p of positionals) if (p !== '-') total += (await stat(p).catch(() => ({ size: 0 }))).size
+    const sources = openSources(inputs, log)
     const progress = progressReporter('analyze', values.progress)
+    const ticker = setInterval(() => {
+      let read = 0
+      let total = 0
+      for (const s of sources) {
+        const p = s.progress?.()
+        read += p?.bytesRead ?? 0
+        total += p?.bytesTotal ?? 0
+      }
+      progress.update(read, sources.reduce((n, s) => n + (s.readStats?.().lines ?? 0), 0), total)
+    }, 500)
     const started = performance.now()
-    const { lines, irrelevant } = await readFiles(
-      positionals,
-      { format, prefix: values.prefix, server: values.server, onProgress: (b, l) => progress.update(b, l, total) },
-      pipeline.deliver,
-    )
+    const { lines, irrelevant } = await readToEnd(sources, pipeline.deliver).finally(() => clearInterval(ticker))
     await pipeline.finish()
     progress.done()
     const elapsedMs = Math.round(performance.now() - started)
@@ -62,13 +72,14 @@ export async function analyze(argv: string[]): Promise<void> {
     })
     if (values.json) {
       const lastRcaMs = summary.lastRcaAt === undefined ? null : Math.round(summary.lastRcaAt - started)
-      process.stdout.write(`${JSON.stringify({ ...report, elapsedMs, lastRcaMs })}\n`)
+      process.stdout.write(`${JSON.stringify({ ...report, unparsedReasons: unparsed.toJSON(), elapsedMs, lastRcaMs })}\n`)
       return
     }
     const out: string[] = []
     out.push(
-      `${fmt(lines)} lines, ${fmt(report.records)} records, ${fmt(report.unparsed)} unparsed (dead-lettered) in ${(elapsedMs / 1000).toFixed(1)} s`,
+      `${fmt(lines)} lines, ${fmt(report.records)} records, ${fmt(report.unparsed)} unparsed (dead-lettered), ${fmt(report.lateDropped)} late (dropped) in ${(elapsedMs / 1000).toFixed(1)} s`,
     )
+    out.push(...unparsed.explain())
     const o = report.outcomes
     out.push(`connections: ${fmt(o.received)} received, ${fmt(o.authorized)} authorized, ${fmt(o.failed)} failed, ${fmt(o.closed)} closed`)
     out.push('')

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import { AzureQueryError, backfill, type PullProgress } from '@connrca/pipeline'
 import { type AzureSource, type Config, type ConnectionEvent, toMs } from '@connrca/contracts'
-import { openStore, StoreError } from '@connrca/store'
 import { parse } from '../args.js'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config-file.js'
+import { openStoreOrExplain } from '../instance.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
 import { UsageError, UserError } from '../errors.js'
 import { fmt } from '../output.js'
@@ -13,6 +13,7 @@ const USAGE = 'connrca azure backfill --source NAME --from ISO [--to ISO] [--con
 /** `connrca azure <subcommand>`: one-off jobs against a Log Analytics workspace. */
 export async function azure(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
+  if (sub === undefined || sub === '--help' || sub === '-h') return azureBackfill(['--help'])
   if (sub === 'backfill') return azureBackfill(rest)
   throw new UsageError(`${sub ? `unknown azure subcommand "${sub}"` : 'missing azure subcommand'}\nusage: ${USAGE}`)
 }
@@ -48,12 +49,7 @@ async function azureBackfill(argv: string[]): Promise<void> {
   const name = sourceName(source)
 
   const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
-  const store = await openStore(config.store).catch((err) => {
-    // chDB holds its data dir exclusively: the usual cause is a `connrca run` on the same dir.
-    if (err instanceof StoreError && !config.store.url)
-      throw new UserError(`${err.message} (is \`connrca run\` using it? stop it, or backfill into another --data-dir)`)
-    throw err
-  })
+  const store = await openStoreOrExplain(config, 'stop it, or backfill into another --data-dir')
   const started = performance.now()
   const abort = new AbortController()
   const onSignal = () => {

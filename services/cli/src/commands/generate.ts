@@ -10,7 +10,7 @@ const FORMATS: GenFormat[] = ['stderr', 'csvlog', 'jsonlog', 'syslog']
 
 /** Writes a realistic log with known injected incidents (stdout, one file, or one file per server). */
 export async function generate(argv: string[]): Promise<void> {
-  const { values } = parse(
+  const { values, positionals } = parse(
     argv,
     {
       out: { type: 'string' },
@@ -27,6 +27,11 @@ export async function generate(argv: string[]): Promise<void> {
     },
     USAGE,
   )
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`)
+  if (values.out !== undefined && values.dir !== undefined) throw new UsageError('give --out FILE or --dir DIR, not both')
+  if (values.prefix !== undefined && values.format !== 'stderr')
+    throw new UsageError(`--prefix applies to --format stderr only, not ${values.format}`)
+  if (values.truth !== undefined && values.truth === values.out) throw new UsageError('--truth and --out name the same file')
   const format = values.format as GenFormat
   if (!FORMATS.includes(format)) throw new UsageError(`unknown format "${values.format}" (${FORMATS.join(', ')})`)
   const start = Date.parse(values.start)
@@ -40,6 +45,9 @@ export async function generate(argv: string[]): Promise<void> {
   const rate = Number(values.rate)
   if (!(rate > 0)) throw new UsageError(`--rate must be a positive number of lines per second per server`)
   const servers = /^\d+$/.test(values.servers) ? Number(values.servers) : values.servers.split(',').filter(Boolean)
+  if (servers === 0 || (Array.isArray(servers) && servers.length === 0))
+    throw new UsageError(`--servers: expected a count above 0 or names a,b,c, got "${values.servers}"`)
+  if (!/^\d+$/.test(values.seed)) throw new UsageError(`--seed: expected a whole number, got "${values.seed}"`)
   const opts: GenerateOptions = {
     servers,
     start,
@@ -60,6 +68,8 @@ export async function generate(argv: string[]): Promise<void> {
     truth = await writeLog(values.out, opts)
   } else {
     const out = process.stdout
+    // a day of three servers is ~75 MB: not something to scroll past
+    if (out.isTTY) throw new UsageError('the log goes to stdout, which is a terminal: give --out FILE or --dir DIR, or pipe it')
     let buf = ''
     for (const text of renderedRecords(opts, (t) => (truth = t))) {
       buf += `${text}\n`

@@ -1,20 +1,21 @@
 import { createApiServer } from '@connrca/service-api'
-import { mayClassify } from '@connrca/classifier'
 import { type Config, type PipelineHealth, type RcaEvent, SourceConfig, toMs } from '@connrca/contracts'
-import { createSource, type Source } from '@connrca/pipeline'
+import type { Source } from '@connrca/pipeline'
 import { hasRoutes, storeBackedNotifier } from '@connrca/service-notifier'
-import { openStore, type Store } from '@connrca/store'
+import type { Store } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
-import { assertPrefix } from '../embedded/read-files.js'
+import { openSources, sourcesForPaths } from '../embedded/inputs.js'
 import { bundledSample } from '../embedded/sample.js'
-import { UserError } from '../errors.js'
+import { UsageError } from '../errors.js'
+import { openStoreOrExplain, removeInstanceFile, writeInstanceFile } from '../instance.js'
 import { fmt, renderRcaForTerminal } from '../output.js'
-import { inputStream } from '../stdin-shield.js'
+import { RunMetrics } from '../run-metrics.js'
 import { parseFormat } from './classify.js'
 
-const USAGE = 'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D]'
+const USAGE =
+  'connrca run [PATH…|-] [--config C] [--format F] [--prefix P] [--server S] [--json] [--once] [--data-dir D] [--host H] [--port N]'
 const COMMIT_EVERY_MS = 1000
 
 /** The main job: every stage in one process on the embedded store, following the inputs. */
@@ -29,18 +30,23 @@ export async function run(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       once: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
     },
     USAGE,
   )
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
+  if (values.host !== undefined) config.api.host = values.host
+  if (values.port !== undefined) config.api.port = parsePort(values.port)
   const sourceConfigs = await resolveSources(config, positionals, values)
   const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
 
-  const store = await openStore(config.store)
+  const store = await openStoreOrExplain(config, 'stop it first, or give this run another --data-dir')
+  const metrics = new RunMetrics()
   const pipeline = await store
     .migrate()
-    .then(() => EmbeddedPipeline.open(config, store))
+    .then(() => EmbeddedPipeline.open(config, metrics.countingStore(store)))
     .catch(async (err) => {
       await store.close()
       throw err
@@ -62,18 +68,15 @@ export async function run(argv: string[]): Promise<void> {
     await pipeline.onRca('notifier', (events) => notifier.handle(events))
     notifier.start()
   }
+  metrics.watch(pipeline, notifier)
 
-  const api = config.api.enabled ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), log) : undefined
+  // --once stops when caught up: no dashboard to serve, so none is announced
+  const api = config.api.enabled && !values.once ? await startApi(config, store, () => health(sources, sourceConfigs, pipeline, started, stopping), () => metrics.render(), log) : undefined
+  // other commands on this data directory find this process (and its API) through this file
+  if (store.kind === 'chdb') writeInstanceFile(config.store.dataDir, { pid: process.pid, url: api?.url, startedAt: new Date().toISOString() })
 
   const restored = (pipeline.restoredSources ?? {}) as Record<string, unknown>
-  const sources: Source[] = sourceConfigs.map((cfg) =>
-    createSource(cfg, { logger: log, stdin: inputStream(), relevant: mayClassify }),
-  )
-  const names = new Set<string>()
-  for (const s of sources) {
-    if (names.has(s.name)) throw new UserError(`two sources are named "${s.name}"; give each a distinct name`)
-    names.add(s.name)
-  }
+  const sources = openSources(sourceConfigs, log)
   const sourcesState = () => Object.fromEntries(sources.map((s) => [s.name, s.checkpoint()]))
 
   let stopping = false
@@ -98,6 +101,7 @@ export async function run(argv: string[]): Promise<void> {
     await api?.close()
     await pipeline.close()
     await store.close()
+    if (store.kind === 'chdb') removeInstanceFile(config.store.dataDir)
   }
   const onSignal = () => {
     log('stopping: flushing and saving positions…')
@@ -112,32 +116,44 @@ export async function run(argv: string[]): Promise<void> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  await Promise.all(sources.map((s) => s.start(pipeline.deliver, restored[s.name])))
+  await Promise.all(sources.map((s) => s.start(metrics.deliverFor(s.name, pipeline.deliver), restored[s.name])))
   const progress = setInterval(() => reportProgress(sources, pipeline, started, log), 2000)
   await Promise.all(sources.map((s) => s.caughtUp()))
   clearInterval(progress)
   if (api) log(`dashboard: ${api.url}/${await dashboardRange(store)}`)
-  log(`caught up: ${fmt(pipeline.recordsIn)} records, ${fmt(pipeline.deadLettersIn)} unparsed, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  // Listeners (syslog, HTTP push) have nothing to catch up on: a count here would say 0.
+  const finite = sourceConfigs.some((c) => c.type !== 'syslog' && c.type !== 'http')
+  const caughtUp = () => log(`caught up: ${readSummary(sources, pipeline)}, in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
   if (values.once) {
     // Stopping the sources delivers records still held for a multi-line join; then close windows.
     await stopSources()
+    if (finite) caughtUp()
     await pipeline.finish()
     await stop()
     return
   }
+  // Following: the newest record of each followed file is held until the next one starts.
+  if (finite) caughtUp()
   log('following inputs; Ctrl-C stops and remembers positions')
   await new Promise(() => {})
 }
 
-async function startApi(config: Config, store: Store, health: () => PipelineHealth, log: (l: string) => void) {
-  const server = createApiServer({ store, config: config.api, windowMs: toMs(config.pipeline.window), health })
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port: expected 0-65535, got "${text}"`)
+  return port
+}
+
+async function startApi(config: Config, store: Store, health: () => PipelineHealth, metrics: () => string, log: (l: string) => void) {
+  const server = createApiServer({ store, config: config.api, windowMs: toMs(config.pipeline.window), health, metrics })
   try {
     const { url } = await server.listen()
     return { url, close: () => server.close() }
   } catch (err) {
     // The pipeline is the main job; a busy port should not stop it.
-    log(`dashboard and API not started: ${(err as Error).message}`)
+    const busy = (err as Error).message.includes('EADDRINUSE')
+    log(`dashboard and API not started: ${(err as Error).message}${busy ? ' (another port: --port N, or --port 0 for any free one)' : ''}`)
     return undefined
   }
 }
@@ -160,9 +176,25 @@ function health(sources: Source[], configs: SourceConfig[], pipeline: EmbeddedPi
     sources: sources.map((s, i) => ({ name: s.name, kind: configs[i].type, status: 'ok' as const })),
     stages: [
       { name: 'classifier', processed: pipeline.classifier.recordsIn },
-      { name: 'aggregator', processed: pipeline.aggregator.eventsIn, watermark: pipeline.aggregator.watermark },
+      {
+        name: 'aggregator',
+        processed: pipeline.aggregator.eventsIn,
+        watermark: pipeline.aggregator.watermark,
+        lateDropped: pipeline.aggregator.lateDropped,
+      },
     ],
   }
+}
+
+/**
+ * Counted as analyze counts them: records let go by the relevance filter are records too, and
+ * late drops are named (each is a failure or attempt no window counted).
+ */
+function readSummary(sources: Source[], pipeline: EmbeddedPipeline): string {
+  let irrelevant = 0
+  for (const s of sources) irrelevant += s.readStats?.().irrelevant ?? 0
+  const late = pipeline.aggregator.lateDropped
+  return `${fmt(pipeline.recordsIn + irrelevant)} records, ${fmt(pipeline.deadLettersIn)} unparsed, ${fmt(late)} late (dropped)`
 }
 
 function reportProgress(sources: Source[], pipeline: EmbeddedPipeline, started: number, log: (l: string) => void) {
@@ -185,19 +217,7 @@ async function resolveSources(
   paths: string[],
   flags: { format?: string; prefix?: string; server?: string },
 ): Promise<SourceConfig[]> {
-  if (flags.prefix !== undefined) assertPrefix(flags.prefix)
-  const common = {
-    format: parseFormat(flags.format),
-    ...(flags.prefix ? { prefix: flags.prefix } : {}),
-    ...(flags.server ? { server: flags.server } : {}),
-  }
-  if (paths.length > 0) {
-    const files = paths.filter((p) => p !== '-')
-    const out: SourceConfig[] = []
-    if (files.length) out.push(SourceConfig.parse({ type: 'file', paths: files, ...common }))
-    if (paths.includes('-')) out.push(SourceConfig.parse({ type: 'stdin', ...common }))
-    return out
-  }
+  if (paths.length > 0) return sourcesForPaths(paths, { ...flags, format: parseFormat(flags.format) }, true)
   if (config.sources.length > 0) return config.sources
   const sample = await bundledSample(config)
   process.stderr.write(`connrca: no inputs given; running on the bundled sample ${(sample as { paths: string[] }).paths[0]}\n`)

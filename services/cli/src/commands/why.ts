@@ -1,7 +1,7 @@
 import { parseDurationMs, parseTimePoint } from '@connrca/contracts'
-import { openStore } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
+import { openStoreOrExplain } from '../instance.js'
 import { UsageError } from '../errors.js'
 import { collectWhy, renderWhy } from '../why/report.js'
 
@@ -28,7 +28,7 @@ export async function why(argv: string[]): Promise<void> {
   if (to === undefined) throw new UsageError(`--until: expected now, ISO 8601 or epoch ms, got "${values.until}"`)
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
-  const store = await openStore(config.store)
+  const store = await openStoreOrExplain(config, 'open its dashboard, or use `connrca sql`, which goes through its API')
   try {
     await store.migrate()
     const report = await collectWhy(store, { server: positionals[0], from: to - since, to })

@@ -1,5 +1,5 @@
 import { Classifier, type ClassifierSnapshot } from '@connrca/classifier'
-import type { Config, DeadLetter, LogRecord, RcaEvent } from '@connrca/contracts'
+import { type Config, type DeadLetter, type LogRecord, type RcaEvent, toMs } from '@connrca/contracts'
 import {
   ClassifyStage,
   deadLetterSink,
@@ -8,7 +8,7 @@ import {
   WindowStage,
   type WindowStageState,
 } from '@connrca/pipeline'
-import type { Store } from '@connrca/store'
+import { baselineHistory, type HourlyFailureRow, type Store } from '@connrca/store'
 import { createInProcessTransport, type Message, type Publisher, type Transport } from '@connrca/transport'
 
 const CHECKPOINT = 'embedded.pipeline'
@@ -76,6 +76,7 @@ export class EmbeddedPipeline {
     readonly config: Config,
     readonly store: Store | undefined,
     fresh: boolean,
+    history: HourlyFailureRow[],
   ) {
     const transport = (this.transport = createInProcessTransport())
     this.runner = new StageRunner<Batch, EmbeddedState>({
@@ -100,6 +101,7 @@ export class EmbeddedPipeline {
             storeOutcomes: config.store.storeOutcomes,
             rcaOut: transport.publisher('rca'),
             state: state?.stages,
+            baselineHistory: history,
           }),
         ))
       },
@@ -125,7 +127,14 @@ export class EmbeddedPipeline {
 
   /** Opens the pipeline, resuming from the last checkpoint unless `fresh` (one-shot analysis). */
   static async open(config: Config, store: Store | undefined, opts: { fresh?: boolean } = {}): Promise<EmbeddedPipeline> {
-    const p = new EmbeddedPipeline(config, store, opts.fresh === true || !store)
+    const fresh = opts.fresh === true || !store
+    // Baselines start from the stored history; a checkpoint, when there is one, carries them instead.
+    const { baselines, window } = config.pipeline
+    const history =
+      store && !fresh && baselines.enabled
+        ? await baselineHistory(store, { days: baselines.learnDays, windowMs: toMs(window) })
+        : []
+    const p = new EmbeddedPipeline(config, store, fresh, history)
     await p.runner.open(PARTITION)
     p.nextOffset = p.runner.position(PARTITION) ?? 0n
     await p.transport.subscribe('logs', 'classifier', p.stages.classify.handle)

@@ -222,3 +222,59 @@ export function diagnosisScenarios(start: number): Scenario[] {
     },
   ]
 }
+
+const DAY = 24 * HOUR
+
+/**
+ * A week of the situations above on seven servers, for judging baselines: every server has a
+ * load-balancer probe trickle all week (`incomplete startup packet`, 0.5 a minute) and
+ * billing-flex a few wrong passwords an hour (3 an hour from one user), the normal noise a fixed
+ * threshold of 1 pages for; each situation is injected on its own day (days 0 and 1 before the
+ * baselines have the 3 days they need, days 3–6 after), the legacy TLS client twice at the same
+ * hour (day 0 and 6) and the restart twice. The noise streams carry no `expect`: they are what
+ * should stop paging.
+ */
+export function baselineWeek(start: number): Scenario {
+  const day = (d: number) => start + d * DAY
+  const pick = (d: number, name: string, shiftMs = 0) =>
+    diagnosisScenarios(day(d))
+      .find((s) => s.name === name)!
+      .incidents.map((i) => ({ ...i, start: i.start + shiftMs }))
+  const servers = [orders.name, billing.name, analytics.name, 'pg-01', 'pg-02', 'pg-03', 'pg-04']
+  return {
+    name: 'baseline week',
+    servers,
+    incidents: [
+      ...servers.map((server) => ({
+        server,
+        category: 'network' as const,
+        reason: 'incomplete_startup_packet',
+        start,
+        durationMs: 7 * DAY,
+        perMinute: 0.5,
+        clients: ['10.0.0.4'],
+      })),
+      {
+        server: billing.name,
+        category: 'auth_fail',
+        reason: 'password_mismatch',
+        start,
+        durationMs: 7 * DAY,
+        perMinute: 0.05,
+        clients: ['10.20.9.31'],
+        user: 'alice',
+        database: 'billing',
+      },
+      ...pick(0, 'legacy TLS client'),
+      ...pick(1, 'restart'),
+      ...pick(3, 'rotation gone wrong'),
+      ...pick(3, 'moved egress range'),
+      ...pick(4, 'password guessing'),
+      ...pick(4, 'removed rule'),
+      ...pick(5, 'pool growth'),
+      ...pick(5, 'fleet-wide deny'),
+      ...pick(6, 'restart', 9 * HOUR),
+      ...pick(6, 'legacy TLS client'),
+    ],
+  }
+}

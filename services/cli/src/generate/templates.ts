@@ -134,7 +134,8 @@ export const TEMPLATES: Record<string, Template> = {
       sev: 'LOG',
       sqlstate: '08P01',
       msg: 'could not accept SSL connection: unsupported protocol',
-      detail:
+      // a HINT, as be-secure-openssl.c writes it (errhint), not a DETAIL
+      hint:
         p.version >= 14
           ? 'This may indicate that the client does not support any SSL protocol version between TLSv1.2 and TLSv1.3.'
           : undefined,

@@ -106,7 +106,7 @@ export function renderWhy(r: WhyReport): string {
   r.causes.forEach((c, i) => {
     const on = r.server ? '' : ` on ${c.server}`
     const inc = c.incidents ? `, ${c.incidents} incident${c.incidents === 1 ? '' : 's'}` : ', no incident'
-    out.push('', `${i + 1}. ${c.category}${on}: ${num.format(c.failures)} failures${inc}`)
+    out.push('', `${i + 1}. ${c.category}${on}: ${num.format(c.failures)} failure${c.failures === 1 ? '' : 's'}${inc}`)
     const h = c.hypothesis
     if (h) {
       out.push(...wrap(`${h.security ? '[security] ' : ''}Likely: ${h.title} (score ${h.score})`, '   '))

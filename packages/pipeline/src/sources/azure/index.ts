@@ -5,7 +5,15 @@ import { LogsQueryClient } from '@azure/monitor-query-logs'
 import { type AzureSource as AzureConfig, AzureSource, toMs } from '@connrca/contracts'
 import cron, { type ScheduledTask } from 'node-cron'
 import type { Deliver, Source, SourceBatch, SourceDeps } from '../types.js'
-import { AzurePuller, type AzureQueryClient, type PullProgress, withWorkspaceLock, workspaceBusy } from './puller.js'
+import {
+  AzurePuller,
+  type AzureQueryClient,
+  type PullProgress,
+  UNRESOLVED_TABLES_HEADER,
+  unresolvedTables,
+  withWorkspaceLock,
+  workspaceBusy,
+} from './puller.js'
 
 export { AzureQueryError, type PullProgress } from './puller.js'
 
@@ -98,6 +106,22 @@ const noContentAsEmpty: Parameters<LogsQueryClient['pipeline']['addPolicy']>[0] 
   },
 }
 
+/**
+ * A 400 for a missing table names it only deep in its body (a SEM0100 nested in innererror, or as
+ * JSON text in innererror.information.details), and the SDK's error model keeps only part of the
+ * body (it drops `information`): the names are read from the raw body here and passed on in a header.
+ */
+const unresolvedTablesHeader: Parameters<LogsQueryClient['pipeline']['addPolicy']>[0] = {
+  name: 'connrcaUnresolvedTables',
+  async sendRequest(request, next) {
+    const res = await next(request)
+    if (res.status !== 400 || !res.bodyAsText) return res
+    const tables = unresolvedTables(res.bodyAsText)
+    if (tables.length) res.headers.set(UNRESOLVED_TABLES_HEADER, tables.join(','))
+    return res
+  },
+}
+
 /** The SDK client; retries are the puller's (so throttling and backoff are visible and bounded). */
 export function queryClientFor(cfg: AzureConfig, credential: TokenCredential): AzureQueryClient {
   let endpoint = cfg.endpoint?.replace(/\/+$/, '')
@@ -110,6 +134,7 @@ export function queryClientFor(cfg: AzureConfig, credential: TokenCredential): A
     ...(cfg.caFile ? { tlsOptions: { ca: readFileSync(cfg.caFile) } } : {}),
   })
   client.pipeline.addPolicy(noContentAsEmpty)
+  client.pipeline.addPolicy(unresolvedTablesHeader)
   return client
 }
 

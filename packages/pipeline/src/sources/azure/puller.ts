@@ -157,13 +157,6 @@ export class AzurePuller {
       if (res === 'split') return 'split'
       if (res === 'missing') {
         this.missingNow.add(table)
-        if (!this.reported.has(table)) {
-          this.reported.add(table)
-          const others = this.cfg.tables.filter((t) => t !== table)
-          this.log(
-            `${this.name}: table ${table} does not exist in workspace ${this.cfg.workspaceId} (no diagnostic setting writes to it); reading ${others.join(', ') || 'nothing else'}`,
-          )
-        }
         continue
       }
       if (this.reported.delete(table)) this.log(`${this.name}: table ${table} exists now; reading it`)
@@ -175,7 +168,21 @@ export class AzurePuller {
       }
       for (const r of res) rows.push(r)
     }
+    this.reportMissing()
     return rows
+  }
+
+  /** Says once which tables the workspace lacks, once every table was asked for. */
+  private reportMissing(): void {
+    const missing = [...this.missingNow].filter((t) => !this.reported.has(t))
+    if (missing.length === 0) return
+    for (const t of missing) this.reported.add(t)
+    const read = this.cfg.tables.filter((t) => !this.missingNow.has(t))
+    const [what, them] =
+      missing.length === 1 ? [`table ${missing[0]} does`, 'it'] : [`tables ${missing.join(', ')} do`, 'them']
+    this.log(
+      `${this.name}: ${what} not exist in workspace ${this.cfg.workspaceId} (no diagnostic setting writes to ${them}); ${read.length ? `reading ${read.join(', ')}` : 'nothing to read'}`,
+    )
   }
 
   /**
@@ -248,20 +255,24 @@ export class AzurePuller {
       code?: string
       message?: string
       name?: string
-      details?: unknown
       response?: { headers?: { get(n: string): string | undefined } }
     }
     const status = err.statusCode
     // No token to be had (no identity, wrong secret): retrying only delays the message.
     if (/^(CredentialUnavailableError|AuthenticationError|AggregateAuthenticationError)$/.test(err.name ?? ''))
       throw new AzureQueryError(`${this.name}: cannot get a token for Log Analytics: ${oneLine(err.message)}`)
-    // The top-level text of a 400 is generic; the SEM0100 naming the table is nested.
-    if (status === 400 && missingTable(err.details) === table) return 'missing'
+    // The top-level text of a 400 is generic; the SEM0100 naming the table is deep in the body.
+    if (status === 400 && err.response?.headers?.get(UNRESOLVED_TABLES_HEADER)?.split(',').includes(table))
+      return 'missing'
     if (status === 429) throw new Transient('throttled (429)', retryAfterMs(err.response?.headers?.get('retry-after')))
     // Over the server timeout: the same range would time out again.
     if (status === 504 && canSplit) return 'split'
     if (status === undefined || status >= 500 || status === 408)
-      throw new Transient(status ? `HTTP ${status}` : `network error (${err.code ?? oneLine(err.message)})`)
+      // A 503 under load or maintenance may say when to come back, as a 429 does.
+      throw new Transient(
+        status ? `HTTP ${status}` : `network error (${err.code ?? oneLine(err.message)})`,
+        retryAfterMs(err.response?.headers?.get('retry-after')),
+      )
     // 400/401/403/404: retrying will not help.
     throw new AzureQueryError(
       `${this.name}: query of workspace ${this.cfg.workspaceId} failed with HTTP ${status}${err.code ? ` ${err.code}` : ''}: ${oneLine(err.message)}`,
@@ -298,20 +309,26 @@ export class AzurePuller {
   }
 }
 
-/** The table a 400's nested SEM0100 ("Failed to resolve table or column expression named 'X'") names. */
-export function missingTable(details: unknown): string | undefined {
-  const seen: unknown[] = [(details as { error?: unknown } | undefined)?.error]
-  while (seen.length) {
-    const e = seen.pop() as { code?: string; message?: string; innererror?: unknown; details?: unknown[] } | undefined
-    if (!e || typeof e !== 'object') continue
-    const m = /Failed to resolve table or column expression named '([^']+)'/.exec(e.message ?? '')
-    if (m) return m[1]
-    seen.push(e.innererror, ...(Array.isArray(e.details) ? e.details : []))
-  }
-  return undefined
+/** Response header carrying the tables a 400 names as unresolved (set by the client's policy, index.ts). */
+export const UNRESOLVED_TABLES_HEADER = 'x-connrca-unresolved-tables'
+
+/**
+ * The tables a 400's body says cannot be resolved. Its top-level message is generic; the SEM0100
+ * text ("'where' operator: Failed to resolve table or column expression named 'X'") is nested in
+ * `innererror.innererror`, or carried as JSON text in `innererror.information.details`. The raw
+ * body is searched as text, so either shape (and the wordings without "or column") is found.
+ */
+export function unresolvedTables(body: string): string[] {
+  return [...body.matchAll(/Failed to resolve table (?:or column )?(?:or scalar )?expression named '([^'\\]+)'/g)].map(
+    (m) => m[1],
+  )
 }
 
-/** Columns that overflowed AzureDiagnostics' 500 are in the dynamic AdditionalFields: fill the empty ones. */
+/**
+ * Fields that did not fit into AzureDiagnostics' 500 columns are properties of the dynamic
+ * AdditionalFields, named without the column's type suffix (`sqlerrcode`, not `sqlerrcode_s`):
+ * each empty projected column is filled from its property.
+ */
 function withAdditionalFields(row: Record<string, unknown>): Record<string, unknown> {
   let extra = row.AdditionalFields
   if (typeof extra === 'string') {
@@ -322,10 +339,12 @@ function withAdditionalFields(row: Record<string, unknown>): Record<string, unkn
     }
   }
   if (!extra || typeof extra !== 'object') return row
+  const bag = extra as Record<string, unknown>
   const out = { ...row }
-  for (const [k, v] of Object.entries(extra)) {
-    if ((out[k] === undefined || out[k] === null || out[k] === '') && (typeof v === 'string' || typeof v === 'number'))
-      out[k] = v
+  for (const [column, value] of Object.entries(row)) {
+    if (value !== undefined && value !== null && value !== '') continue
+    const v = bag[column.replace(/_[a-z]$/, '')] ?? bag[column]
+    if (typeof v === 'string' || typeof v === 'number') out[column] = v
   }
   return out
 }

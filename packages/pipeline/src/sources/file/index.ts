@@ -7,7 +7,9 @@ import { Batcher } from '../batcher.js'
 import type { Deliver, Source, SourceDeps } from '../types.js'
 import { compilePattern, expandPatterns, type PathPattern } from './glob.js'
 import { FINGERPRINT_BYTES, type Fingerprint, fingerprint, sameHead } from './identity.js'
+import { firstRecordTime } from './first-time.js'
 import { copyHead, findRotated, type RotatedCopy, rotatedSiblings } from './rotated.js'
+import { serverFromFileName } from './server-name.js'
 
 const CHUNK_BYTES = 256 * 1024
 /** Files read to their end and let go that the checkpoint still names, so a restart knows their copies. */
@@ -29,6 +31,8 @@ export interface FileCheckpoint {
   offset: number
   /** Records and dead letters at or before this position were delivered already. */
   after: number
+  /** Bytes read and counted (records the relevance filter let go before this are not counted again). */
+  read?: number
   /** A .gz archive read to its end. */
   done?: boolean
   /**
@@ -59,6 +63,10 @@ interface Tracked {
   key: string
   path: string
   gz: boolean
+  /** Named once, when first tracked: a rename (rotation) does not move a file to another server. */
+  server: string
+  /** Event time of its first records (NaN: none): catch-up reads a server's files oldest first. */
+  firstTime: number
   /** What was read (runs ahead of delivery). */
   cur: FileCheckpoint
   /** What was delivered: the checkpoint. */
@@ -101,6 +109,9 @@ export class FileTailSource implements Source {
   private caughtUpResolve!: () => void
   private caughtUpReject!: (e: Error) => void
   private readonly caughtUpPromise: Promise<void>
+  /** Lines read, and records the relevance filter let go (not built), for reports. */
+  private linesRead = 0
+  private irrelevantBefore = 0
 
   constructor(
     private readonly cfg: FileSourceConfig,
@@ -143,6 +154,13 @@ export class FileTailSource implements Source {
 
   caughtUp(): Promise<void> {
     return this.caughtUpPromise
+  }
+
+  /** Lines read so far and records not built because they cannot matter (see SourceDeps.relevant). */
+  readStats(): { lines: number; irrelevant: number } {
+    let irrelevant = this.irrelevantBefore
+    for (const t of this.files.values()) irrelevant += t.parser.irrelevant
+    return { lines: this.linesRead, irrelevant }
   }
 
   progress(): { bytesRead: number; bytesTotal: number } {
@@ -345,6 +363,8 @@ export class FileTailSource implements Source {
       return
     }
     const head = await fingerprint(fh, size)
+    const server = this.cfg.server ?? this.serverFromPath?.exec(p)?.groups?.server ?? serverFromFileName(p)
+    const firstTime = await firstRecordTime(p, { format: this.cfg.format, prefix: this.cfg.prefix, server })
     let cp: FileCheckpoint = { path: p, dev, ino, birth, gen: 0, fp: head, offset: 0, after: -1 }
     const prev = this.restored.get(key)
     if (resume) cp = resume
@@ -364,7 +384,7 @@ export class FileTailSource implements Source {
           await this.trackRotated(copy, prev)
           await this.trackUnseen(p, new Set([key]))
         }
-        cp = { ...cp, ids: undefined, gen: prev.gen + 1, offset: 0, after: -1, fp: head }
+        cp = { ...cp, ids: undefined, gen: prev.gen + 1, offset: 0, after: -1, read: undefined, fp: head }
       }
     }
     if (gz) {
@@ -376,6 +396,8 @@ export class FileTailSource implements Source {
       key,
       path: p,
       gz,
+      server,
+      firstTime,
       cur: cp,
       committed: { ...cp, fp: { ...cp.fp } },
       fh,
@@ -396,9 +418,10 @@ export class FileTailSource implements Source {
 
   private newParser(t: Tracked): Parser {
     const sourceName = t.path
-    // Path-free, so a renamed (rotated) file keeps its ids; the generation changes on copytruncate.
-    const idName = `${this.name}#${idsOf(t.cur)}`
-    const server = this.cfg.server ?? this.serverFromPath?.exec(t.path)?.groups?.server
+    // Free of path and source name, so a renamed (rotated) file keeps its ids and every command and
+    // deployment that reads the file gives its records the same ids; the generation changes on copytruncate.
+    const idName = `file#${idsOf(t.cur)}`
+    const server = t.server
     // The parser derives ids from this name; records then show the plain path.
     return createParser(
       {
@@ -407,6 +430,7 @@ export class FileTailSource implements Source {
         server,
         source: { kind: 'file', name: idName },
         relevant: this.relevant,
+        countAfter: Math.max(t.cur.after, (t.cur.read ?? 0) - 1),
       },
       {
         record: (r: LogRecord) => {
@@ -432,6 +456,7 @@ export class FileTailSource implements Source {
   }
 
   private push(t: Tracked, line: string, pos: number): void {
+    this.linesRead++
     t.pushedSinceFlush = true
     t.parser.push(line, pos)
   }
@@ -467,12 +492,20 @@ export class FileTailSource implements Source {
   }
 
   private async readAll(initial: boolean): Promise<void> {
-    for (const t of [...this.files.values()]) {
+    // Oldest content first (a stable sort keeps the found order among equals and unknowns).
+    const files = [...this.files.values()].sort((a, b) => (a.firstTime || 0) - (b.firstTime || 0))
+    for (const t of files) {
       if (this.stopping) return
       if (t.released) continue
       if (t.gz) {
         if (!t.cur.done) await this.readArchive(t)
       } else await this.readPlain(t, initial)
+      // Catch-up: a file read to its end whose server has newer files is complete; its last
+      // record goes out now, not after those newer files (where the windows would drop it as late).
+      if (initial && !t.gz && files.some((o) => o.server === t.server && o.firstTime > t.firstTime)) {
+        if (!this.cfg.follow) t.lines.end((line, pos) => this.push(t, line, pos))
+        this.flushParser(t)
+      }
       if (t.detached && this.quiet(t)) await this.release(t)
     }
   }
@@ -516,8 +549,14 @@ export class FileTailSource implements Source {
       if (!initial && t.readOffset >= size) size = t.size = (await fh.stat()).size
     }
     // Following: what was read so far holds complete records but the newest; emit them now
-    // instead of after 64 more records or a quiet second (line → event latency).
-    if (!initial && this.cfg.follow) t.parser.settle()
+    // instead of after 64 more records or a quiet second (line → event latency), also at the end
+    // of the catch-up, so "caught up" counts them.
+    if (this.cfg.follow) t.parser.settle()
+    const read = t.readOffset
+    const gen = t.cur.gen
+    this.batcher!.mark(() => {
+      if (t.committed.gen === gen) t.committed.read = read
+    })
   }
 
   private async headUnchanged(t: Tracked, size: number): Promise<boolean> {
@@ -572,9 +611,10 @@ export class FileTailSource implements Source {
     this.flushParser(t)
     t.lines.reset()
     const gen = t.cur.gen + 1
-    t.cur = { ...t.cur, ids: undefined, gen, offset: 0, after: -1, fp: { hash: '', length: 0 } }
+    t.cur = { ...t.cur, ids: undefined, gen, offset: 0, after: -1, read: undefined, fp: { hash: '', length: 0 } }
     t.readOffset = 0
     t.lastEmitted = -1
+    this.irrelevantBefore += t.parser.irrelevant
     t.parser = this.newParser(t)
     const next = { ...t.cur }
     this.batcher!.mark(() => {
@@ -612,6 +652,7 @@ export class FileTailSource implements Source {
     this.batcher!.mark(() => {
       if (!t.released || this.files.get(t.key) !== t) return
       this.files.delete(t.key)
+      this.irrelevantBefore += t.parser.irrelevant
       this.readMarks = [...this.readMarks, { dev: t.cur.dev, ino: t.cur.ino, fp: { ...t.committed.fp } }].slice(
         -READ_MARKS,
       )

@@ -1,11 +1,13 @@
 import { timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { gunzipSync, inflateSync } from 'node:zlib'
 import { type HttpSource as HttpConfig, LogFormat, type LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
 import { Batcher } from '../batcher.js'
 import { StreamSequence } from '../sequence.js'
 import type { Deliver, Source, SourceDeps } from '../types.js'
+import { type LogplexBody, logplexBody } from './logplex.js'
 
 /** Fields of an NDJSON object that hold the raw log line (Vector, Fluent Bit, Logstash, plain). */
 const LINE_FIELDS = ['message', 'log', 'line'] as const
@@ -22,7 +24,8 @@ class HttpError extends Error {
 
 /**
  * `POST /v1/logs`: NDJSON (`application/x-ndjson`, one object per line with the raw line in
- * `message`/`log`/`line`, or a PostgreSQL jsonlog object) or plain text lines. The server name and
+ * `message`/`log`/`line`, or a PostgreSQL jsonlog object), plain text lines, or a Heroku HTTPS
+ * drain's octet-counted frames (`application/logplex-1`, see logplex.ts). The server name and
  * format come from `X-Connrca-Server` / `X-Connrca-Format` headers or `server` / `format` query
  * parameters. 202 is sent only after the records were accepted downstream, so a forwarder that
  * sees an error (or a dropped connection) retries. With an `Idempotency-Key` header a retried
@@ -37,6 +40,7 @@ export class HttpPushSource implements Source {
   private readonly log: (line: string) => void
   port = 0
   private readonly relevant: SourceDeps['relevant']
+  private readonly now: () => number
 
   constructor(
     private readonly cfg: HttpConfig,
@@ -45,6 +49,7 @@ export class HttpPushSource implements Source {
     this.name = cfg.name ?? `http:${cfg.port}`
     this.log = deps.logger ?? (() => {})
     this.relevant = deps.relevant
+    this.now = deps.now ?? Date.now
     const token = cfg.token ?? (cfg.tokenEnv ? process.env[cfg.tokenEnv] : undefined)
     if (!token) throw new Error(`${this.name}: the bearer token environment variable ${cfg.tokenEnv} is not set`)
     this.token = Buffer.from(token)
@@ -101,7 +106,10 @@ export class HttpPushSource implements Source {
     const url = new URL(req.url ?? '/', 'http://x')
     if (url.pathname !== '/v1/logs') throw new HttpError(404, `no such endpoint ${url.pathname}; POST /v1/logs`)
     if (req.method !== 'POST') throw new HttpError(405, 'use POST')
-    if (!this.authorized(req.headers.authorization)) throw new HttpError(401, 'missing or wrong bearer token')
+    const type = (req.headers['content-type'] ?? 'text/plain').split(';')[0].trim().toLowerCase()
+    const logplex = type === 'application/logplex-1'
+    if (!this.authorized(req.headers.authorization, logplex))
+      throw new HttpError(401, logplex ? 'missing or wrong token (bearer, or the drain URL password)' : 'missing or wrong bearer token')
     const declared = Number(req.headers['content-length'])
     if (declared > this.cfg.maxBodyBytes)
       throw new HttpError(413, `body of ${declared} bytes exceeds the limit of ${this.cfg.maxBodyBytes}`)
@@ -110,15 +118,31 @@ export class HttpPushSource implements Source {
     if (!format.success)
       throw new HttpError(400, `unknown format "${formatText}" (use one of ${LogFormat.options.join(', ')})`)
     const server = header(req, 'x-connrca-server') ?? url.searchParams.get('server') ?? this.cfg.server
-    const type = (req.headers['content-type'] ?? 'text/plain').split(';')[0].trim().toLowerCase()
     const ndjson = type === 'application/x-ndjson' || type === 'application/json' || type === 'application/jsonlines'
-    if (!ndjson && type !== 'text/plain')
-      throw new HttpError(415, `unsupported content type ${type}; send application/x-ndjson or text/plain`)
+    if (!ndjson && !logplex && type !== 'text/plain')
+      throw new HttpError(
+        415,
+        `unsupported content type ${type}; send application/x-ndjson, text/plain or application/logplex-1`,
+      )
 
-    const body = await readBody(req, this.cfg.maxBodyBytes)
-    const lines = splitBody(body, ndjson, server)
+    const body = decode(await readBody(req, this.cfg.maxBodyBytes), header(req, 'content-encoding'), this.cfg.maxBodyBytes)
+    // lines whose prefix has no timestamp (`user=%u,db=%d,app=%a,client=%h `) take the arrival time
+    const arrived = this.now()
+    let lines: BodyLine[]
+    let skipped = 0
+    if (logplex) {
+      let framed: LogplexBody
+      try {
+        framed = logplexBody(body, header(req, 'logplex-msg-count'))
+      } catch (e) {
+        throw new HttpError(400, (e as Error).message)
+      }
+      lines = framed.lines.map((line) => ({ line, server }))
+      skipped = framed.skipped
+    } else lines = splitBody(body, ndjson, server)
 
-    const key = header(req, 'idempotency-key')
+    // Logplex retries a batch with the same Logplex-Frame-Id
+    const key = header(req, 'idempotency-key') ?? (logplex ? header(req, 'logplex-frame-id') : undefined)
     if (key !== undefined && !/^[\w.:-]{1,128}$/.test(key))
       throw new HttpError(400, 'Idempotency-Key must be 1-128 characters of [A-Za-z0-9_.:-]')
     await this.batcher!.room()
@@ -134,11 +158,13 @@ export class HttpPushSource implements Source {
         const idName = key !== undefined ? `${this.name}#${key}` : this.name
         p = createParser(
           {
-            format: format.data,
-            prefix: this.cfg.prefix,
+            // logplex frames are Heroku's syslog lines, whose log_line_prefix is Heroku's (detected)
+            format: logplex ? 'syslog' : format.data,
+            prefix: logplex ? undefined : this.cfg.prefix,
             server: srv,
             source: { kind: 'http', name: idName },
             relevant: this.relevant,
+            arrivalTime: () => arrived,
           },
           {
             record: (r: LogRecord) => {
@@ -171,12 +197,24 @@ export class HttpPushSource implements Source {
         resolve()
       }),
     )
-    reply(res, 202, { accepted: records, deadLetters })
+    reply(res, 202, logplex ? { accepted: records, deadLetters, skipped } : { accepted: records, deadLetters })
   }
 
-  private authorized(h: string | undefined): boolean {
-    if (!h?.startsWith('Bearer ')) return false
-    const given = Buffer.from(h.slice(7).trim())
+  /**
+   * `Bearer <token>` (the scheme in any case, RFC 7235 §2.1); for logplex bodies also `Basic` with
+   * the token as the password: a Heroku drain cannot set headers, it sends the credentials of its
+   * URL (`https://connrca:<token>@host/…`). Other clients must send Bearer.
+   */
+  private authorized(h: string | undefined, logplex: boolean): boolean {
+    let given: Buffer
+    const bearer = h === undefined ? null : /^bearer +(.*)$/i.exec(h)
+    if (bearer) given = Buffer.from(bearer[1].trim())
+    else if (logplex && h !== undefined && /^basic /i.test(h)) {
+      const pair = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8')
+      const colon = pair.indexOf(':')
+      if (colon < 0) return false
+      given = Buffer.from(pair.slice(colon + 1))
+    } else return false
     return given.length === this.token.length && timingSafeEqual(given, this.token)
   }
 }
@@ -184,6 +222,24 @@ export class HttpPushSource implements Source {
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name]
   return Array.isArray(v) ? v[0] : v || undefined
+}
+
+/**
+ * Vector, Fluent Bit and Logstash compress by default. The limit applies to the decompressed
+ * size too, so a small bomb cannot expand past it.
+ */
+function decode(body: Buffer, encoding: string | undefined, limit: number): Buffer {
+  const enc = (encoding ?? 'identity').trim().toLowerCase()
+  if (enc === 'identity' || enc === '') return body
+  if (enc !== 'gzip' && enc !== 'x-gzip' && enc !== 'deflate')
+    throw new HttpError(415, `unsupported Content-Encoding ${enc}; send gzip, deflate or none`)
+  try {
+    return enc === 'deflate' ? inflateSync(body, { maxOutputLength: limit }) : gunzipSync(body, { maxOutputLength: limit })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new HttpError(413, `body exceeds the limit of ${limit} bytes once decompressed`)
+    throw new HttpError(400, `body is not valid ${enc}: ${(err as Error).message}`)
+  }
 }
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {

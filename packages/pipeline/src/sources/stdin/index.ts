@@ -1,6 +1,6 @@
 import type { StdinSource as StdinSourceConfig } from '@connrca/contracts'
 import { Batcher } from '../batcher.js'
-import { createParser, LineSplitter } from '@connrca/pglog'
+import { createParser, gunzipIfCompressed, LineSplitter } from '@connrca/pglog'
 import type { Deliver, Source, SourceDeps } from '../types.js'
 
 /**
@@ -15,6 +15,7 @@ export class StdinSource implements Source {
   private loop: Promise<void> | undefined
   private stopping = false
   private bytes = 0
+  private lines = 0
   private delivered = 0
   private caughtUpResolve!: () => void
   private readonly caughtUpPromise = new Promise<void>((r) => {
@@ -48,8 +49,12 @@ export class StdinSource implements Source {
       { record: (r) => batcher.add(r), deadLetter: (d) => batcher.addDeadLetter(d) },
     ))
     const lines = new LineSplitter()
-    const push = (line: string, pos: number) => parser.push(line, pos)
-    const input = this.deps.stdin ?? process.stdin
+    const push = (line: string, pos: number) => {
+      this.lines++
+      parser.push(line, pos)
+    }
+    // `cat postgresql.log.gz | connrca …` reads the log, not its gzip bytes (positions count the log's bytes)
+    const input = await gunzipIfCompressed((this.deps.stdin ?? process.stdin) as AsyncIterable<Buffer>)
     for await (const chunk of input) {
       if (this.stopping) break
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
@@ -72,6 +77,10 @@ export class StdinSource implements Source {
 
   caughtUp(): Promise<void> {
     return this.caughtUpPromise
+  }
+
+  readStats(): { lines: number; irrelevant: number } {
+    return { lines: this.lines, irrelevant: this.parser?.irrelevant ?? 0 }
   }
 
   progress(): { bytesRead: number; bytesTotal: number } {

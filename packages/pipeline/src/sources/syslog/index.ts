@@ -8,8 +8,10 @@ import type { Deliver, Source, SourceDeps } from '../types.js'
 import { chunkMarker, parseSyslog, type SyslogMessage, to3164 } from './frame.js'
 import { TcpFramer } from './tcp-framer.js'
 
-/** A PostgreSQL message's chunks that arrived apart wait this long for the rest. */
+/** A PostgreSQL message's chunks that arrived apart wait this long for the rest… */
 const REASSEMBLY_MS = 500
+/** …or until this many messages came after its last chunk (a bulk send covers hours in 500 ms). */
+const REASSEMBLY_MESSAGES = 1000
 /** Hosts quiet this long get their parser's pending record flushed. */
 const IDLE_FLUSH_MS = 1000
 
@@ -19,9 +21,14 @@ interface Queued {
 }
 
 interface Group {
+  key: string
   seq: number
   parts: Array<{ chunk: number; q: Queued }>
   since: number
+  /** Message count at its last chunk. */
+  last: number
+  /** Its backend sent a newer message: no chunk can follow. */
+  done: boolean
 }
 
 type Parser = ReturnType<typeof createParser>
@@ -40,7 +47,16 @@ export class SyslogListener implements Source {
   private tcp: net.Server | undefined
   private readonly sockets = new Set<net.Socket>()
   private readonly parsers = new Map<string, { parser: Parser; last: number; dirty: boolean }>()
+  /** The open group of each (host, pid). */
   private readonly groups = new Map<string, Group>()
+  /**
+   * Every group not yet parsed, in the order of their first chunks: groups leave it from the
+   * head only, so messages reach the parser in the order they were sent and a bulk send (a
+   * relay's queue after an outage) is not reordered by hours of event time into late drops.
+   */
+  private pending: Group[] = []
+  private pendingHead = 0
+  private messages = 0
   private timer: NodeJS.Timeout | undefined
   private readonly log: (line: string) => void
   private readonly now: () => number
@@ -180,22 +196,23 @@ export class SyslogListener implements Source {
       this.bad('not a syslog message (RFC 3164 or RFC 5424 header expected)', line)
       return
     }
+    const n = ++this.messages
     const marker = chunkMarker(m.content)
-    if (!marker) {
-      this.toParser({ msg: m, line })
-      return
-    }
     const key = `${m.host}\u0000${m.pid ?? ''}`
-    let g = this.groups.get(key)
-    if (g && g.seq !== marker.seq) {
-      this.emitGroup(g)
+    let g = marker ? this.groups.get(key) : undefined
+    if (g && g.seq !== marker!.seq) {
+      g.done = true
+      this.groups.delete(key)
       g = undefined
     }
     if (!g) {
-      g = { seq: marker.seq, parts: [], since: this.now() }
-      this.groups.set(key, g)
+      g = { key, seq: marker?.seq ?? 0, parts: [], since: this.now(), last: n, done: !marker }
+      this.pending.push(g)
+      if (marker) this.groups.set(key, g)
     }
-    g.parts.push({ chunk: marker.chunk, q: { msg: m, line } })
+    g.parts.push({ chunk: marker?.chunk ?? 1, q: { msg: m, line } })
+    g.last = n
+    this.emitGroups(false)
   }
 
   private emitGroup(g: Group): void {
@@ -203,13 +220,22 @@ export class SyslogListener implements Source {
     for (const p of g.parts) this.toParser(p.q)
   }
 
+  /** Parses complete groups from the head of `pending` (all: every group, at stop). */
   private emitGroups(all: boolean): void {
-    const now = this.now()
-    for (const [key, g] of this.groups) {
-      if (all || now - g.since >= REASSEMBLY_MS) {
-        this.groups.delete(key)
-        this.emitGroup(g)
+    let now: number | undefined
+    while (this.pendingHead < this.pending.length) {
+      const g = this.pending[this.pendingHead]
+      if (!(all || g.done || this.messages - g.last >= REASSEMBLY_MESSAGES)) {
+        now ??= this.now()
+        if (now - g.since < REASSEMBLY_MS) break
       }
+      this.pendingHead++
+      if (this.groups.get(g.key) === g) this.groups.delete(g.key)
+      this.emitGroup(g)
+    }
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead)
+      this.pendingHead = 0
     }
   }
 

@@ -1,0 +1,76 @@
+import { stat } from 'node:fs/promises'
+import { mayClassify } from '@connrca/classifier'
+import { type LogFormat, SourceConfig } from '@connrca/contracts'
+import { createSource, type Deliver, type Source } from '@connrca/pipeline'
+import { compilePrefix } from '@connrca/pglog'
+import { UserError } from '../errors.js'
+import { inputStream } from '../stdin-shield.js'
+
+export interface InputFlags {
+  format: LogFormat
+  prefix?: string
+  server?: string
+}
+
+/**
+ * The sources for paths named on the command line: one file source for the files (`follow`:
+ * run keeps reading, analyze stops at their end), a stdin source for `-`. Every command reads
+ * through these, so a line gets the same record id whichever command read it.
+ */
+export async function sourcesForPaths(paths: string[], flags: InputFlags, follow: boolean): Promise<SourceConfig[]> {
+  if (flags.prefix !== undefined) assertPrefix(flags.prefix)
+  const common = {
+    format: flags.format,
+    ...(flags.prefix ? { prefix: flags.prefix } : {}),
+    ...(flags.server ? { server: flags.server } : {}),
+  }
+  const files = paths.filter((p) => p !== '-')
+  for (const p of files) if (!/[*?[]/.test(p)) await assertReadable(p)
+  const out: SourceConfig[] = []
+  if (files.length) out.push(SourceConfig.parse({ type: 'file', paths: files, follow, ...common }))
+  if (paths.includes('-')) out.push(SourceConfig.parse({ type: 'stdin', ...common }))
+  return out
+}
+
+/** Sources as the pipeline reads them: only records the classifier can use are built. */
+export function openSources(configs: SourceConfig[], log: (line: string) => void): Source[] {
+  const sources = configs.map((cfg) => createSource(cfg, { logger: log, stdin: inputStream(), relevant: mayClassify }))
+  const names = new Set<string>()
+  for (const s of sources) {
+    if (names.has(s.name)) throw new UserError(`two sources are named "${s.name}"; give each a distinct name`)
+    names.add(s.name)
+  }
+  return sources
+}
+
+/** Reads sources that end (files without follow, stdin) to their end, then stops them. */
+export async function readToEnd(sources: Source[], deliver: Deliver): Promise<{ lines: number; irrelevant: number }> {
+  await Promise.all(sources.map((s) => s.start(deliver)))
+  await Promise.all(sources.map((s) => s.caughtUp()))
+  await Promise.all(sources.map((s) => s.stop()))
+  let lines = 0
+  let irrelevant = 0
+  for (const s of sources) {
+    const st = s.readStats?.()
+    lines += st?.lines ?? 0
+    irrelevant += st?.irrelevant ?? 0
+  }
+  return { lines, irrelevant }
+}
+
+/** A bad --prefix is a usage error before any input is read, not a dead letter per line. */
+export function assertPrefix(prefix: string): void {
+  try {
+    compilePrefix(prefix)
+  } catch (err) {
+    throw new UserError(`bad --prefix: ${(err as Error).message}`)
+  }
+}
+
+async function assertReadable(path: string) {
+  try {
+    await stat(path)
+  } catch (err) {
+    throw new UserError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+}
