@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEFAULT_PREFIX, SAMPLE, SAMPLE_SERVERS, writeLogs } from '@connrca/cli'
+import { DEFAULT_PREFIX, SAMPLE, SAMPLE_SERVERS, writeLogs, writtenSampleStart } from '@connrca/cli'
 import { connrca, REPO } from '../support/cli.js'
 
 const run = promisify(execFile)
@@ -101,11 +101,12 @@ describe('the packed tarball, installed into a temporary prefix', () => {
     expect(byOutcome).toEqual({ failed: String(outcomes.failed), received: String(outcomes.received) })
   }, 120_000)
 
-  it('run --once without inputs reads the bundled sample it writes beside its store, counting what the generator injected', async () => {
+  it('run --once without inputs reads the bundled sample it writes into its data dir, counting what the generator injected', async () => {
     const dir = join(home, 'sample-work')
     await run('mkdir', ['-p', dir])
     const once = await run(bin, ['run', '--once'], { cwd: dir, env, maxBuffer: 1 << 26 })
-    expect(once.stderr).toContain('running on the bundled sample .connrca/sample/*/postgresql.log')
+    const sample = join(dir, '.connrca', 'data', 'sample')
+    expect(once.stderr).toContain('running on the bundled sample .connrca/data/sample/*/postgresql.log')
     expect(once.stderr).toMatch(/caught up: [\d,]+ records, 0 unparsed/)
     const stored = await run(
       bin,
@@ -123,8 +124,11 @@ describe('the packed tarball, installed into a temporary prefix', () => {
         Number(n),
       ]),
     )
-    // the same sample written by the checkout's generator, with the failures it injected
+    // the same sample (same start) written by the checkout's generator, with the failures it injected
+    const start = writtenSampleStart(sample)
+    expect(start).toBeDefined()
     const { truth } = await writeLogs(join(home, 'sample-truth'), {
+      start: start as number,
       servers: SAMPLE_SERVERS.map((s) => s.name),
       format: 'stderr',
       prefix: DEFAULT_PREFIX,
