@@ -35,8 +35,9 @@ WORKDIR /var/lib/connrca
 VOLUME /var/lib/connrca
 USER node
 EXPOSE 8080 9464
-# `connrca service <name>` answers /healthz on CONNRCA_HEALTH_PORT.
+# /healthz: `connrca service <name>` answers on CONNRCA_HEALTH_PORT, `connrca run` on its API port
+# (CONNRCA_API_PORT, default 8080). Tried against both by test/e2e/dockerfile.test.ts.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.CONNRCA_HEALTH_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const ok=(p)=>fetch('http://127.0.0.1:'+p+'/healthz').then((r)=>r.ok,()=>false);ok(process.env.CONNRCA_HEALTH_PORT||9464).then((a)=>a||ok(process.env.CONNRCA_API_PORT||8080)).then((a)=>process.exit(a?0:1))"]
 ENTRYPOINT ["node", "/usr/local/lib/node_modules/connrca/dist/cli.js"]
 CMD ["--help"]

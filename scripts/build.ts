@@ -2,7 +2,7 @@
  * `pnpm build`: the `connrca` command as JavaScript in dist/ — one esbuild bundle of the CLI
  * and every workspace package and npm dependency it imports, split at the CLI's lazy
  * `import()`s so `connrca --help` loads a few KB and `analyze` never loads Kafka or Azure code.
- * Why a bundle and not `tsc -b`: see "Decisions" in docs/PACKAGING.md (measured).
+ * Why a bundle and not `tsc` output: measured, README "Install" ("How it is built").
  *
  * Kept out of the bundle, resolved from node_modules next to the installed package: chdb (a
  * native addon that finds its shared library relative to itself) and the files read at run
@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { type BuildResult, build as esbuild, type Metafile } from 'esbuild'
+import { type BuildResult, build as esbuild, type Metafile, type Plugin } from 'esbuild'
 
 export const ROOT = path.resolve(import.meta.dirname, '..')
 export const DIST = path.join(ROOT, 'dist')
@@ -23,6 +23,30 @@ export const DIST_CLI = path.join(DIST, 'cli.js')
 const LAST_BUILD = path.join(ROOT, 'node_modules', '.cache', 'connrca-build.json')
 /** Runtime `dependencies` of the root package.json: installed beside the bundle, never inlined. */
 export const EXTERNAL = ['chdb']
+
+/** Sources of the workspace's own packages and services (not node_modules, not the build's entry). */
+const WORKSPACE_SOURCE = /^(packages|services)\/[^/]+\/src\//
+
+/**
+ * The workspace's modules do nothing when imported (no bare `import './x'`, no top-level calls:
+ * checked by test/package/bundle.test.ts). Telling esbuild so (as `"sideEffects": false` in a
+ * package.json would) lets it drop what a command never uses although the packages' index.ts
+ * re-export it: without this, `analyze` reaches kafkajs through @connrca/transport and the Azure
+ * SDK through @connrca/pipeline's sources, and loads 3.4 MB of JavaScript instead of 1.3 MB.
+ */
+const workspaceWithoutSideEffects: Plugin = {
+  name: 'workspace-without-side-effects',
+  setup(b) {
+    const again = Symbol('resolved by esbuild')
+    b.onResolve({ filter: /^(\.|@connrca\/)/ }, async (args) => {
+      if (args.pluginData === again || args.kind === 'entry-point') return undefined
+      const { importer, namespace, resolveDir, kind, with: w } = args
+      const r = await b.resolve(args.path, { importer, namespace, resolveDir, kind, with: w, pluginData: again })
+      if (r.errors.length > 0 || r.external || !WORKSPACE_SOURCE.test(path.relative(ROOT, r.path))) return undefined
+      return { path: r.path, namespace: r.namespace, sideEffects: false }
+    })
+  },
+}
 
 export async function build(opts: { outdir?: string } = {}): Promise<BuildResult<{ metafile: true }>> {
   const outdir = opts.outdir ?? DIST
@@ -40,6 +64,7 @@ export async function build(opts: { outdir?: string } = {}): Promise<BuildResult
     sourcesContent: false,
     metafile: true,
     external: EXTERNAL,
+    plugins: [workspaceWithoutSideEffects],
     logLevel: 'warning',
     // Bundled CommonJS dependencies (kafkajs, @azure/*) call require() for Node built-ins.
     banner: {

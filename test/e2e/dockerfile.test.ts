@@ -5,10 +5,14 @@
  * the runtime stage is the packed tarball with production dependencies only, run as non-root.
  * test/package/install.test.ts proves the same tarball works once installed.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_HEALTH_PORT } from '../../packages/observe/src/index.js'
+import { DEFAULT_HEALTH_PORT, Metrics, startHealthServer } from '../../packages/observe/src/index.js'
+import { DIST_CLI } from '../../scripts/build.js'
 import { REPO } from '../support/cli.js'
 
 interface Stage {
@@ -153,5 +157,76 @@ describe('Dockerfile', () => {
     expect(runtime.lines.join('\n')).toMatch(new RegExp(`EXPOSE .*\\b${DEFAULT_HEALTH_PORT}\\b`))
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(runtime.lines.join('\n'))?.[1] ?? '[]') as string[]
     expect(entry).toEqual(['node', `/usr/local/lib/node_modules/connrca/${pkg.bin.connrca}`])
+  })
+
+  describe('HEALTHCHECK, run as the image would', () => {
+    /** A port nothing listens on (bound, read, released). */
+    const freePort = () =>
+      new Promise<number>((done) => {
+        const srv = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = srv.address() as { port: number }
+          srv.close(() => done(port))
+        })
+      })
+    const cmd = JSON.parse(/^HEALTHCHECK .*?CMD (\[.*\])$/m.exec(runtime.lines.join('\n'))?.[1] ?? '[]') as string[]
+    /** The exit code of the HEALTHCHECK command (`node` being this test's Node). */
+    const check = (env: Record<string, string>) =>
+      new Promise<number | null>((done) => {
+        const [node, ...args] = cmd
+        expect(node).toBe('node')
+        const child = execFile(process.execPath, args, { env: { ...process.env, ...env }, timeout: 10_000 })
+        child.on('exit', (code) => done(code))
+      })
+
+    it('healthy when a service answers on CONNRCA_HEALTH_PORT, unhealthy when it reports down or nothing listens', async () => {
+      let status: 'ok' | 'down' = 'ok'
+      const server = await startHealthServer({
+        port: 0,
+        host: '127.0.0.1',
+        metrics: new Metrics(),
+        health: () => ({ status }),
+      })
+      const nothing = String(await freePort())
+      try {
+        expect(await check({ CONNRCA_HEALTH_PORT: String(server.port), CONNRCA_API_PORT: nothing })).toBe(0)
+        status = 'down'
+        expect(await check({ CONNRCA_HEALTH_PORT: String(server.port), CONNRCA_API_PORT: nothing })).toBe(1)
+      } finally {
+        await server.close()
+      }
+      expect(await check({ CONNRCA_HEALTH_PORT: String(server.port), CONNRCA_API_PORT: nothing })).toBe(1)
+    })
+
+    it('healthy while connrca run (compiled) serves its API, with no service health port', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'connrca-healthcheck-'))
+      writeFileSync(
+        path.join(dir, 'x.log'),
+        '2026-03-02 10:00:00.123 UTC [123] LOG:  connection received: host=10.0.0.1 port=5000\n',
+      )
+      const apiPort = String(await freePort())
+      const child = spawn(process.execPath, [DIST_CLI, 'run', 'x.log'], {
+        cwd: dir,
+        env: { ...process.env, CONNRCA_API_PORT: apiPort },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      try {
+        let log = ''
+        await new Promise<void>((done, fail) => {
+          child.stderr.on('data', (d) => {
+            log += d
+            if (log.includes('dashboard: ')) done()
+          })
+          child.on('exit', (code) => fail(new Error(`connrca run exited ${code}:\n${log}`)))
+        })
+        const env = { CONNRCA_HEALTH_PORT: String(await freePort()), CONNRCA_API_PORT: apiPort }
+        expect(await check(env)).toBe(0)
+        child.kill('SIGTERM')
+        await new Promise((done) => child.once('exit', done))
+        expect(await check(env)).toBe(1)
+      } finally {
+        child.kill('SIGKILL')
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }, 60_000)
   })
 })

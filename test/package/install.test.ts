@@ -6,11 +6,12 @@
  * files and uPlot served, and the stored counts equal to the checkout's own `analyze`.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_PREFIX, SAMPLE, SAMPLE_SERVERS, writeLogs, writtenSampleStart } from '@connrca/cli'
 import { connrca, REPO } from '../support/cli.js'
 
 const run = promisify(execFile)
@@ -65,6 +66,21 @@ describe('the packed tarball, installed into a temporary prefix', () => {
     expect(stdout).toBe(`connrca ${VERSION}\n`)
   })
 
+  it('keeps V8 code of the modules it loads in a compile cache on Node >= 22 (start-up time)', async () => {
+    const tmp = join(home, 'tmp')
+    mkdirSync(tmp)
+    await run(bin, ['generate', '--out', join(tmp, 'x.log'), '--duration', '10m'], {
+      cwd: work,
+      env: { ...env, TMPDIR: tmp },
+    })
+    const cache = join(tmp, 'node-compile-cache')
+    const [major, minor] = process.versions.node.split('.').map(Number)
+    if (major > 22 || (major === 22 && minor >= 1)) {
+      expect(existsSync(cache)).toBe(true)
+      expect(readdirSync(cache, { recursive: true }).length).toBeGreaterThan(1)
+    } else expect(existsSync(cache)).toBe(false) // Node 20 has none
+  })
+
   it('run --once stores a generated log in chDB with the counts of the checkout analyze', async () => {
     await installed(['generate', '--out', 'gen.log', '--servers', '2', '--duration', '6h'])
     const once = await installed(['run', '--once', 'gen.log'])
@@ -84,6 +100,51 @@ describe('the packed tarball, installed into a temporary prefix', () => {
     // run stores received and failed connections (store.storeOutcomes), analyze counts all four.
     expect(byOutcome).toEqual({ failed: String(outcomes.failed), received: String(outcomes.received) })
   }, 120_000)
+
+  it('run --once without inputs reads the bundled sample it writes into its data dir, counting what the generator injected', async () => {
+    const dir = join(home, 'sample-work')
+    await run('mkdir', ['-p', dir])
+    const once = await run(bin, ['run', '--once'], { cwd: dir, env, maxBuffer: 1 << 26 })
+    const sample = join(dir, '.connrca', 'data', 'sample')
+    expect(once.stderr).toContain('running on the bundled sample .connrca/data/sample/*/postgresql.log')
+    expect(once.stderr).toMatch(/caught up: [\d,]+ records, 0 unparsed/)
+    const stored = await run(
+      bin,
+      [
+        'sql',
+        "SELECT server, category, toString(count()) FROM connection_events FINAL WHERE outcome = 'failed' GROUP BY server, category ORDER BY server, category",
+        '--format',
+        'json',
+      ],
+      { cwd: dir, env, maxBuffer: 1 << 26 },
+    )
+    const byCause = Object.fromEntries(
+      (JSON.parse(stored.stdout) as { rows: [string, string, string][] }).rows.map(([s, c, n]) => [
+        `${s}/${c}`,
+        Number(n),
+      ]),
+    )
+    // the same sample (same start) written by the checkout's generator, with the failures it injected
+    const start = writtenSampleStart(sample)
+    expect(start).toBeDefined()
+    const { truth } = await writeLogs(join(home, 'sample-truth'), {
+      start: start as number,
+      servers: SAMPLE_SERVERS.map((s) => s.name),
+      format: 'stderr',
+      prefix: DEFAULT_PREFIX,
+      incidents: 'default',
+      ...SAMPLE,
+    })
+    const expected = Object.fromEntries(
+      Object.entries(truth.failures).flatMap(([server, causes]) =>
+        Object.entries(causes)
+          .filter(([, n]) => n)
+          .map(([cause, n]) => [`${server}/${cause}`, n]),
+      ),
+    )
+    expect(Object.keys(expected).length).toBeGreaterThan(3)
+    expect(byCause).toEqual(expected)
+  }, 180_000)
 
   it('serves the dashboard and uPlot from the installed package', async () => {
     const child = spawn(bin, ['run', 'gen.log'], { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] })

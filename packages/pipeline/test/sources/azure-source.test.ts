@@ -431,7 +431,7 @@ describe('issue 13: the Log Analytics source against the service as it really an
     await new Promise<void>((r) => login.listen(0, '127.0.0.1', r))
     try {
       const port = (login.address() as net.AddressInfo).port
-      const cred = credentialFor({
+      const cred = await credentialFor({
         ...(config({
           credential: {
             type: 'clientSecret',

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { TokenCredential } from '@azure/core-auth'
-import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity'
-import { LogsQueryClient } from '@azure/monitor-query-logs'
+import type { LogsQueryClient } from '@azure/monitor-query-logs'
 import { type AzureSource as AzureConfig, AzureSource, toMs } from '@connrca/contracts'
 import cron, { type ScheduledTask } from 'node-cron'
 import type { Deliver, Source, SourceBatch, SourceDeps } from '../types.js'
@@ -65,8 +64,11 @@ export interface AzureCheckpoint {
   seen: Array<[string, number]>
 }
 
-export function credentialFor(cfg: AzureConfig, injected?: TokenCredential): TokenCredential {
+// The Azure SDK (~0.8 MB of JavaScript) is imported when a source or backfill starts, not with
+// this module: every command that reads files goes through createSource, which names this class.
+export async function credentialFor(cfg: AzureConfig, injected?: TokenCredential): Promise<TokenCredential> {
   if (injected) return injected
+  const { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential } = await import('@azure/identity')
   const c = cfg.credential
   switch (c.type) {
     case 'clientSecret': {
@@ -123,7 +125,8 @@ const unresolvedTablesHeader: Parameters<LogsQueryClient['pipeline']['addPolicy'
 }
 
 /** The SDK client; retries are the puller's (so throttling and backoff are visible and bounded). */
-export function queryClientFor(cfg: AzureConfig, credential: TokenCredential): AzureQueryClient {
+export async function queryClientFor(cfg: AzureConfig, credential: TokenCredential): Promise<AzureQueryClient> {
+  const { LogsQueryClient } = await import('@azure/monitor-query-logs')
   let endpoint = cfg.endpoint?.replace(/\/+$/, '')
   // The SDK takes a custom endpoint as the full base URL, API version included.
   if (endpoint && !/\/v1$/.test(endpoint)) endpoint = `${endpoint}/v1`
@@ -178,7 +181,8 @@ export class AzureMonitorSource implements Source {
 
   async start(deliver: Deliver, state?: unknown): Promise<void> {
     this.deliver = deliver
-    this.client = this.deps.client ?? queryClientFor(this.cfg, credentialFor(this.cfg, this.deps.credential))
+    this.client =
+      this.deps.client ?? (await queryClientFor(this.cfg, await credentialFor(this.cfg, this.deps.credential)))
     this.puller = new AzurePuller(this.cfg, this.client, this.name, this.log, this.abort.signal)
     const cp = parseState(state)
     if (cp) {
@@ -264,7 +268,7 @@ export async function backfill(
   }
   const cfg = parsed.data
   const name = cfg.name ?? `azure:${cfg.workspaceId}`
-  const client = deps.client ?? queryClientFor(cfg, credentialFor(cfg, deps.credential))
+  const client = deps.client ?? (await queryClientFor(cfg, await credentialFor(cfg, deps.credential)))
   const puller = new AzurePuller(cfg, client, name, deps.logger ?? (() => {}), deps.signal)
   const a = typeof from === 'number' ? from : from.getTime()
   const b = typeof to === 'number' ? to : to.getTime()
