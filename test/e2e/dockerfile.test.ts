@@ -7,13 +7,13 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_HEALTH_PORT, Metrics, startHealthServer } from '../../packages/observe/src/index.js'
 import { DIST_CLI } from '../../scripts/build.js'
 import { REPO } from '../support/cli.js'
+import { freePort } from '../support/free-port.js'
 
 interface Stage {
   name: string
@@ -160,14 +160,6 @@ describe('Dockerfile', () => {
   })
 
   describe('HEALTHCHECK, run as the image would', () => {
-    /** A port nothing listens on (bound, read, released). */
-    const freePort = () =>
-      new Promise<number>((done) => {
-        const srv = createServer().listen(0, '127.0.0.1', () => {
-          const { port } = srv.address() as { port: number }
-          srv.close(() => done(port))
-        })
-      })
     const cmd = JSON.parse(/^HEALTHCHECK .*?CMD (\[.*\])$/m.exec(runtime.lines.join('\n'))?.[1] ?? '[]') as string[]
     /** The exit code of the HEALTHCHECK command (`node` being this test's Node). */
     const check = (env: Record<string, string>) =>

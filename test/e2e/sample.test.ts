@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { DEFAULT_PREFIX, type GroundTruth, SAMPLE, SAMPLE_SERVERS, writeLogs, writtenSampleStart } from '@connrca/cli'
 import type { Category } from '@connrca/contracts'
 import { countsByServerCategory, latestRcaEvents, latestWindowCounts, openStore, type Store } from '@connrca/store'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { connrca } from '../support/cli.js'
 
 // The README's main command, end to end: `connrca run` on the bundled sample, checked against

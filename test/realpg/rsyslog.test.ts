@@ -6,8 +6,7 @@
  * What each listener hands on is classified and compared with what the scenario did, exactly.
  * The prefix is not configured: the listeners detect it.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Classifier } from '@connrca/classifier'
@@ -15,15 +14,13 @@ import { type LogRecord, SyslogSource } from '@connrca/contracts'
 import { SyslogListener } from '@connrca/pipeline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HBA, runScenario, SETUP_SQL, Truth } from './scenario.js'
-import { PgServer, realPgTests, sleep } from './server.js'
+import { type Rsyslogd, rsyslogTests, startRsyslogd } from './rsyslogd.js'
+import { PgServer, sleep } from './server.js'
 
-const RSYSLOGD = '/usr/sbin/rsyslogd'
 /** Common with syslog: no time (the frame has it), no pid (the tag has it). */
 const SYSLOG_PREFIX = 'user=%u,db=%d,app=%a,client=%h '
 
-const noRsyslog = existsSync(RSYSLOGD) ? undefined : `rsyslog test: no ${RSYSLOGD} (apt-get install rsyslog)`
-const skip = realPgTests.skip || (noRsyslog !== undefined && process.env.CI !== 'true')
-if (noRsyslog && skip) console.warn(`\n*** ${noRsyslog}: SKIPPED ***\n`)
+const { missing: noRsyslog, skip } = rsyslogTests('rsyslog test')
 
 const TEMPLATES = ['RSYSLOG_TraditionalForwardFormat', 'RSYSLOG_ForwardFormat', 'RSYSLOG_SyslogProtocol23Format'] as const
 const TRANSPORTS = [
@@ -36,8 +33,7 @@ const RELAYS = TRANSPORTS.flatMap((t) => TEMPLATES.map((template) => ({ ...t, te
 describe.skipIf(skip)('rsyslog relaying a real PostgreSQL 15 syslog to connrca', () => {
   let server: PgServer
   let dir: string
-  let rsyslog: ChildProcess | undefined
-  let rsyslogErr = ''
+  let rsyslog: Rsyslogd | undefined
   const listeners: SyslogListener[] = []
   const got = new Map<string, LogRecord[]>()
 
@@ -85,20 +81,11 @@ describe.skipIf(skip)('rsyslog relaying a real PostgreSQL 15 syslog to connrca',
         '',
       ].join('\n'),
     )
-    rsyslog = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] })
-    rsyslog.stderr?.on('data', (d) => (rsyslogErr += d))
-    for (let i = 0; !existsSync(sock); i++) {
-      if (i > 400 || rsyslog.exitCode !== null) throw new Error(`rsyslogd did not create its socket: ${rsyslogErr}`)
-      await sleep(25)
-    }
+    rsyslog = await startRsyslogd(conf, dir, sock)
   })
 
   afterAll(async () => {
-    if (rsyslog && rsyslog.exitCode === null) {
-      const exited = new Promise((r) => rsyslog!.once('exit', r))
-      rsyslog.kill('SIGTERM')
-      await exited
-    }
+    await rsyslog?.stop()
     await Promise.all(listeners.map((l) => l.stop()))
     await server?.destroy()
     if (dir) rmSync(dir, { recursive: true, force: true })
@@ -134,6 +121,6 @@ describe.skipIf(skip)('rsyslog relaying a real PostgreSQL 15 syslog to connrca',
     })
     if (process.env.CONNRCA_REALPG_DEBUG) console.error(JSON.stringify({ truth: { outcomes: truth.outcomes, totals: truth.totals() }, records: Object.fromEntries([...got].map(([k, v]) => [k, v.length])) }))
     for (const r of results) expect(r).toEqual({ relay: r.relay, totals: truth.totals(), outcomes: truth.outcomes })
-    expect(rsyslogErr).toBe('')
+    expect(rsyslog?.stderr() ?? '').toBe('')
   }, 180_000)
 })

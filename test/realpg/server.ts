@@ -9,11 +9,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { makeTestCert } from '../support/tls-cert.js'
+import { freePort } from '../support/free-port.js'
 
 export const PG_BIN = process.env.CONNRCA_PG_BIN ?? '/usr/lib/postgresql/15/bin'
 
@@ -40,17 +40,6 @@ export interface PgServerOptions {
    * copy of the machine's (symlinks) plus `log` -> this path. The machine's /dev is not touched.
    */
   devLog?: string
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** Runs a PostgreSQL binary as the `postgres` OS user. */

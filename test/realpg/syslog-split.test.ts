@@ -5,7 +5,6 @@
  * that space. Debian's rsyslogd writes what it receives to a file (its stock file template); pglog
  * must put the statement back together exactly, on the record of the process that logged it.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -13,19 +12,16 @@ import type { DeadLetter, LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HBA } from './scenario.js'
-import { PgServer, realPgTests, sleep } from './server.js'
+import { type Rsyslogd, rsyslogTests, startRsyslogd } from './rsyslogd.js'
+import { PgServer, sleep } from './server.js'
 
-const RSYSLOGD = '/usr/sbin/rsyslogd'
 const PREFIX = 'user=%u,db=%d,app=%a,client=%h '
-const noRsyslog = existsSync(RSYSLOGD) ? undefined : `syslog split test: no ${RSYSLOGD} (apt-get install rsyslog)`
-const skip = realPgTests.skip || (noRsyslog !== undefined && process.env.CI !== 'true')
-if (noRsyslog && skip) console.warn(`\n*** ${noRsyslog}: SKIPPED ***\n`)
+const { missing: noRsyslog, skip } = rsyslogTests('syslog split test')
 
 describe.skipIf(skip)('a real PostgreSQL 15 statement split into syslog chunks, through rsyslog to a file', () => {
   let server: PgServer
   let dir: string
-  let rsyslog: ChildProcess | undefined
-  let rsyslogErr = ''
+  let rsyslog: Rsyslogd | undefined
   const out = () => path.join(dir, 'postgres.log')
 
   beforeAll(async () => {
@@ -55,22 +51,11 @@ describe.skipIf(skip)('a real PostgreSQL 15 statement split into syslog chunks, 
         '',
       ].join('\n'),
     )
-    rsyslog = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    rsyslog.stderr?.on('data', (d) => (rsyslogErr += d))
-    for (let i = 0; !existsSync(sock); i++) {
-      if (i > 400 || rsyslog.exitCode !== null) throw new Error(`rsyslogd did not create its socket: ${rsyslogErr}`)
-      await sleep(25)
-    }
+    rsyslog = await startRsyslogd(conf, dir, sock)
   }, 120_000)
 
   afterAll(async () => {
-    if (rsyslog && rsyslog.exitCode === null) {
-      const exited = new Promise((r) => rsyslog?.once('exit', r))
-      rsyslog.kill('SIGTERM')
-      await exited
-    }
+    await rsyslog?.stop()
     await server?.destroy()
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
@@ -82,7 +67,7 @@ describe.skipIf(skip)('a real PostgreSQL 15 statement split into syslog chunks, 
     await server.sql("SELECT 'connrca-split-end'")
     let text = ''
     for (let i = 0; !text.includes('connrca-split-end'); i++) {
-      if (i > 400) throw new Error(`rsyslogd wrote no end marker: ${rsyslogErr}\n${text.slice(-2000)}`)
+      if (i > 400) throw new Error(`rsyslogd wrote no end marker: ${rsyslog?.stderr()}\n${text.slice(-2000)}`)
       await sleep(25)
       text = existsSync(out()) ? readFileSync(out(), 'utf8') : ''
     }
@@ -105,6 +90,6 @@ describe.skipIf(skip)('a real PostgreSQL 15 statement split into syslog chunks, 
       // before the fix a piece joined as a line of its own, to the record written last: "w185\n w186"
       expect(statements.map((r) => r.message)).toEqual([`statement: ${sql}`, "statement: SELECT 'connrca-split-end'"])
     }
-    expect(rsyslogErr).toBe('')
+    expect(rsyslog?.stderr() ?? '').toBe('')
   }, 60_000)
 })

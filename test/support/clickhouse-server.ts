@@ -1,23 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './free-port.js'
 
 /** Debian's clickhouse-server (18.16: too old for connrca's schema, fine for plain statements). */
 export const CLICKHOUSE_SERVER = '/usr/sbin/clickhouse-server'
 export const hasClickHouseServer = () => existsSync(CLICKHOUSE_SERVER)
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer()
-    s.on('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => done(port))
-    })
-  })
-}
 
 /** Starts a private server on 127.0.0.1 with a temp config and one password-protected user. */
 export async function startClickHouseServer(user: string, password: string): Promise<{ url: string; stop(): Promise<void> }> {

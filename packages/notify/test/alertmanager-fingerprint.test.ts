@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,6 +12,7 @@ import { fingerprint } from '../src/formats/alertmanager.js'
 import { createNotifier } from '../src/notifier.js'
 import { memoryNotifyState } from '../src/state.js'
 import { makeEvent } from './helpers.js'
+import { freePort } from '../../../test/support/free-port.js'
 
 const BINARY = '/usr/bin/prometheus-alertmanager'
 const present = existsSync(BINARY)
@@ -20,14 +20,6 @@ if (!present && process.env.CI === 'true') {
   throw new Error(`alertmanager test: ${BINARY} is missing; CI must install the Debian package "prometheus-alertmanager"`)
 }
 if (!present) console.warn(`\n*** alertmanager test SKIPPED: ${BINARY} not found (apt-get install prometheus-alertmanager) ***\n`)
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const LABEL_SETS: Record<string, string>[] = [
   { alertname: 'PostgresConnectionFailures', category: 'firewall_deny', server: 'orders-prod', severity: 'warning' },

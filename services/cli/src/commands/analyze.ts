@@ -2,7 +2,7 @@ import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { openStoreOrExplain } from '../instance.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
-import { openSources, readToEnd, sourcesForPaths } from '../embedded/inputs.js'
+import { openSources, readToEnd, readTotals, sourcesForPaths } from '../embedded/inputs.js'
 import { Summary } from '../embedded/summary.js'
 import { UsageError } from '../errors.js'
 import { fmt, progressReporter, renderRcaForTerminal } from '../output.js'
@@ -48,14 +48,8 @@ export async function analyze(argv: string[]): Promise<void> {
     const sources = openSources(inputs, log)
     const progress = progressReporter('analyze', values.progress)
     const ticker = setInterval(() => {
-      let read = 0
-      let total = 0
-      for (const s of sources) {
-        const p = s.progress?.()
-        read += p?.bytesRead ?? 0
-        total += p?.bytesTotal ?? 0
-      }
-      progress.update(read, sources.reduce((n, s) => n + (s.readStats?.().lines ?? 0), 0), total)
+      const t = readTotals(sources)
+      progress.update(t.bytesRead, t.lines, t.bytesTotal)
     }, 500)
     const started = performance.now()
     const { lines, irrelevant } = await readToEnd(sources, pipeline.deliver).finally(() => clearInterval(ticker))

@@ -1,12 +1,12 @@
 import { createApiServer } from '@connrca/service-api'
-import { type Config, type PipelineHealth, type RcaEvent, SourceConfig, toMs } from '@connrca/contracts'
+import { type Config, type PipelineHealth, type RcaEvent, type SourceConfig, toMs } from '@connrca/contracts'
 import type { Source } from '@connrca/pipeline'
 import { hasRoutes, storeBackedNotifier } from '@connrca/service-notifier'
 import type { Store } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
-import { openSources, sourcesForPaths } from '../embedded/inputs.js'
+import { openSources, readTotals, sourcesForPaths } from '../embedded/inputs.js'
 import { bundledSample } from '../embedded/sample.js'
 import { UsageError } from '../errors.js'
 import { openStoreOrExplain, removeInstanceFile, writeInstanceFile } from '../instance.js'
@@ -191,22 +191,13 @@ function health(sources: Source[], configs: SourceConfig[], pipeline: EmbeddedPi
  * late drops are named (each is a failure or attempt no window counted).
  */
 function readSummary(sources: Source[], pipeline: EmbeddedPipeline): string {
-  let irrelevant = 0
-  for (const s of sources) irrelevant += s.readStats?.().irrelevant ?? 0
+  const { irrelevant } = readTotals(sources)
   const late = pipeline.aggregator.lateDropped
   return `${fmt(pipeline.recordsIn + irrelevant)} records, ${fmt(pipeline.deadLettersIn)} unparsed, ${fmt(late)} late (dropped)`
 }
 
 function reportProgress(sources: Source[], pipeline: EmbeddedPipeline, started: number, log: (l: string) => void) {
-  let read = 0
-  let total = 0
-  for (const s of sources) {
-    const p = s.progress?.()
-    if (p) {
-      read += p.bytesRead
-      total += p.bytesTotal
-    }
-  }
+  const { bytesRead: read, bytesTotal: total } = readTotals(sources)
   const secs = (performance.now() - started) / 1000
   const pct = total > 0 ? `${((100 * read) / total).toFixed(1)}% ` : ''
   log(`catching up: ${pct}${fmt(pipeline.recordsIn)} records (${fmt(Math.round(pipeline.recordsIn / secs))}/s)`)

@@ -44,18 +44,33 @@ export function openSources(configs: SourceConfig[], log: (line: string) => void
 }
 
 /** Reads sources that end (files without follow, stdin) to their end, then stops them. */
-export async function readToEnd(sources: Source[], deliver: Deliver): Promise<{ lines: number; irrelevant: number }> {
+export async function readToEnd(sources: Source[], deliver: Deliver): Promise<ReadTotals> {
   await Promise.all(sources.map((s) => s.start(deliver)))
   await Promise.all(sources.map((s) => s.caughtUp()))
   await Promise.all(sources.map((s) => s.stop()))
-  let lines = 0
-  let irrelevant = 0
+  return readTotals(sources)
+}
+
+export interface ReadTotals {
+  bytesRead: number
+  bytesTotal: number
+  lines: number
+  /** Records the relevance filter let go (not built, not delivered). */
+  irrelevant: number
+}
+
+/** What the sources read so far, summed: progress lines and record counts. */
+export function readTotals(sources: Source[]): ReadTotals {
+  const t: ReadTotals = { bytesRead: 0, bytesTotal: 0, lines: 0, irrelevant: 0 }
   for (const s of sources) {
-    const st = s.readStats?.()
-    lines += st?.lines ?? 0
-    irrelevant += st?.irrelevant ?? 0
+    const p = s.progress?.()
+    const r = s.readStats?.()
+    t.bytesRead += p?.bytesRead ?? 0
+    t.bytesTotal += p?.bytesTotal ?? 0
+    t.lines += r?.lines ?? 0
+    t.irrelevant += r?.irrelevant ?? 0
   }
-  return { lines, irrelevant }
+  return t
 }
 
 /** A bad --prefix is a usage error before any input is read, not a dead letter per line. */
