@@ -2,7 +2,6 @@
 // Positions are byte offsets of line starts in the (decompressed) stream.
 
 import { createReadStream } from 'node:fs'
-import { open } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { LineSplitter } from './line-splitter.js'
@@ -15,26 +14,12 @@ export interface LineBatch {
   positions: number[]
 }
 
-async function isGzip(path: string): Promise<boolean> {
-  const fh = await open(path, 'r')
-  try {
-    const b = Buffer.alloc(2)
-    const { bytesRead } = await fh.read(b, 0, 2, 0)
-    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b
-  } finally {
-    await fh.close()
-  }
-}
-
-/** A file (plain or gzip) as batches of lines. */
+/** A file (plain or gzip, told by its magic bytes) as batches of lines. */
 export async function* readLineBatches(path: string): AsyncIterable<LineBatch> {
-  const gz = await isGzip(path)
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 })
-  const stream: AsyncIterable<Buffer> = gz ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw
-  yield* splitLineBatches(stream)
+  yield* splitLineBatches(createReadStream(path, { highWaterMark: 1 << 20 }))
 }
 
-/** Any byte stream (stdin) as batches of lines; gzip (by its magic bytes) is decompressed, as for files. */
+/** Any byte stream (a file, stdin) as batches of lines; gzip (by its magic bytes) is decompressed. */
 export async function* splitLineBatches(input: AsyncIterable<Buffer>): AsyncIterable<LineBatch> {
   const stream = await gunzipIfCompressed(input)
   const splitter = new LineSplitter()
