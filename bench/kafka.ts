@@ -61,9 +61,13 @@ const SERVERS = [...SAMPLE_SERVERS.map((s) => s.name), 'pg-04', 'pg-01', 'pg-02'
 const PARTITIONS = 4
 const STORED = new Set(['received', 'failed']) // the store's default storeOutcomes
 
+export type Codec = 'lz4' | 'gzip' | 'none'
+
 export interface RunResult {
   /** classifier and aggregator instances (one collector always) */
   instances: number
+  /** the producers' batch compression */
+  compression: Codec
   seconds: number
   linesPerSec: number
   /** lines/s of this run ÷ lines/s of the embedded pipeline */
@@ -98,6 +102,8 @@ export interface KafkaBenchResult {
   connectionEvents: number
   embedded: { command: string; seconds: number; linesPerSec: number; peakRssMB: number; cpuSecondsPer1M: number }
   throughput: RunResult[]
+  /** one instance per stage with each other codec: the default (lz4) is chosen by these */
+  codecs: RunResult[]
   latency: {
     pipeline: PipelineConfig
     seconds: number
@@ -256,7 +262,13 @@ interface Setup {
 }
 
 /** A fresh namespace: topic prefix (and so consumer groups), store front, config file. */
-async function setup(name: string, brokers: string, sources: unknown[], pipeline: Partial<PipelineConfig>) {
+async function setup(
+  name: string,
+  brokers: string,
+  sources: unknown[],
+  pipeline: Partial<PipelineConfig>,
+  compression: Codec = 'lz4',
+) {
   const home = tempDir(name)
   const front = await startFront()
   const kafka = KafkaConfig.parse({
@@ -267,6 +279,7 @@ async function setup(name: string, brokers: string, sources: unknown[], pipeline
     // members that leave or die are noticed quickly, so group joins settle fast
     sessionTimeoutMs: 10_000,
     heartbeatIntervalMs: 1000,
+    compression,
   })
   const configPath = join(home, 'connrca.yaml')
   writeFileSync(
@@ -386,8 +399,9 @@ async function throughput(
   instances: number,
   embeddedLinesPerSec: number,
   embeddedCpuPer1M: number,
+  compression: Codec = 'lz4',
 ): Promise<RunResult> {
-  const s = await setup(`tp${instances}`, brokers, fileSources(data.dir, false), {})
+  const s = await setup(`tp${instances}${compression}`, brokers, fileSources(data.dir, false), {}, compression)
   const services: Service[] = []
   try {
     const consumers: Service[] = []
@@ -434,6 +448,7 @@ async function throughput(
       .reduce((a, [, v]) => a + v, 0)
     return {
       instances,
+      compression,
       seconds: round(seconds),
       linesPerSec,
       ratioToEmbedded: round(linesPerSec / embeddedLinesPerSec),
@@ -702,6 +717,11 @@ export async function kafkaSuite(opts: { lines: number; latencySeconds?: number 
       runs.push(await throughput(brokers, data, expected, n, emb.linesPerSec, emb.cpuSecondsPer1M))
       say(`kafka ${n}x: ${JSON.stringify(runs.at(-1))}`)
     }
+    const codecs: RunResult[] = []
+    for (const c of ['gzip', 'none'] as const) {
+      codecs.push(await throughput(brokers, data, expected, 1, emb.linesPerSec, emb.cpuSecondsPer1M, c))
+      say(`kafka 1x ${c}: ${JSON.stringify(codecs.at(-1))}`)
+    }
     rmSync(data.dir, { recursive: true, force: true })
     const lat = await latency(brokers)
     say(`latency: ${JSON.stringify(lat)}`)
@@ -712,6 +732,7 @@ export async function kafkaSuite(opts: { lines: number; latencySeconds?: number 
       connectionEvents: expected,
       embedded: emb,
       throughput: runs,
+      codecs,
       latency: lat,
     }
   } finally {

@@ -416,6 +416,20 @@ function summary(r: Record<string, any>): Row[] {
         met: t.cpuRatioToEmbedded <= 2,
       })
     }
+    const [one, two] = k.throughput
+    if (one && two)
+      rows.push({
+        figure: '  CPU per line, 2 instances per stage ÷ 1 instance',
+        value: `${round(two.connrcaCpuSecondsPer1M / one.connrcaCpuSecondsPer1M)}×`,
+        target: '≤ 1× (must not grow)',
+        met: two.connrcaCpuSecondsPer1M <= one.connrcaCpuSecondsPer1M,
+      })
+    for (const c of k.codecs ?? [])
+      rows.push({
+        figure: `Kafka, 1 instance per stage, ${c.compression} instead of ${one?.compression}: lines/s; connrca CPU per 1 M`,
+        value: `${n(c.linesPerSec)}; ${c.connrcaCpuSecondsPer1M} s`,
+        target: 'report',
+      })
     const limit = 10_000 + 1000
     rows.push({
       figure: 'follow latency line → RCA event p99, Kafka',

@@ -5,7 +5,8 @@
  * Why a bundle and not `tsc` output: measured, README "Install" ("How it is built").
  *
  * Kept out of the bundle, resolved from node_modules next to the installed package: chdb (a
- * native addon that finds its shared library relative to itself) and the files read at run
+ * native addon that finds its shared library relative to itself), lz4-napi (a native addon
+ * with a prebuilt binary per platform) and the files read at run
  * time (dashboard, migrations, uPlot), which stay at the same paths as in a checkout (see
  * packages/contracts/src/package-root.ts).
  */
@@ -22,7 +23,7 @@ export const DIST_CLI = path.join(DIST, 'cli.js')
 /** The inputs of the last build (esbuild's metafile), to tell whether dist/ is current. */
 const LAST_BUILD = path.join(ROOT, 'node_modules', '.cache', 'connrca-build.json')
 /** Runtime `dependencies` of the root package.json: installed beside the bundle, never inlined. */
-export const EXTERNAL = ['chdb']
+export const EXTERNAL = ['chdb', 'lz4-napi']
 
 /** Sources of the workspace's own packages and services (not node_modules, not the build's entry). */
 const WORKSPACE_SOURCE = /^(packages|services)\/[^/]+\/src\//

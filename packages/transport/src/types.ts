@@ -15,8 +15,8 @@ export type BatchHandler<T> = (batch: T[], meta?: BatchMeta) => Promise<void>
 
 /**
  * Where a batch came from, for handlers that keep state per partition (Kafka only; the
- * in-process transport passes nothing). `offsets[i]` is the offset of `batch[i]`; messages that
- * failed validation went to the dead-letter topic and have no entry.
+ * in-process transport passes nothing). `offsets[i]` is the offset of the message (frame) that
+ * carried `batch[i]`; records that failed validation went to the dead-letter topic, no entry.
  */
 export interface BatchMeta {
   partition: number

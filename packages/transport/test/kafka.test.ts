@@ -150,6 +150,46 @@ describe.skipIf(kafkaTests.skip)('Kafka transport (real broker)', () => {
     expect(letters.find((l) => l.reason.includes('offset 1'))?.raw).toBe('{not json')
   })
 
+  it('frames one publish per key: few messages, every record once and in order, a bad element one dead letter', async () => {
+    const cfg = testConfig(brokers, 2)
+    const { client, sends } = countingClient(cfg)
+    const t = transport(cfg, { client })
+    const got: LogRecord[] = []
+    const sub = await t.subscribe('logs', 'frames', async (b, meta) => {
+      got.push(...b)
+      // Every record of a frame carries its message's offset: a runner skips whole frames only.
+      expect(meta?.offsets).toHaveLength(b.length)
+    })
+    await sub.joined
+    // Three servers, 4,500 records of ~240 bytes each: ~350 kB per server, two frames each.
+    const sent = Array.from({ length: 4500 }, (_, i) => logRecord(`db${i % 3}`, i))
+    await t.publisher('logs').publish(sent.map((r) => ({ key: r.server, value: r })))
+    const frames = sends.reduce((a, b) => a + b, 0)
+    expect(frames).toBeGreaterThanOrEqual(6)
+    expect(frames).toBeLessThanOrEqual(6)
+    await waitFor(() => got.length >= sent.length, 20_000, `${sent.length} records`)
+    for (const s of ['db0', 'db1', 'db2']) {
+      expect(got.filter((r) => r.server === s).map((r) => r.pid)).toEqual(
+        sent.filter((r) => r.server === s).map((r) => r.pid),
+      )
+    }
+
+    // A frame from another producer with one broken element: its neighbours are delivered.
+    const letters: DeadLetter[] = []
+    await t.subscribe('deadletter', 'frames-dlq', async (b) => void letters.push(...b))
+    const raw = createKafkaJsClient(cfg, testLogger).producer()
+    await raw.connect()
+    const broken = { ...logRecord('db0', 9001), severity: 'LOUD' }
+    const frame = [logRecord('db0', 9000), broken, logRecord('db0', 9002)]
+    await raw.sendBatch([{ topic: topicName(cfg, 'logs'), messages: [{ key: 'db0', value: JSON.stringify(frame) }] }])
+    await raw.disconnect()
+    await waitFor(() => got.length >= sent.length + 2 && letters.length >= 1, 15_000, 'the frame')
+    expect(got.slice(sent.length).map((r) => r.pid)).toEqual([9000, 9002])
+    expect(letters).toHaveLength(1)
+    expect(letters[0].reason).toMatch(/offset \d+\/1: does not match connrca\.logs\.v1: severity: /)
+    expect(JSON.parse(letters[0].raw)).toEqual(broken)
+  })
+
   it('pipelines with different topic prefixes on one cluster do not share a consumer group', async () => {
     // Without the prefix in the group id, the group leader (kafkajs) hands its own topics'
     // partitions to every member: one of the two pipelines would receive nothing.

@@ -1,5 +1,5 @@
 import type { KafkaConfig } from '@connrca/contracts'
-import {
+import kafkajs, {
   CompressionTypes,
   type Consumer,
   type EachBatchPayload,
@@ -76,6 +76,18 @@ export interface WireConsumer {
   disconnect(): Promise<void>
 }
 
+const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, lz4: CompressionTypes.LZ4 } as const
+
+// kafkajs ships gzip only. LZ4 (Kafka's LZ4 frame format) from lz4-napi's prebuilt binaries,
+// loaded on first use (commands without Kafka never load it); consumers need it registered as
+// well, whatever their producer uses.
+const lz4 = () => import('lz4-napi')
+// (Through the default export: Node's ESM loader does not see it among kafkajs's named exports.)
+kafkajs.CompressionCodecs[CompressionTypes.LZ4] = () => ({
+  compress: async (encoder: { buffer: Buffer }) => (await lz4()).compressFrame(encoder.buffer),
+  decompress: async (buffer: Buffer) => (await lz4()).decompressFrame(buffer),
+})
+
 export function createKafkaJsClient(cfg: KafkaConfig, logger: TransportLogger): WireClient {
   const kafka = new Kafka({
     clientId: cfg.clientId,
@@ -86,7 +98,7 @@ export function createKafkaJsClient(cfg: KafkaConfig, logger: TransportLogger): 
     connectionTimeout: 3000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3000 },
   })
-  const compression = cfg.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP
+  const compression = CODECS[cfg.compression ?? 'lz4']
 
   return {
     admin() {

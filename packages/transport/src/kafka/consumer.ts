@@ -1,6 +1,7 @@
 import { DEAD_LETTER_RAW_LIMIT, type DeadLetter, TOPICS, type TopicKey } from '@connrca/contracts'
 import type { BatchMeta, Subscription } from '../types.js'
 import { backoffDelay, errorText, pause } from './backoff.js'
+import { decodeFrame } from './frame.js'
 import type { WireBatch, WireClient, WireConsumer, WireRecord } from './client.js'
 import type { TransportLogger, TransportMetrics } from './options.js'
 
@@ -62,7 +63,10 @@ export async function subscribeKafka<T>(
   const stop = new AbortController()
   const labels = { topic, group }
   const m = {
-    in: deps.metrics.counter('kafka_records_in_total', 'Records consumed and handled.', ['topic', 'group']),
+    in: deps.metrics.counter('kafka_records_in_total', 'Records (frame elements) consumed and handled.', [
+      'topic',
+      'group',
+    ]),
     dead: deps.metrics.counter('kafka_deadletters_total', 'Records that failed validation.', ['topic', 'group']),
     errors: deps.metrics.counter('kafka_errors_total', 'Kafka client errors by operation.', ['op']),
     lag: deps.metrics.gauge('kafka_consumer_lag', 'Messages behind the partition end.', [
@@ -93,33 +97,38 @@ export async function subscribeKafka<T>(
     const values: T[] = []
     const offsets: string[] = []
     const dead: DeadLetter[] = []
+    const letter = (r: WireRecord, id: string, reason: string, raw: string) =>
+      dead.push({
+        id: `${topic}/${id}`,
+        stage: 'validate',
+        reason: `${topic} offset ${id}: ${reason}`,
+        raw: raw.length > DEAD_LETTER_RAW_LIMIT ? raw.slice(0, DEAD_LETTER_RAW_LIMIT) : raw,
+        server: r.key?.toString('utf8') || undefined,
+        time: Date.now(),
+      })
     for (const r of records) {
       const raw = r.value ? r.value.toString('utf8') : ''
-      let reason: string | undefined
-      let json: unknown
+      let items: unknown[]
       try {
-        json = JSON.parse(raw)
+        items = decodeFrame(raw)
       } catch (err) {
-        reason = `not JSON: ${(err as Error).message}`
+        letter(r, r.offset, `not JSON: ${(err as Error).message}`, raw)
+        continue
       }
-      if (reason === undefined) {
-        const parsed = schema.safeParse(json)
+      // One bad record of a frame is one dead letter; its neighbours go on (named offset/index).
+      for (let i = 0; i < items.length; i++) {
+        const parsed = schema.safeParse(items[i])
         if (parsed.success) {
           values.push(parsed.data as T)
           offsets.push(r.offset)
           continue
         }
         const issue = parsed.error.issues[0]
-        reason = `does not match ${TOPICS[key].name}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`
+        const where = issue.path.length ? `${issue.path.join('.')}: ` : ''
+        const id = items.length > 1 ? `${r.offset}/${i}` : r.offset
+        const text = items.length > 1 ? (JSON.stringify(items[i]) ?? '') : raw
+        letter(r, id, `does not match ${TOPICS[key].name}: ${where}${issue.message}`, text)
       }
-      dead.push({
-        id: `${topic}/${r.offset}`,
-        stage: 'validate',
-        reason: `${topic} offset ${r.offset}: ${reason}`,
-        raw: raw.length > DEAD_LETTER_RAW_LIMIT ? raw.slice(0, DEAD_LETTER_RAW_LIMIT) : raw,
-        server: r.key?.toString('utf8') || undefined,
-        time: Date.now(),
-      })
     }
     return { values, offsets, dead }
   }
@@ -173,7 +182,7 @@ export async function subscribeKafka<T>(
     const last = b.messages[b.messages.length - 1].offset
     const next = BigInt(last) + 1n
     await b.commit(next.toString())
-    m.in.inc(b.messages.length, labels)
+    m.in.inc(values.length, labels)
     m.lag.set(Math.max(0, Number(BigInt(b.highWatermark) - next)), { ...labels, partition: b.partition })
     m.latency.observe((performance.now() - t0) / 1000, labels)
   }

@@ -5,6 +5,8 @@ import type { BatchOptions, TransportLogger, TransportMetrics } from './options.
 /** Broker default message.max.bytes is ~1 MB per record batch; stay under it before compression. */
 const MAX_REQUEST_BYTES = 900_000
 export const MAX_MESSAGE_BYTES = MAX_REQUEST_BYTES
+/** Bytes buffered before `send` waits for room, whatever the message count (frames can be large). */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 
 interface Pending {
   topic: string
@@ -21,6 +23,7 @@ interface Pending {
 interface Chunk {
   topicMessages: { topic: string; messages: WireMessage[] }[]
   count: number
+  bytes: number
   /** Per entry: how many of its messages this chunk carries. */
   parts: { entry: Pending; n: number }[]
 }
@@ -37,11 +40,13 @@ export interface ProducerState {
  * the first buffered message; what arrives during a send goes out in the next one. One send at a
  * time, so order per key is the order of `send` calls. A failed send is retried, with backoff
  * and a fresh producer, until it succeeds or the producer is closed — messages are never dropped;
- * while the broker is away the buffer fills up to `maxBuffered`, then `send` waits for room.
+ * while the broker is away the buffer fills up to `maxBuffered` messages or MAX_BUFFERED_BYTES,
+ * then `send` waits for room.
  */
 export class BatchingProducer {
   private readonly queue: Pending[] = []
   private queued = 0
+  private queuedBytes = 0
   private timer: NodeJS.Timeout | undefined
   private loop: Promise<void> | undefined
   private readonly roomWaiters: (() => void)[] = []
@@ -79,9 +84,10 @@ export class BatchingProducer {
         `kafka producer: message with key "${messages[tooBig].key}" to ${topic} is ${bytes[tooBig]} bytes, over the ${MAX_MESSAGE_BYTES} byte limit`,
       )
     }
-    while (this.queued >= this.maxBuffered && !this.closed) await new Promise<void>((r) => this.roomWaiters.push(r))
+    while (this.full() && !this.closed) await new Promise<void>((r) => this.roomWaiters.push(r))
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ topic, messages, bytes, taken: 0, acked: 0, resolve, reject })
+      for (const b of bytes) this.queuedBytes += b
       this.setQueued(this.queued + messages.length)
       if (this.queued >= this.batch.maxMessages) this.kick()
       else this.timer ??= setTimeout(() => this.kick(), this.batch.maxWaitMs)
@@ -123,6 +129,7 @@ export class BatchingProducer {
     this.abort.abort()
     for (const p of this.queue.splice(0)) p.reject(new Error(reason))
     this.setQueued(0)
+    this.queuedBytes = 0
     for (const w of this.roomWaiters.splice(0)) w()
     await this.loop?.catch(() => {})
     await this.producer?.disconnect().catch(() => {})
@@ -156,7 +163,8 @@ export class BatchingProducer {
         }
       }
       this.setQueued(this.queued - chunk.count)
-      while (this.queued < this.maxBuffered && this.roomWaiters.length) this.roomWaiters.shift()!()
+      this.queuedBytes -= chunk.bytes
+      while (!this.full() && this.roomWaiters.length) this.roomWaiters.shift()!()
     }
   }
 
@@ -186,7 +194,7 @@ export class BatchingProducer {
       if (count >= this.batch.maxMessages || entry.taken < entry.messages.length) break
     }
     if (count === 0) return undefined
-    return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), count, parts }
+    return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), count, bytes, parts }
   }
 
   private async sendWithRetry(chunk: Chunk): Promise<void> {
@@ -231,6 +239,10 @@ export class BatchingProducer {
     await p.connect()
     this.producer = p
     return p
+  }
+
+  private full(): boolean {
+    return this.queued >= this.maxBuffered || this.queuedBytes >= MAX_BUFFERED_BYTES
   }
 
   private setQueued(n: number): void {

@@ -2,6 +2,7 @@ import type { DeadLetter, KafkaConfig, TopicKey, TopicMessage } from '@connrca/c
 import type { BatchHandler, Message, Publisher, Transport } from '../types.js'
 import { createKafkaJsClient } from './client.js'
 import { type ConsumerState, type KafkaSubscription, type SubscribeOptions, subscribeKafka } from './consumer.js'
+import { encodeFrames } from './frame.js'
 import { DEFAULT_BATCH, DEFAULT_RETRY, type KafkaTransportOptions, noopLogger, noopMetrics } from './options.js'
 import { BatchingProducer, type ProducerState } from './producer.js'
 import { ensureTopics, topicName } from './topics.js'
@@ -25,7 +26,7 @@ export interface KafkaTransport extends Transport {
 }
 
 /**
- * The Transport on Kafka: JSON values, key = server name (one server's messages stay on one
+ * The Transport on Kafka: JSON frames (many records of one key per message, `frame.ts`), key = server name (one server's messages stay on one
  * partition, in order), one shared batching producer, one consumer group member per subscribe.
  * Topics are created on first use if missing.
  */
@@ -59,20 +60,14 @@ export function createKafkaTransport(cfg: KafkaConfig, opts: KafkaTransportOptio
     const topic = topicName(cfg, key)
     return {
       publish(messages: Message<TopicMessage<K>>[]) {
-        return producer.send(
-          topic,
-          messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value) })),
-        )
+        return producer.send(topic, encodeFrames(messages))
       },
       flush: () => producer.flush(),
     }
   }
 
   async function deadLetter(letters: DeadLetter[]): Promise<void> {
-    await producer.send(
-      deadletterTopic,
-      letters.map((d) => ({ key: d.server ?? '', value: JSON.stringify(d) })),
-    )
+    await producer.send(deadletterTopic, encodeFrames(letters.map((d) => ({ key: d.server ?? '', value: d }))))
   }
 
   return {
