@@ -223,7 +223,10 @@ function startService(stage: string, name: string, configPath: string, storeUrl:
     CONNRCA_HEALTH_HOST: '127.0.0.1',
   }
   // one node process per service, from dist/ as in the image: signals and /proc/<pid> are connrca itself
-  const child = spawn(process.execPath, connrcaNodeArgs(['service', stage]), {
+  // BENCH_KAFKA_PROFILE=dir: a V8 CPU profile of every service, written when it stops
+  const profile = process.env.BENCH_KAFKA_PROFILE
+  const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name}.cpuprofile`] : []
+  const child = spawn(process.execPath, [...prof, ...connrcaNodeArgs(['service', stage])], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
