@@ -1,6 +1,7 @@
 /**
- * A real PostgreSQL 15 splits what it sends to syslog: one `[seq-chunk]` message per line of a
- * multi-line message (further lines led by the tab PostgreSQL adds, which rsyslog writes as #011),
+ * A real PostgreSQL 15 splits what it sends to syslog: one `[seq-chunk]` message (`[chunk]` with
+ * syslog_sequence_numbers = off) per line of a multi-line message (further lines led by the tab
+ * PostgreSQL adds, which rsyslog writes as #011),
  * and lines longer than 900 bytes into pieces cut at a word boundary, the next piece starting with
  * that space. Debian's rsyslogd writes what it receives to a file (its stock file template); pglog
  * must put the statement back together exactly, on the record of the process that logged it.
@@ -60,36 +61,61 @@ describe.skipIf(skip)('a real PostgreSQL 15 statement split into syslog chunks, 
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('a 1.9 KB statement over two lines comes back whole, glued without newlines where PostgreSQL cut it', async () => {
-    const words = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ')
-    const sql = `SELECT '${words}' AS long_text,\n  2 AS b`
-    await server.sql(sql)
-    await server.sql("SELECT 'connrca-split-end'")
-    let text = ''
-    for (let i = 0; !text.includes('connrca-split-end'); i++) {
-      if (i > 400) throw new Error(`rsyslogd wrote no end marker: ${rsyslog?.stderr()}\n${text.slice(-2000)}`)
-      await sleep(25)
-      text = existsSync(out()) ? readFileSync(out(), 'utf8') : ''
-    }
-    const lines = text.split('\n')
-    // the input is what this test is about: a piece led by a space and a #011 line, both [n-2..]
-    expect(lines.some((l) => /postgres\[\d+\]: \[\d+-[2-9]\] {2}w\d/.test(l))).toBe(true)
-    expect(lines.some((l) => /postgres\[\d+\]: \[\d+-[2-9]\] #011 {2}2 AS b$/.test(l))).toBe(true)
+  // syslog_sequence_numbers on writes [seq-chunk], off writes [chunk]
+  for (const [numbers, marker] of [
+    ['on', String.raw`\[\d+-[2-9]\]`],
+    ['off', String.raw`\[[2-9]\]`],
+  ] as const) {
+    it(`a 1.9 KB statement over two lines comes back whole, glued without newlines where PostgreSQL cut it (syslog_sequence_numbers = ${numbers})`, async () => {
+      await server.sql(`ALTER SYSTEM SET syslog_sequence_numbers = ${numbers}`)
+      await server.sql('SELECT pg_reload_conf()')
+      await sleep(300)
+      const begin = `connrca-begin-${numbers}`
+      await server.sql(`SELECT '${begin}'`)
+      const words = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ')
+      const sql = `SELECT '${words}' AS long_text,\n  2 AS b`
+      await server.sql(sql)
+      await expect(server.sql('SELECT 1/0')).rejects.toThrow(/division by zero/)
+      const end = `connrca-split-end-${numbers}`
+      await server.sql(`SELECT '${end}'`)
+      let text = ''
+      for (let i = 0; !text.includes(end); i++) {
+        if (i > 400) throw new Error(`rsyslogd wrote no end marker: ${rsyslog?.stderr()}\n${text.slice(-2000)}`)
+        await sleep(25)
+        text = existsSync(out()) ? readFileSync(out(), 'utf8') : ''
+      }
+      // this setting's lines only: from the line of its begin statement on
+      const all = text.split('\n')
+      const lines = all.slice(all.findIndex((l) => l.includes(begin)))
+      // the input is what this test is about: a piece led by a space and a #011 line, both chunk 2+
+      expect(lines.some((l) => new RegExp(String.raw`postgres\[\d+\]: ${marker} {2}w\d`).test(l))).toBe(true)
+      expect(lines.some((l) => new RegExp(String.raw`postgres\[\d+\]: ${marker} #011 {2}2 AS b$`).test(l))).toBe(true)
 
-    for (const prefix of [PREFIX, undefined]) {
-      const records: LogRecord[] = []
-      const dead: DeadLetter[] = []
-      const p = createParser(
-        { format: 'syslog', prefix, source: { kind: 'file', name: 'postgres.log' } },
-        { record: (r) => records.push(r), deadLetter: (d) => dead.push(d) },
-      )
-      for (let i = 0; i < lines.length; i++) p.push(lines[i], i)
-      p.flush()
-      expect(dead, `prefix ${prefix}`).toEqual([])
-      const statements = records.filter((r) => r.message.startsWith('statement: SELECT'))
-      // before the fix a piece joined as a line of its own, to the record written last: "w185\n w186"
-      expect(statements.map((r) => r.message)).toEqual([`statement: ${sql}`, "statement: SELECT 'connrca-split-end'"])
-    }
-    expect(rsyslog?.stderr() ?? '').toBe('')
-  }, 60_000)
+      for (const prefix of [PREFIX, undefined]) {
+        const records: LogRecord[] = []
+        const dead: DeadLetter[] = []
+        const p = createParser(
+          { format: 'syslog', prefix, source: { kind: 'file', name: 'postgres.log' } },
+          { record: (r) => records.push(r), deadLetter: (d) => dead.push(d) },
+        )
+        for (let i = 0; i < lines.length; i++) p.push(lines[i], i)
+        p.flush()
+        expect(dead, `prefix ${prefix}`).toEqual([])
+        const statements = records.filter((r) => r.message.startsWith('statement: SELECT'))
+        // before the fix a piece joined as a line of its own, to the record written last: "w185\n w186"
+        expect(statements.map((r) => r.message)).toEqual([
+          `statement: SELECT '${begin}'`,
+          `statement: ${sql}`,
+          'statement: SELECT 1/0',
+          `statement: SELECT '${end}'`,
+        ])
+        // the error's STATEMENT line (chunk 2 of its message) lands on the error's record
+        expect(records.find((r) => r.severity === 'ERROR')).toMatchObject({
+          message: 'division by zero',
+          statement: 'SELECT 1/0',
+        })
+      }
+      expect(rsyslog?.stderr() ?? '').toBe('')
+    }, 60_000)
+  }
 })

@@ -173,11 +173,19 @@ export class SyslogParser {
     const server = this.server ?? (f.host || undefined)
     let b = markerStart(line, f.body)
     let chunk = 1
-    // "[n-m] " sequence numbers (syslog_sequence_numbers = on)
+    // Where the body starts if a bare "[n]" is no marker but the prefix's own "[%p]" (markers off)
+    let bare = -1
+    // "[seq-chunk] " (syslog_sequence_numbers = on) or "[chunk] " (off)
     if (line.charCodeAt(b) === 91) {
       let j = b + 1
-      while (isDigit(line.charCodeAt(j))) j++
-      if (j > b + 1 && line.charCodeAt(j) === 45) {
+      let n = 0
+      for (let c = line.charCodeAt(j) - 48; c >= 0 && c <= 9; c = line.charCodeAt(++j) - 48) n = n * 10 + c
+      if (j > b + 1 && line.charCodeAt(j) === 93) {
+        chunk = n
+        bare = b
+        b = j + 1
+        if (line.charCodeAt(b) === 32) b++
+      } else if (j > b + 1 && line.charCodeAt(j) === 45) {
         let k = j + 1
         let m = 0
         for (let c = line.charCodeAt(k) - 48; c >= 0 && c <= 9; c = line.charCodeAt(++k) - 48) m = m * 10 + c
@@ -200,6 +208,7 @@ export class SyslogParser {
     // Anything else is a record of its own (own prefix: a new report or its DETAIL/HINT/... line);
     // a body led by a space is no continuation here (it would be in a stderr log).
     if (this.text.entry(line, b, position, f.time, f.pid, server, false)) return
+    if (bare >= 0 && this.text.entry(line, bare, position, f.time, f.pid, server, false)) return
     // [n-2..] that is no line of its own: a piece of a long line PostgreSQL split at a word
     // boundary (the piece keeps the space it starts with), glued on without a newline
     if (chunk > 1) {

@@ -160,6 +160,34 @@ describe('syslog', () => {
     })
   })
 
+  it('syslog_sequence_numbers = off: bare [chunk] markers; a prefix of its own "[%p]" without markers is no marker', () => {
+    const text = [
+      'Feb 10 23:15:40 db-host-1 postgres[10820]: [1] db=x,user=bob,app=psql,client=10.0.0.9 FATAL:  password authentication failed for user "bob"',
+      'Feb 10 23:15:40 db-host-1 postgres[10820]: [2] db=x,user=bob,app=psql,client=10.0.0.9 DETAIL:  Connection matched pg_hba.conf line 5: "host all all 0.0.0.0/0 md5"',
+      'Feb 10 23:15:40 db-host-1 postgres[10819]: [1] db=postgres,user=postgres,app=psql,client=[local] LOG:  statement: SELECT a,',
+      'Feb 10 23:15:40 db-host-1 postgres[10819]: [2] #011       b FROM t WHERE c = 12345678901234567890',
+      'Feb 10 23:15:40 db-host-1 postgres[10819]: [3] 1234567890 AND d = 1',
+    ].join('\n')
+    const r = parse(text, { format: 'syslog', prefix: 'db=%d,user=%u,app=%a,client=%h ', syslogYear: 2019 })
+    expect(r.dead).toEqual([])
+    expect(r.records).toHaveLength(2)
+    expect(r.records[0]).toMatchObject({ pid: 10820, user: 'bob', detail: expect.stringContaining('line 5') })
+    expect(r.records[1].message).toBe(
+      'statement: SELECT a,\n       b FROM t WHERE c = 123456789012345678901234567890 AND d = 1',
+    )
+    // syslog_split_messages = off and sequence numbers off: no marker at all, the prefix is "[%p] "
+    const own = [
+      'Feb 10 23:15:41 db-host-1 postgres[2]: [2] FATAL:  no pg_hba.conf entry for host "10.0.0.7", user "u", database "d", no encryption',
+      'Feb 10 23:15:41 db-host-1 postgres[3]: [3] FATAL:  sorry, too many clients already',
+    ].join('\n')
+    const o = parse(own, { format: 'syslog', prefix: '[%p] ', syslogYear: 2019 })
+    expect(o.dead).toEqual([])
+    expect(o.records.map((x) => [x.pid, x.message.slice(0, 10)])).toEqual([
+      [2, 'no pg_hba.'],
+      [3, 'sorry, too'],
+    ])
+  })
+
   it('RFC 5424 frame; opts.server wins over the host name; inner timestamp wins over the frame', () => {
     const text = [
       '<134>1 2026-03-02T10:02:03.500Z pg-a postgres 4711 - - [1-1] 2026-03-02 10:02:03.123 UTC [4711] FATAL:  too many connections for role "x"',
