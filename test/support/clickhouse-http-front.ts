@@ -255,7 +255,7 @@ function parseMultipart(text: string, boundary: string): Map<string, string> {
  */
 function bindParams(sql: string, params: Map<string, string>): string {
   if (params.size === 0) return sql
-  return sql.replace(/\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*([^{}]+?)\s*\}/g, (whole, name: string, type: string) => {
+  return sql.replace(/\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*([^{}]+?)\s*\}/g, (_whole, name: string, type: string) => {
     const value = params.get(name)
     if (value === undefined) {
       throw new HttpError(400, 456, `Substitution \`${name}\` is not set. (UNKNOWN_QUERY_PARAMETER)`)

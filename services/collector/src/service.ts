@@ -1,6 +1,6 @@
 import type { Config, DeadLetter, LogRecord } from '@connrca/contracts'
 import { type Logger, Metrics, type RunningService, silentLogger } from '@connrca/observe'
-import { getCheckpoint, openStore, putCheckpoint, type Store } from '@connrca/store'
+import { getCheckpoint, openStore, putCheckpoint } from '@connrca/store'
 import { createKafkaTransport, type Message } from '@connrca/transport'
 import { mayClassify } from '@connrca/classifier'
 import { createSource, type Source, type SourceBatch } from '@connrca/pipeline'
