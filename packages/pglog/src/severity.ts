@@ -102,9 +102,8 @@ function wordAt(s: string, pos: number, len: number): Severity | undefined {
     case 5:
       if (c === 70) return s.startsWith('FATAL', pos) ? 'FATAL' : undefined
       if (c === 69) return s.startsWith('ERROR', pos) ? 'ERROR' : undefined
-      if (c === 80) return s.startsWith('PANIC', pos) ? 'PANIC' : undefined
+      if (c === 80) return s.startsWith('PANIC', pos) || s.startsWith('PANIK', pos) ? 'PANIC' : undefined
       if (c === 81) return s.startsWith('QUERY', pos) ? 'QUERY' : undefined
-      if (c === 80 && s.startsWith('PANIK', pos)) return 'PANIC'
       return c === 68 && s.startsWith('DEBUG', pos) ? 'DEBUG' : undefined
     case 6:
       if (c === 68) {
