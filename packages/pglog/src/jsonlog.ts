@@ -31,6 +31,27 @@ export class JsonLogParser {
     private readonly server: string | undefined = undefined,
   ) {}
 
+  /**
+   * True when the line is a valid jsonlog record (one `fromObject` builds, not a dead letter)
+   * that the relevance filter rejects, told without JSON.parse: most lines of a real log are
+   * such, and building all their members to drop them was most of the work. One match of
+   * PG_JSONLOG proves the line valid JSON of the usual shape and hands over the four fields the
+   * decision needs; anything unusual answers false and goes the full way.
+   */
+  private skippable(s: string): boolean {
+    if (s.length > PG_JSONLOG_MAX) return false
+    const m = PG_JSONLOG.exec(s)
+    if (m === null) return false
+    // the texts are JSON's, escapes undecoded: a time or severity with escapes fails here and
+    // goes the full way; the first 19 characters of a time, which decide whether it parses, are
+    // the same in the decoded text when they hold no backslash
+    const severity = severityOf(m[2])
+    if (severity === undefined || Number.isNaN(this.ts.parse(m[1], 0))) return false
+    const raw = m[4]
+    const message = raw.indexOf('\\') < 0 ? raw : (JSON.parse(`"${raw}"`) as string)
+    return !(this.relevant as RecordFilter)(severity, message, 0, m[3])
+  }
+
   /** The relevance filter, once the object is known to be a valid record: true = not built. */
   private skip(severity: LogRecord['severity'], message: string, sqlstate: unknown): boolean {
     if (this.relevant === undefined || this.relevant(severity, message, 0, str(sqlstate))) return false
@@ -40,6 +61,10 @@ export class JsonLogParser {
 
   push(line: string, position: number): void {
     if (line.length === 0) return
+    if (this.relevant !== undefined && this.skippable(line)) {
+      this.origin.irrelevant++
+      return
+    }
     let o: unknown
     try {
       o = JSON.parse(line)
@@ -202,3 +227,21 @@ function num(v: unknown): number | undefined {
 function host(h: string | undefined): string | undefined {
   return h === '[local]' ? undefined : h
 }
+
+// A line as PostgreSQL writes it (jsonlog.c): one object, no whitespace, "timestamp" first,
+// "error_severity", "state_code" (optional) and "message" in a row and each once; keys without
+// escapes and none named "record" or "textPayload" (the wrapper formats); values strings,
+// numbers, true, false or null as JSON's grammar has them, so a match is valid JSON whose members
+// JSON.parse would give the same values. Captures: the time, severity, state and message texts
+// (the strings' insides, escapes undecoded). Strings are the unrolled loop (plain run, then
+// escape + plain run, repeated): each character has one way through, so it runs in linear time
+// and cannot backtrack into a blow-up on hostile text.
+const JSON_CHARS = String.raw`[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*`
+const JSON_VALUE = String.raw`(?:"${JSON_CHARS}"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)`
+const OTHER_MEMBER = String.raw`"(?!timestamp"|error_severity"|state_code"|message"|record"|textPayload")[^"\\\x00-\x1f]*":${JSON_VALUE}`
+/** A line of the shape above (exported for the tests). */
+export const PG_JSONLOG = new RegExp(
+  String.raw`^\{"timestamp":"(${JSON_CHARS})"(?:,${OTHER_MEMBER})*,"error_severity":"([A-Z0-9]+)"(?:,"state_code":"([0-9A-Z]{5})")?,"message":"(${JSON_CHARS})"(?:,${OTHER_MEMBER})*\}$`,
+)
+/** Longer lines take JSON.parse: the pattern's backtrack stack grows with the line. */
+const PG_JSONLOG_MAX = 1 << 20
