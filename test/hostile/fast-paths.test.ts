@@ -10,6 +10,7 @@ import { Classifier, mayClassify } from '@connrca/classifier'
 import { DEFAULT_PREFIX, SAMPLE_SERVERS, writeLog } from '@connrca/cli'
 import type { DeadLetter, LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
+import { column, scanCsv, splitCsv } from '../../packages/pglog/src/csvlog.js'
 import { PG_JSONLOG } from '../../packages/pglog/src/jsonlog.js'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -235,5 +236,38 @@ describe('PG_JSONLOG (the jsonlog fast path) accepts only what JSON.parse reads 
 
   it('matches the lines PostgreSQL writes', () => {
     expect(corpus.jsonlog.filter((l) => l !== '' && PG_JSONLOG.test(l)).length).toBe(corpus.jsonlog.length - 1)
+  })
+})
+
+describe('csvlog columns read in place (the csvlog fast path)', () => {
+  const quotes = (s: string) => s.split('"').length - 1
+  const csvLine = fc.oneof(
+    fc.constantFrom(...SEEDS.csvlog),
+    fc
+      .array(
+        fc.oneof(
+          fc.constantFrom('', '""', '"a""b"', '"x,y"', '"line\nbreak"', 'a"b', '"', '" "', '"a"b', 'LOG', '00000'),
+          fc.string({ unit: 'binary', maxLength: 5 }),
+        ),
+        { maxLength: 30 },
+      )
+      .map((cols) => cols.join(',')),
+  )
+
+  it('equal splitCsv column for column, and a balanced scan means an even number of quotes', () => {
+    const starts = new Int32Array(65)
+    const fields: string[] = []
+    const check = (line: string) => {
+      const n = scanCsv(line, starts, false)
+      if (n >= 0) {
+        if (splitCsv(line, fields) !== n) throw new Error(`column count differs: ${JSON.stringify(line)}`)
+        for (let k = 0; k < n; k++)
+          if (column(line, starts, k) !== fields[k]) throw new Error(`column ${k} differs: ${JSON.stringify(line)}`)
+      }
+      const b = scanCsv(line, starts, true)
+      if (b >= 0 && (b !== n || quotes(line) % 2 !== 0)) throw new Error(`balanced scan wrong: ${JSON.stringify(line)}`)
+    }
+    for (const line of corpus.csvlog) check(line)
+    fc.assert(fc.property(csvLine, check), { numRuns: 5000 })
   })
 })

@@ -38,6 +38,11 @@ export function severityOf(word: string): Severity | undefined {
   return Object.hasOwn(WORDS, word) ? WORDS[word] : undefined
 }
 
+/** severityOf(s.slice(from, to)) without the slice. */
+export function severityAt(s: string, from: number, to: number): Severity | undefined {
+  return wordAt(s, from, to - from)
+}
+
 /** Lines that belong to the preceding report of the same process rather than starting a new record. */
 export function isContinuation(sev: Severity): boolean {
   return (
