@@ -1,7 +1,7 @@
 import type { Severity } from '@connrca/contracts'
 
-/** Severity words PostgreSQL writes, mapped onto the contract's enum (DEBUG1..5 -> DEBUG). */
-const WORDS: Record<string, Severity> = {
+/** Severity words PostgreSQL writes, mapped onto the contract's enum (DEBUG1..5 -> DEBUG); exported for the tests. */
+export const WORDS: Record<string, Severity> = {
   DEBUG: 'DEBUG',
   DEBUG1: 'DEBUG',
   DEBUG2: 'DEBUG',
