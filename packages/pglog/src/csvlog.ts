@@ -1,7 +1,7 @@
 // csvlog: one CSV record per event; quoted fields may span physical lines.
 // Column sets: 22 (PG 8.4), 23 (+application_name, 9.0-12), 24 (+backend_type, 13), 26 (+leader_pid, query_id, 14+).
 
-import type { LogRecord } from '@connrca/contracts'
+import type { LogRecord, Severity } from '@connrca/contracts'
 import { clip, type Origin, type RecordFilter } from './common.js'
 import { severityAt, severityOf } from './severity.js'
 import { TimestampParser } from './timestamp.js'
@@ -129,7 +129,13 @@ export class CsvLogParser {
       this.origin.irrelevant++
       return true
     }
-    const from = column(text, st, Col.From)
+    this.build(position, n, time, severity, (k) => column(text, st, k))
+    return true
+  }
+
+  /** The record of a well-formed csvlog line, its time and severity read; `col` gives column k. */
+  private build(position: number, n: number, time: number, severity: Severity, col: (k: Col) => string): void {
+    const from = col(Col.From)
     let ip: string | undefined
     let port: number | undefined
     if (from !== '' && from !== '[local]') {
@@ -139,31 +145,30 @@ export class CsvLogParser {
         port = Number(from.slice(c + 1))
       } else ip = from
     }
-    const iq = column(text, st, Col.InternalQuery)
-    const ctx = column(text, st, Col.Context)
-    const pid = column(text, st, Col.Pid)
+    const iq = col(Col.InternalQuery)
+    const ctx = col(Col.Context)
+    const pid = col(Col.Pid)
     this.emit({
       id: this.origin.id(position),
       server: this.origin.server,
       time,
       severity,
-      message,
-      sqlstate,
-      detail: column(text, st, Col.Detail) || undefined,
-      hint: column(text, st, Col.Hint) || undefined,
+      message: col(Col.Message),
+      sqlstate: col(Col.State) || undefined,
+      detail: col(Col.Detail) || undefined,
+      hint: col(Col.Hint) || undefined,
       context: iq ? (ctx ? `${ctx}\ninternal query: ${iq}` : `internal query: ${iq}`) : ctx || undefined,
-      statement: column(text, st, Col.Query) || undefined,
+      statement: col(Col.Query) || undefined,
       pid: pid === '' ? undefined : Number(pid),
-      sessionId: column(text, st, Col.Session) || undefined,
-      user: column(text, st, Col.User) || undefined,
-      database: column(text, st, Col.Db) || undefined,
+      sessionId: col(Col.Session) || undefined,
+      user: col(Col.User) || undefined,
+      database: col(Col.Db) || undefined,
       clientIp: ip,
       clientPort: port,
-      application: n > Col.App ? column(text, st, Col.App) || undefined : undefined,
-      backendType: n > Col.Backend ? column(text, st, Col.Backend) || undefined : undefined,
+      application: n > Col.App ? col(Col.App) || undefined : undefined,
+      backendType: n > Col.Backend ? col(Col.Backend) || undefined : undefined,
       source: this.origin.ref(position),
     })
-    return true
   }
 
   /** The way every record once took: split into strings, then checked column by column. */
@@ -188,40 +193,7 @@ export class CsvLogParser {
       this.origin.dead(text, position, `csvlog: unknown error_severity '${clip(f[Col.Severity], 20)}'`)
       return
     }
-    const from = f[Col.From]
-    let ip: string | undefined
-    let port: number | undefined
-    if (from !== '' && from !== '[local]') {
-      const c = from.lastIndexOf(':')
-      if (c > 0 && isDigits(from, c + 1)) {
-        ip = from.slice(0, c)
-        port = Number(from.slice(c + 1))
-      } else ip = from
-    }
-    const iq = f[Col.InternalQuery]
-    const ctx = f[Col.Context]
-    const pid = f[Col.Pid]
-    this.emit({
-      id: this.origin.id(position),
-      server: this.origin.server,
-      time,
-      severity,
-      message: f[Col.Message],
-      sqlstate: f[Col.State] || undefined,
-      detail: f[Col.Detail] || undefined,
-      hint: f[Col.Hint] || undefined,
-      context: iq ? (ctx ? `${ctx}\ninternal query: ${iq}` : `internal query: ${iq}`) : ctx || undefined,
-      statement: f[Col.Query] || undefined,
-      pid: pid === '' ? undefined : Number(pid),
-      sessionId: f[Col.Session] || undefined,
-      user: f[Col.User] || undefined,
-      database: f[Col.Db] || undefined,
-      clientIp: ip,
-      clientPort: port,
-      application: n > Col.App ? f[Col.App] || undefined : undefined,
-      backendType: n > Col.Backend ? f[Col.Backend] || undefined : undefined,
-      source: this.origin.ref(position),
-    })
+    this.build(position, n, time, severity, (k) => f[k])
   }
 }
 
