@@ -1,7 +1,8 @@
 /**
  * `pnpm bench:profile [FILE]`: where the hot path (read → parse → classify) spends its time.
- * V8's sampling profiler over one pass of a stderr corpus (default: the 1 M-line bench corpus);
- * prints self time per function and writes bench/results/profile.json.
+ * V8's sampling profiler over one pass of a corpus (default: the 1 M-line stderr bench corpus; a
+ * .csv file is read as csvlog, a .json file as jsonlog); prints self time per function and writes
+ * bench/results/profile.json.
  */
 import { Session } from 'node:inspector/promises'
 import { join, resolve } from 'node:path'
@@ -12,12 +13,18 @@ import { saveResult } from './results.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const file = process.argv[2] ?? join(ROOT, 'bench', 'out', 'corpus-1d-1000000.log')
+const format = file.endsWith('.csv') ? 'csvlog' : file.endsWith('.json') ? 'jsonlog' : 'stderr'
 
 async function pass(): Promise<number> {
   const classifier = new Classifier()
   let lines = 0
   const parser = createParser(
-    { format: 'stderr', prefix: DEFAULT_PREFIX, source: { kind: 'file', name: file }, relevant: mayClassify },
+    {
+      format,
+      prefix: format === 'stderr' ? DEFAULT_PREFIX : undefined,
+      source: { kind: 'file', name: file },
+      relevant: mayClassify,
+    },
     { record: (r) => void classifier.classify(r), deadLetter: () => {} },
   )
   for await (const b of readLineBatches(file)) {
@@ -62,6 +69,7 @@ const top = [...byFunction]
 
 const result = {
   file,
+  format,
   lines,
   seconds: Math.round(seconds * 100) / 100,
   linesPerSec: Math.round(lines / seconds),

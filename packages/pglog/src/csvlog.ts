@@ -1,9 +1,9 @@
 // csvlog: one CSV record per event; quoted fields may span physical lines.
 // Column sets: 22 (PG 8.4), 23 (+application_name, 9.0-12), 24 (+backend_type, 13), 26 (+leader_pid, query_id, 14+).
 
-import type { LogRecord } from '@connrca/contracts'
+import type { LogRecord, Severity } from '@connrca/contracts'
 import { clip, type Origin, type RecordFilter } from './common.js'
-import { severityOf } from './severity.js'
+import { severityAt, severityOf } from './severity.js'
 import { TimestampParser } from './timestamp.js'
 
 /** A record still inside quotes after this many bytes is taken as broken quoting. */
@@ -44,6 +44,15 @@ export class CsvLogParser {
   ) {}
 
   push(line: string, position: number): void {
+    if (this.pending.length === 0) {
+      if (line.length === 0) return
+      // the usual line: a whole record with its quotes balanced, scanned once for everything
+      const n = scanCsv(line, this.starts, true)
+      if (n >= 0) {
+        this.record(line, position, n)
+        return
+      }
+    }
     const q = countQuotes(line)
     if (this.pending.length > 0) {
       // inside a quoted field: a line that is itself a whole record means the earlier quote never closed
@@ -58,7 +67,7 @@ export class CsvLogParser {
           const pos = this.pendingPos
           this.pending = []
           this.pendingLen = 0
-          this.record(text, pos)
+          this.record(text, pos, scanCsv(text, this.starts, false))
         } else if (this.pendingLen > MAX_RECORD) this.abandon(`quoted field longer than ${MAX_RECORD} bytes`)
         return
       }
@@ -71,7 +80,7 @@ export class CsvLogParser {
       this.quotes = q
       return
     }
-    this.record(line, position)
+    this.record(line, position, scanCsv(line, this.starts, false))
   }
 
   flush(): void {
@@ -90,36 +99,80 @@ export class CsvLogParser {
   }
 
   /**
-   * The relevance filter's view of a record, from one quote-aware pass over it that copies
-   * nothing: true when it is a well-formed record (what `record` would not dead-letter) that the
-   * filter rejects. Anything unusual (quoted or bad time, unknown severity, escaped quotes at the
-   * start of the message) goes the full way.
+   * One record, `n` its column count from `scanCsv` into `starts`: built (or, when the relevance
+   * filter rejects it, only counted) straight from the column offsets. Anything unusual (too few
+   * columns, bad quoting, a quoted or bad time, an unknown severity) goes the full way, which
+   * dead-letters it with its reason or builds it as before.
    */
-  private skippable(text: string): boolean {
-    const st = this.starts
-    const n = scanCsv(text, st)
-    if (n < 22) return false
-    const timeEnd = st[Col.Time + 1] - 1
-    if (Number.isNaN(this.ts.parse(text, 0)) || this.ts.end !== timeEnd) return false
-    const s0 = st[Col.Severity]
-    const sevText = text.slice(s0, st[Col.Severity + 1] - 1)
-    const severity = severityOf(sevText)
-    if (severity === undefined) return false
-    const q0 = st[Col.State]
-    const q1 = st[Col.State + 1] - 1
-    if (text.charCodeAt(q0) === 34) return false
-    const sqlstate = q1 === q0 ? undefined : text.slice(q0, q1)
-    let m = st[Col.Message]
-    if (text.charCodeAt(m) === 34) m++
-    if (text.charCodeAt(m) === 34) return false // the message starts with an escaped quote
-    return !(this.relevant as RecordFilter)(severity, text, m, sqlstate)
+  private record(text: string, position: number, n: number): void {
+    if (n < 22 || !this.fromColumns(text, position, n)) this.full(text, position)
   }
 
-  private record(text: string, position: number): void {
-    if (this.relevant !== undefined && this.skippable(text)) {
+  /** False when the record needs the full way; otherwise it is emitted or counted. */
+  private fromColumns(text: string, position: number, n: number): boolean {
+    const st = this.starts
+    if (text.charCodeAt(0) === 34) return false
+    const time = this.ts.parse(text, 0)
+    if (Number.isNaN(time) || this.ts.end !== st[Col.Time + 1] - 1) return false
+    const s0 = st[Col.Severity]
+    if (text.charCodeAt(s0) === 34) return false
+    const severity = severityAt(text, s0, st[Col.Severity + 1] - 1)
+    if (severity === undefined) return false
+    // as before the columns were read here: a quoted state or a message opening with an escaped
+    // quote was built whatever the filter says (the classifier then drops it)
+    const q0 = st[Col.State]
+    const m0 = st[Col.Message]
+    if (text.charCodeAt(q0) === 34 || (text.charCodeAt(m0) === 34 && text.charCodeAt(m0 + 1) === 34)) return false
+    const sqlstate = q0 === st[Col.State + 1] - 1 ? undefined : text.slice(q0, st[Col.State + 1] - 1)
+    const message = column(text, st, Col.Message)
+    if (this.relevant !== undefined && !this.relevant(severity, message, 0, sqlstate)) {
       this.origin.irrelevant++
-      return
+      return true
     }
+    this.build(position, n, time, severity, (k) => column(text, st, k))
+    return true
+  }
+
+  /** The record of a well-formed csvlog line, its time and severity read; `col` gives column k. */
+  private build(position: number, n: number, time: number, severity: Severity, col: (k: Col) => string): void {
+    const from = col(Col.From)
+    let ip: string | undefined
+    let port: number | undefined
+    if (from !== '' && from !== '[local]') {
+      const c = from.lastIndexOf(':')
+      if (c > 0 && isDigits(from, c + 1)) {
+        ip = from.slice(0, c)
+        port = Number(from.slice(c + 1))
+      } else ip = from
+    }
+    const iq = col(Col.InternalQuery)
+    const ctx = col(Col.Context)
+    const pid = col(Col.Pid)
+    this.emit({
+      id: this.origin.id(position),
+      server: this.origin.server,
+      time,
+      severity,
+      message: col(Col.Message),
+      sqlstate: col(Col.State) || undefined,
+      detail: col(Col.Detail) || undefined,
+      hint: col(Col.Hint) || undefined,
+      context: iq ? (ctx ? `${ctx}\ninternal query: ${iq}` : `internal query: ${iq}`) : ctx || undefined,
+      statement: col(Col.Query) || undefined,
+      pid: pid === '' ? undefined : Number(pid),
+      sessionId: col(Col.Session) || undefined,
+      user: col(Col.User) || undefined,
+      database: col(Col.Db) || undefined,
+      clientIp: ip,
+      clientPort: port,
+      application: n > Col.App ? col(Col.App) || undefined : undefined,
+      backendType: n > Col.Backend ? col(Col.Backend) || undefined : undefined,
+      source: this.origin.ref(position),
+    })
+  }
+
+  /** The way every record once took: split into strings, then checked column by column. */
+  private full(text: string, position: number): void {
     const f = this.fields
     const n = splitCsv(text, f)
     if (n < 0) {
@@ -140,40 +193,7 @@ export class CsvLogParser {
       this.origin.dead(text, position, `csvlog: unknown error_severity '${clip(f[Col.Severity], 20)}'`)
       return
     }
-    const from = f[Col.From]
-    let ip: string | undefined
-    let port: number | undefined
-    if (from !== '' && from !== '[local]') {
-      const c = from.lastIndexOf(':')
-      if (c > 0 && isDigits(from, c + 1)) {
-        ip = from.slice(0, c)
-        port = Number(from.slice(c + 1))
-      } else ip = from
-    }
-    const iq = f[Col.InternalQuery]
-    const ctx = f[Col.Context]
-    const pid = f[Col.Pid]
-    this.emit({
-      id: this.origin.id(position),
-      server: this.origin.server,
-      time,
-      severity,
-      message: f[Col.Message],
-      sqlstate: f[Col.State] || undefined,
-      detail: f[Col.Detail] || undefined,
-      hint: f[Col.Hint] || undefined,
-      context: iq ? (ctx ? `${ctx}\ninternal query: ${iq}` : `internal query: ${iq}`) : ctx || undefined,
-      statement: f[Col.Query] || undefined,
-      pid: pid === '' ? undefined : Number(pid),
-      sessionId: f[Col.Session] || undefined,
-      user: f[Col.User] || undefined,
-      database: f[Col.Db] || undefined,
-      clientIp: ip,
-      clientPort: port,
-      application: n > Col.App ? f[Col.App] || undefined : undefined,
-      backendType: n > Col.Backend ? f[Col.Backend] || undefined : undefined,
-      source: this.origin.ref(position),
-    })
+    this.build(position, n, time, severity, (k) => f[k])
   }
 }
 
@@ -198,12 +218,15 @@ const COLUMNS_MAX = 64
 /**
  * Start index of each column of one complete CSV record (and one past the end, as the start of a
  * column after it), without copying; returns the column count, or -1 on bad quoting (as
- * splitCsv) or more than COLUMNS_MAX columns.
+ * splitCsv) or more than COLUMNS_MAX columns. `balanced`: also -1 when an unquoted column holds
+ * a quote, so that a record it accepts has an even number of quotes (the test `push` makes to
+ * tell whether a line continues on the next).
  */
-export function scanCsv(s: string, starts: Int32Array): number {
+export function scanCsv(s: string, starts: Int32Array, balanced: boolean): number {
   let n = 0
   let i = 0
   const len = s.length
+  let quote = balanced ? s.indexOf('"') : -1 // the next quote at or after i (balanced only)
   for (;;) {
     if (n >= COLUMNS_MAX) return -1
     starts[n++] = i
@@ -222,8 +245,11 @@ export function scanCsv(s: string, starts: Int32Array): number {
       if (i >= len) break
       if (s.charCodeAt(i) !== 44) return -1
       i++
+      if (balanced) quote = s.indexOf('"', i)
     } else {
-      const c = s.indexOf(',', i)
+      // empty columns (most of a csvlog line) without a call
+      const c = s.charCodeAt(i) === 44 ? i : s.indexOf(',', i)
+      if (quote >= 0 && (c < 0 || quote < c)) return -1 // a quote inside an unquoted column
       if (c < 0) {
         i = len
         break
@@ -233,6 +259,18 @@ export function scanCsv(s: string, starts: Int32Array): number {
   }
   starts[n] = i + 1
   return n
+}
+
+/**
+ * Column k of a record scanned into `starts`, unquoted ("" inside quotes is one quote), as
+ * splitCsv gives it (exported for the tests).
+ */
+export function column(s: string, starts: Int32Array, k: number): string {
+  const a = starts[k]
+  const end = starts[k + 1] - 1
+  if (s.charCodeAt(a) !== 34) return s.slice(a, end)
+  const v = s.slice(a + 1, end - 1)
+  return s.indexOf('"', a + 1) < end - 1 ? v.replaceAll('""', '"') : v
 }
 
 /** Splits one complete CSV record into `out` (reused); returns the column count, or -1 on bad quoting. */

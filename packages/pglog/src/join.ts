@@ -68,10 +68,15 @@ export class Joiner {
     this.open1(key, undefined, position)
   }
 
-  /** True when the open record of `key` is a skipped one (its continuation lines need no parsing). */
-  skipping(key: string | number): boolean {
+  /**
+   * True when the open record of `key` is a skipped one: it takes the DETAIL/HINT/... line being
+   * read without its text (no parsing needed), and the tab-led lines after it, as `attach` does.
+   */
+  absorbs(key: string | number): boolean {
     const slot = this.open.get(key)
-    return slot !== undefined && slot.rec === undefined
+    if (slot === undefined || slot.rec !== undefined) return false
+    this.last = slot
+    return true
   }
 
   private open1(key: string | number, rec: LogRecord | undefined, position: number | string): void {

@@ -2,12 +2,12 @@
 // fields sit under "record", and Google Cloud Logging's export of Cloud SQL (one stderr line of the
 // server in "textPayload", its time in "timestamp", continuation lines as entries of their own).
 
-import type { LogRecord } from '@connrca/contracts'
+import type { LogRecord, Severity } from '@connrca/contracts'
 import { clip, type Origin, type RecordFilter } from './common.js'
 import { knownMatchers } from './detect.js'
 import { syslogLoosePrefix } from './loose-prefix.js'
 import { compilePrefix, type PrefixMatcher } from './prefix.js'
-import { severityOf } from './severity.js'
+import { severityAt, severityOf } from './severity.js'
 import { TextLogParser } from './stderr.js'
 import { TimestampParser } from './timestamp.js'
 
@@ -31,6 +31,54 @@ export class JsonLogParser {
     private readonly server: string | undefined = undefined,
   ) {}
 
+  /**
+   * A line PG_LINE matched: the record JSON.parse + fromObject would give, from the captures
+   * (strings with escapes decoded by JSON.parse of that string alone). Lines the relevance filter
+   * rejects are told from four captures, before the other fields are decoded.
+   */
+  private fromMatch(m: RegExpExecArray, line: string, position: number): void {
+    const ts = m[G.Timestamp]
+    const sev = m[G.Severity]
+    const severity = severityAt(sev, 0, sev.length)
+    let time = Number.NaN
+    // as fromObject decides it: a time and a known severity (else a dead letter), then the filter
+    if (ts !== '' && severity !== undefined) {
+      const relevant = this.relevant
+      if (relevant !== undefined && !relevant(severity, decode(m[G.Message]), 0, m[G.State])) {
+        // the time is read in place (it starts at 14, after `{"timestamp":"`) unless escaped
+        const t = ts.indexOf('\\') < 0 ? this.ts.parse(line, 14, 14 + ts.length) : Number.NaN
+        if (!Number.isNaN(t) || !Number.isNaN(this.time(decode(ts)))) {
+          this.origin.irrelevant++
+          return
+        }
+      } else time = this.time(decode(ts))
+    }
+    const o: Obj = {
+      timestamp: decode(ts),
+      user: decodeOptional(m[G.User]),
+      dbname: decodeOptional(m[G.Db]),
+      pid: m[G.Pid] === undefined ? undefined : Number(m[G.Pid]),
+      remote_host: decodeOptional(m[G.Host]),
+      remote_port: m[G.Port] === undefined ? undefined : Number(m[G.Port]),
+      session_id: decodeOptional(m[G.Session]),
+      error_severity: sev,
+      state_code: m[G.State],
+      message: decode(m[G.Message]),
+      detail: decodeOptional(m[G.Detail]),
+      hint: decodeOptional(m[G.Hint]),
+      internal_query: decodeOptional(m[G.InternalQuery]),
+      context: decodeOptional(m[G.Context]),
+      statement: decodeOptional(m[G.Statement]),
+      application_name: decodeOptional(m[G.App]),
+      backend_type: decodeOptional(m[G.Backend]),
+    }
+    // a valid record the filter kept: built here; anything else fromObject dead-letters
+    const r = Number.isNaN(time)
+      ? this.fromObject(o, line, position)
+      : this.build(o, position, time, severity as Severity)
+    if (r !== undefined) this.emit(r)
+  }
+
   /** The relevance filter, once the object is known to be a valid record: true = not built. */
   private skip(severity: LogRecord['severity'], message: string, sqlstate: unknown): boolean {
     if (this.relevant === undefined || this.relevant(severity, message, 0, str(sqlstate))) return false
@@ -40,6 +88,12 @@ export class JsonLogParser {
 
   push(line: string, position: number): void {
     if (line.length === 0) return
+    // a line as PostgreSQL writes it, without JSON.parse (see PG_LINE)
+    const m = line.length <= PG_LINE_MAX ? PG_LINE.exec(line) : null
+    if (m !== null) {
+      this.fromMatch(m, line, position)
+      return
+    }
     let o: unknown
     try {
       o = JSON.parse(line)
@@ -79,13 +133,22 @@ export class JsonLogParser {
       const matchers: PrefixMatcher[] =
         this.prefix !== undefined
           ? [compilePrefix(this.prefix)]
-          : [compilePrefix(CLOUD_SQL_PREFIX), ...knownMatchers().filter((m) => m.prefix !== CLOUD_SQL_PREFIX), syslogLoosePrefix]
+          : [
+              compilePrefix(CLOUD_SQL_PREFIX),
+              ...knownMatchers().filter((m) => m.prefix !== CLOUD_SQL_PREFIX),
+              syslogLoosePrefix,
+            ]
       this.cloudSql = new TextLogParser(this.origin, matchers, this.emit, this.relevant)
     }
     const labels = (o.resource as { labels?: Obj } | undefined)?.labels
     const server = this.server ?? str(labels?.database_id)
     if (!this.cloudSql.entry(text, 0, position, time, -1, server))
-      this.origin.dead(line, position, `Cloud SQL textPayload does not match log_line_prefix '${this.cloudSql.prefix}'`, server)
+      this.origin.dead(
+        line,
+        position,
+        `Cloud SQL textPayload does not match log_line_prefix '${this.cloudSql.prefix}'`,
+        server,
+      )
   }
 
   private fromObject(o: Obj, line: string, position: number): LogRecord | undefined {
@@ -104,6 +167,11 @@ export class JsonLogParser {
       return undefined
     }
     if (this.skip(severity, o.message, o.state_code)) return undefined
+    return this.build(o, position, time, severity)
+  }
+
+  /** The record of a valid jsonlog object, its time and severity read. */
+  private build(o: Obj, position: number, time: number, severity: Severity): LogRecord {
     const iq = str(o.internal_query)
     const ctx = str(o.context)
     return {
@@ -111,7 +179,7 @@ export class JsonLogParser {
       server: this.origin.server,
       time,
       severity,
-      message: o.message,
+      message: o.message as string,
       sqlstate: str(o.state_code),
       detail: str(o.detail),
       hint: str(o.hint),
@@ -201,4 +269,87 @@ function num(v: unknown): number | undefined {
 
 function host(h: string | undefined): string | undefined {
   return h === '[local]' ? undefined : h
+}
+
+// A line as PostgreSQL 15-17 writes it (jsonlog.c): one object, no whitespace, the members in
+// jsonlog.c's order, each at most once, "timestamp", "error_severity" and "message" always, the
+// fields fromObject reads captured (strings with their escapes undecoded, pid and port as
+// integers), the others only checked. Every match is valid JSON (strings, numbers and escapes
+// as JSON's grammar has them) that JSON.parse reads with the same values; anything else (another
+// order, whitespace, unknown or repeated keys, the wrapper formats) takes JSON.parse. Strings are
+// the unrolled loop (plain run, then escape + plain run, repeated): each character has one way
+// through, so a match runs in linear time and cannot backtrack into a blow-up on hostile text.
+const CHARS = String.raw`[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*`
+const INT = '-?(?:0|[1-9][0-9]*)'
+const NUMBER = String.raw`${INT}(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?`
+const keep = (key: string) => `(?:,"${key}":"(${CHARS})")?`
+const keepInt = (key: string) => `(?:,"${key}":(${INT}))?`
+const check = (key: string) => `(?:,"${key}":"${CHARS}")?`
+const checkNumber = (key: string) => `(?:,"${key}":${NUMBER})?`
+/** A line of the shape above (exported for the tests); the groups are G. */
+export const PG_LINE = new RegExp(
+  [
+    `^\\{"timestamp":"(${CHARS})"`,
+    keep('user'),
+    keep('dbname'),
+    keepInt('pid'),
+    keep('remote_host'),
+    keepInt('remote_port'),
+    keep('session_id'),
+    checkNumber('line_num'),
+    check('ps'),
+    check('session_start'),
+    check('vxid'),
+    checkNumber('txid'),
+    ',"error_severity":"([A-Z0-9]+)"',
+    '(?:,"state_code":"([0-9A-Z]{5})")?',
+    `,"message":"(${CHARS})"`,
+    keep('detail'),
+    keep('hint'),
+    keep('internal_query'),
+    checkNumber('internal_position'),
+    keep('context'),
+    keep('statement'),
+    checkNumber('cursor_position'),
+    check('func_name'),
+    check('file_name'),
+    checkNumber('file_line_num'),
+    keep('application_name'),
+    keep('backend_type'),
+    checkNumber('leader_pid'),
+    checkNumber('query_id'),
+    '\\}$',
+  ].join(''),
+)
+/** PG_LINE's groups. */
+export enum G {
+  Timestamp = 1,
+  User,
+  Db,
+  Pid,
+  Host,
+  Port,
+  Session,
+  Severity,
+  State,
+  Message,
+  Detail,
+  Hint,
+  InternalQuery,
+  Context,
+  Statement,
+  App,
+  Backend,
+}
+/** Longer lines take JSON.parse: the pattern's backtrack stack grows with the line. */
+const PG_LINE_MAX = 1 << 20
+
+/** A captured JSON string's text, decoded. */
+function decode(raw: string): string {
+  return raw.indexOf('\\') < 0 ? raw : (JSON.parse(`"${raw}"`) as string)
+}
+
+/** decode, for groups that may be absent. */
+function decodeOptional(raw: string | undefined): string | undefined {
+  return raw === undefined ? undefined : decode(raw)
 }

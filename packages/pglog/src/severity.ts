@@ -1,7 +1,7 @@
 import type { Severity } from '@connrca/contracts'
 
-/** Severity words PostgreSQL writes, mapped onto the contract's enum (DEBUG1..5 -> DEBUG). */
-const WORDS: Record<string, Severity> = {
+/** Severity words PostgreSQL writes, mapped onto the contract's enum (DEBUG1..5 -> DEBUG); exported for the tests. */
+export const WORDS: Record<string, Severity> = {
   DEBUG: 'DEBUG',
   DEBUG1: 'DEBUG',
   DEBUG2: 'DEBUG',
@@ -36,6 +36,11 @@ const WORDS: Record<string, Severity> = {
 export function severityOf(word: string): Severity | undefined {
   // own keys only: a level of "__proto__" or "toString" must not come back as Object.prototype's
   return Object.hasOwn(WORDS, word) ? WORDS[word] : undefined
+}
+
+/** severityOf(s.slice(from, to)) without the slice. */
+export function severityAt(s: string, from: number, to: number): Severity | undefined {
+  return wordAt(s, from, to - from)
 }
 
 /** Lines that belong to the preceding report of the same process rather than starting a new record. */
@@ -102,9 +107,8 @@ function wordAt(s: string, pos: number, len: number): Severity | undefined {
     case 5:
       if (c === 70) return s.startsWith('FATAL', pos) ? 'FATAL' : undefined
       if (c === 69) return s.startsWith('ERROR', pos) ? 'ERROR' : undefined
-      if (c === 80) return s.startsWith('PANIC', pos) ? 'PANIC' : undefined
+      if (c === 80) return s.startsWith('PANIC', pos) || s.startsWith('PANIK', pos) ? 'PANIC' : undefined
       if (c === 81) return s.startsWith('QUERY', pos) ? 'QUERY' : undefined
-      if (c === 80 && s.startsWith('PANIK', pos)) return 'PANIC'
       return c === 68 && s.startsWith('DEBUG', pos) ? 'DEBUG' : undefined
     case 6:
       if (c === 68) {

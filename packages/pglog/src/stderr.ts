@@ -89,7 +89,7 @@ export class TextLogParser {
     const key = f.pid >= 0 ? f.pid : (f.sessionId ?? '')
     const severity = sev.severity
     if (isContinuation(severity)) {
-      if (this.joiner.skipping(key)) return true // a DETAIL of a record that was not built
+      if (this.joiner.absorbs(key)) return true // a DETAIL of a record that was not built
       if (this.joiner.attach(key, severity, line.slice(sev.msgStart))) return true
     }
     if (Number.isNaN(t)) {

@@ -147,6 +147,22 @@ describe('stderr dead letters', () => {
   })
 })
 
+describe('records the relevance filter skips', () => {
+  it("take their DETAIL's tab-led lines too, which never end up in the record written last", () => {
+    // only connection texts pass, as with the classifier's filter
+    const relevant = (_s: string, text: string, start: number) => text.startsWith('connection', start)
+    const text = [
+      '2026-03-02 10:00:00.001 UTC [2] a@db LOG:  duration: 1.0 ms  statement: select 1',
+      '2026-03-02 10:00:00.002 UTC [1] LOG:  connection received: host=a port=1',
+      "2026-03-02 10:00:00.002 UTC [2] a@db DETAIL:  parameters: $1 = 'x',",
+      "\t$2 = 'y'",
+    ].join('\n')
+    const r = parse(text, { format: 'stderr', prefix: P, relevant })
+    expect(r.dead).toEqual([])
+    expect(r.records.map((x) => x.message)).toEqual(['connection received: host=a port=1'])
+  })
+})
+
 describe('localized severity words (lc_messages = de_DE)', () => {
   it('German FEHLER / WARNUNG / TIPP / ZUSAMMENHANG / ANWEISUNG, [unbekannt] as absent', () => {
     const text = [
@@ -162,6 +178,12 @@ describe('localized severity words (lc_messages = de_DE)', () => {
     expect(r.records.map((x) => x.severity)).toEqual(['LOG', 'ERROR', 'WARNING'])
     expect(r.records[0]).toMatchObject({ user: undefined, database: undefined, hint: expect.stringContaining('TLSv1.3') })
     expect(r.records[1]).toMatchObject({ context: 'PL/pgSQL-Funktion f()', statement: 'select * from t' })
+  })
+
+  it('PANIK is PANIC in stderr lines as in csvlog and jsonlog (the scan once took only PANIC)', () => {
+    const r = parse('2026-12-02 19:00:06.000 UTC [10165] PANIK:  konnte Datei nicht schreiben', { format: 'stderr', prefix: P })
+    expect(r.dead).toEqual([])
+    expect(r.records.map((x) => x.severity)).toEqual(['PANIC'])
   })
 })
 
