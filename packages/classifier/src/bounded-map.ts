@@ -29,8 +29,9 @@ export class BoundedMap<K, V> {
 
   /** Set and move to the young end. */
   touch(key: K, value: V): void {
-    this.map.delete(key)
-    this.set(key, value)
+    // a key that was there leaves room for itself: no eviction check
+    if (this.map.delete(key)) this.map.set(key, value)
+    else this.set(key, value)
   }
 
   delete(key: K): void {

@@ -27,14 +27,13 @@ interface EmbeddedState {
   stages: WindowStageState
 }
 
-/** classify → window over in-process topics, checkpointed together with the source positions. */
+/** classify → window (records handed to the classifier directly, then in-process topics), checkpointed together with the source positions. */
 class EmbeddedStages implements RunnerStage<Batch, EmbeddedState> {
   sourcesState: () => unknown = () => ({})
   recordsIn = 0
   deadLettersIn = 0
 
   constructor(
-    private readonly logs: Publisher<LogRecord>,
     private readonly deadLetters: Publisher<DeadLetter>,
     readonly classify: ClassifyStage,
     readonly window: WindowStage,
@@ -45,7 +44,8 @@ class EmbeddedStages implements RunnerStage<Batch, EmbeddedState> {
       this.recordsIn += b.records.length
       this.deadLettersIn += b.deadLetters.length
       if (b.deadLetters.length) await this.deadLetters.publish(b.deadLetters.map(keyed))
-      await this.logs.publish(b.records.map(keyed))
+      // straight to the classifier, the only reader of records in-process: no topic, no message per record
+      if (b.records.length) await this.classify.handle(b.records)
     }
   }
 
@@ -88,7 +88,6 @@ export class EmbeddedPipeline {
         if (this.failure) throw this.failure
         this.restoredSources = state?.sources
         return (this.stages = new EmbeddedStages(
-          transport.publisher('logs'),
           transport.publisher('deadletter'),
           new ClassifyStage(
             transport.publisher('connections'),
@@ -138,7 +137,6 @@ export class EmbeddedPipeline {
     const p = new EmbeddedPipeline(config, store, fresh, history)
     await p.runner.open(PARTITION)
     p.nextOffset = p.runner.position(PARTITION) ?? 0n
-    await p.transport.subscribe('logs', 'classifier', p.stages.classify.handle)
     await p.transport.subscribe('connections', 'aggregator', p.stages.window.handle)
     await p.transport.subscribe('deadletter', 'store', deadLetterSink(store ?? DISCARD))
     return p
