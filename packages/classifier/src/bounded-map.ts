@@ -20,7 +20,8 @@ export class BoundedMap<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (!this.map.has(key) && this.map.size >= this.max) {
+    // size first: below the cap (the usual case) no lookup is needed to know nothing is evicted
+    if (this.map.size >= this.max && !this.map.has(key)) {
       const oldest = this.map.keys().next()
       if (!oldest.done) this.map.delete(oldest.value)
     }
