@@ -43,7 +43,7 @@ export async function analyze(argv: string[]): Promise<void> {
     if (store) await store.migrate()
     const pipeline = await EmbeddedPipeline.open(config, store, { fresh: true })
     const summary = new Summary()
-    await pipeline.transport.subscribe('connections', 'summary', summary.onEvents)
+    pipeline.onEvents('summary', summary.onEvents)
     await pipeline.onRca('summary', summary.onRca)
     const unparsed = new UnparsedReport()
     await pipeline.transport.subscribe('deadletter', 'summary', unparsed.onDeadLetters)
