@@ -20,7 +20,8 @@ export class BoundedMap<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (!this.map.has(key) && this.map.size >= this.max) {
+    // size first: below the cap (the usual case) no lookup is needed to know nothing is evicted
+    if (this.map.size >= this.max && !this.map.has(key)) {
       const oldest = this.map.keys().next()
       if (!oldest.done) this.map.delete(oldest.value)
     }
@@ -29,8 +30,9 @@ export class BoundedMap<K, V> {
 
   /** Set and move to the young end. */
   touch(key: K, value: V): void {
-    this.map.delete(key)
-    this.set(key, value)
+    // a key that was there leaves room for itself: no eviction check
+    if (this.map.delete(key)) this.map.set(key, value)
+    else this.set(key, value)
   }
 
   delete(key: K): void {

@@ -1,6 +1,6 @@
 import type { ConnectionEvent, LogRecord, Outcome } from '@connrca/contracts'
 import { BoundedMap } from './bounded-map.js'
-import { applicationName, hbaLineOf, keyValue, quotedAfter, serverTlsOf, tlsProtocol, toPort } from './extract.js'
+import { applicationName, hbaLineOf, keyValue, portValue, quotedAfter, serverTlsOf, tlsProtocol } from './extract.js'
 import { detailToEnglish, sqlstateReason, toEnglish } from './localized.js'
 import { REASONS, type Reason } from './reasons.js'
 import { isSqlstateChar, mayClassify } from './relevance.js'
@@ -249,7 +249,7 @@ export class Classifier {
   private received(r: LogRecord, msg: string): ConnectionEvent {
     const host = keyValue(msg, 'host=', 20)
     const ip = r.clientIp ?? host
-    const port = r.clientPort ?? toPort(keyValue(msg, 'port=', 20))
+    const port = r.clientPort ?? portValue(msg, 'port=', 20)
     if (r.pid !== undefined) this.server(r.server).pids.set(r.pid, newPidState(ip, port))
     return this.event(r, msg, 'received', undefined, undefined, r.user, r.database, ip, port, undefined)
   }
@@ -291,7 +291,7 @@ export class Classifier {
     const user = r.user ?? keyValue(msg, 'user=') ?? st?.user
     const database = r.database ?? keyValue(msg, 'database=') ?? st?.database
     const ip = r.clientIp ?? keyValue(msg, 'host=') ?? st?.ip
-    const port = r.clientPort ?? toPort(keyValue(msg, 'port=')) ?? st?.port
+    const port = r.clientPort ?? portValue(msg, 'port=') ?? st?.port
     return this.event(r, msg, 'closed', undefined, undefined, user, database, ip, port, undefined, st?.application)
   }
 

@@ -10,12 +10,17 @@ export function quotedAfter(msg: string, anchor: string, from = 0): string | und
   return close < 0 ? undefined : msg.slice(open + 1, close)
 }
 
-/** Value of `key=value` (value ends at a space or comma), key at start or after a space. */
-export function keyValue(msg: string, key: string, from = 0): string | undefined {
+/** Where the value of `key=` starts (key at start or after a space), or -1. */
+function valueAt(msg: string, key: string, from: number): number {
   let at = msg.indexOf(key, from)
   while (at > 0 && msg.charCodeAt(at - 1) !== 32) at = msg.indexOf(key, at + 1)
-  if (at < 0) return undefined
-  const start = at + key.length
+  return at < 0 ? -1 : at + key.length
+}
+
+/** Value of `key=value` (value ends at a space or comma), key at start or after a space. */
+export function keyValue(msg: string, key: string, from = 0): string | undefined {
+  const start = valueAt(msg, key, from)
+  if (start < 0) return undefined
   let end = start
   while (end < msg.length) {
     const c = msg.charCodeAt(end)
@@ -29,6 +34,25 @@ export function toPort(s: string | undefined): number | undefined {
   if (s === undefined) return undefined
   const n = Number(s)
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined
+}
+
+/**
+ * toPort(keyValue(msg, key, from)) without cutting the value out: `port=54321` is on every
+ * `connection received` and `disconnection` line. Anything but up to five plain digits takes
+ * the slow path, so the result is the same for every input.
+ */
+export function portValue(msg: string, key: string, from = 0): number | undefined {
+  const start = valueAt(msg, key, from)
+  if (start < 0) return undefined
+  let n = 0
+  let end = start
+  for (; end < msg.length; end++) {
+    const c = msg.charCodeAt(end)
+    if (c === 32 || c === 44) break
+    if (c < 48 || c > 57 || end - start === 5) return toPort(keyValue(msg, key, from))
+    n = n * 10 + (c - 48)
+  }
+  return end > start && n <= 65535 ? n : undefined
 }
 
 /** `application_name=` value of a `connection authorized` line; it may contain spaces. */

@@ -44,6 +44,38 @@ describe('EvidenceCollector', () => {
     expect(e.admittedBefore('10.0.0.0', T0 + W)).toBe(false)
   })
 
+  it('logins of many users: the maxKnown most recently seen survive eviction, also across a restore', () => {
+    // reference: one flat map keyed user\0client, the least recently seen quarter dropped when full
+    const ref = new Map<string, number>()
+    const refSee = (k: string, t: number) => {
+      if (!ref.has(k)) {
+        ref.set(k, t)
+        if (ref.size > 40) {
+          const byLast = [...ref].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+          for (let i = 0; i < byLast.length >> 2; i++) ref.delete(byLast[i][0])
+        }
+      } else if (t > (ref.get(k) as number)) ref.set(k, t)
+    }
+    let c = new EvidenceCollector({ bucketMs: W, maxKnown: 40 })
+    for (let i = 0; i < 600; i++) {
+      // users and clients cycle at different periods: logins of one user interleave with others'
+      const user = `u${(i * 7) % 13}`
+      const clientIp = `10.0.0.${(i * 5) % 11}`
+      const time = T0 + Math.floor(i / 3) // ties in time: the key breaks them
+      c.observe(ev({ time, clientIp, user }))
+      refSee(`${user}\u0000${clientIp}`, time)
+      if (i === 300) c = EvidenceCollector.restore({ bucketMs: W, maxKnown: 40 }, JSON.parse(JSON.stringify(c.snapshot())))
+    }
+    const kept = c.snapshot().servers[0].logins.map(([k]) => k)
+    expect(kept.sort()).toEqual([...ref.keys()].sort())
+    const e = c.evidenceFor('s', 'auth_fail', T0, T0 + W, T0 + W)
+    for (let u = 0; u < 13; u++) {
+      for (let h = 0; h < 11; h++) {
+        expect(e.loggedInBefore(`u${u}`, `10.0.0.${h}`, T0 + W)).toBe(ref.has(`u${u}\u000010.0.0.${h}`))
+      }
+    }
+  })
+
   it('sessions: the peak of concurrent sessions per bucket, from connection / disconnection pairs', () => {
     const c = new EvidenceCollector({ bucketMs: W })
     for (let i = 0; i < 30; i++) c.observe(ev({ time: T0 + i, pid: i, application: i < 20 ? 'a' : 'b', user: 'x' }))

@@ -1,6 +1,6 @@
 import { Classifier, type ClassifierSnapshot } from '@connrca/classifier'
 import type { ConnectionEvent, LogRecord } from '@connrca/contracts'
-import type { Message, Publisher } from '@connrca/transport'
+import type { Publisher } from '@connrca/transport'
 import type { RunnerStage } from '../runner.js'
 
 /** logs → classify → connections. Non-connection records end here. */
@@ -9,27 +9,37 @@ export class ClassifyStage implements RunnerStage<LogRecord, ClassifierSnapshot>
   recordsIn = 0
   eventsOut = 0
 
+  /**
+   * `out`: the connections topic handle() publishes to. The embedded pipeline passes none: it
+   * takes the events of classifyBatch() and hands them on in-process, without a message each.
+   */
   constructor(
-    private readonly out: Publisher<ConnectionEvent>,
+    private readonly out: Publisher<ConnectionEvent> | undefined,
     classifier = new Classifier(),
   ) {
     this.classifier = classifier
   }
 
   readonly handle = async (batch: LogRecord[]): Promise<void> => {
-    const events: Message<ConnectionEvent>[] = []
+    if (!this.out) throw new Error('ClassifyStage: handle() needs an output topic')
+    await this.out.publish(this.classifyBatch(batch).map((e) => ({ key: e.server, value: e })))
+  }
+
+  /** The connection events of a batch, in record order. */
+  classifyBatch(batch: LogRecord[]): ConnectionEvent[] {
+    const events: ConnectionEvent[] = []
     for (const record of batch) {
       const event = this.classifier.classify(record)
-      if (event) events.push({ key: event.server, value: event })
+      if (event) events.push(event)
     }
     this.recordsIn += batch.length
     this.eventsOut += events.length
-    await this.out.publish(events)
+    return events
   }
 
   /** publish() resolves once the topic accepted the events; nothing is held here. */
   async flush(): Promise<void> {
-    await this.out.flush()
+    await this.out?.flush()
   }
 
   /** The memory of open connections (pid → client), exactly as of the records handled. */

@@ -77,14 +77,23 @@ export interface Recovery {
   reasons: Record<string, number>
 }
 
+/** A count kept in a box: bumping an existing key is one map lookup, not a get and a set. */
+interface Count {
+  n: number
+}
+
 interface ServerEvidence {
-  logins: Map<string, Seen>
+  /** user -> client -> Seen (nested rather than keyed by `user\0client`: no key string per login) */
+  logins: Map<string, Map<string, Seen>>
+  /** Entries of `logins`, over all users. */
+  loginCount: number
   admitted: Map<string, Seen>
   /** client -> application of its latest session */
   appOf: Map<string, string>
   sessions: Map<number, Session>
-  openApps: Map<string, number>
-  openUsers: Map<string, number>
+  /** Open sessions per application and per user (no zero entries). */
+  openApps: Map<string, Count>
+  openUsers: Map<string, Count>
   open: number
   buckets: Map<number, Bucket>
   latest: number
@@ -122,6 +131,30 @@ const RUN_GAP_MS = 5 * 60_000
 
 const key = (user: string, client: string) => `${user}\u0000${client}`
 
+/** user and client of a key(): a client (an address) holds no NUL, so the last one separates. */
+function splitKey(k: string): [user: string, client: string] {
+  const at = k.lastIndexOf('\u0000')
+  return [k.slice(0, at), k.slice(at + 1)]
+}
+
+/** The nested logins as `[key(user, client), Seen]` entries (snapshots, eviction). */
+function flatLogins(logins: Map<string, Map<string, Seen>>): [string, Seen][] {
+  const out: [string, Seen][] = []
+  for (const [u, m] of logins) for (const [c, v] of m) out.push([key(u, c), v])
+  return out
+}
+
+function up(m: Map<string, Count>, k: string): void {
+  const c = m.get(k)
+  if (c) c.n++
+  else m.set(k, { n: 1 })
+}
+
+function down(m: Map<string, Count>, k: string): void {
+  const c = m.get(k)
+  if (c && --c.n === 0) m.delete(k)
+}
+
 function bump(m: Map<string, number>, k: string, cap: number, by = 1): boolean {
   const v = m.get(k)
   if (v !== undefined) {
@@ -133,9 +166,9 @@ function bump(m: Map<string, number>, k: string, cap: number, by = 1): boolean {
   return true
 }
 
-function topOf(m: Map<string, number>, n: number): [string, number][] {
+function topOf(m: Map<string, Count>, n: number): [string, number][] {
   const out: [string, number][] = []
-  for (const [k, v] of m) if (v > 0) out.push([k, v])
+  for (const [k, v] of m) if (v.n > 0) out.push([k, v.n])
   out.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
   if (out.length > n) out.length = n
   return out
@@ -237,7 +270,7 @@ export class EvidenceCollector {
       this.see(s.admitted, ip, e.time)
       if (e.application) s.appOf.set(ip, e.application)
       if (e.user !== undefined) {
-        this.see(s.logins, key(e.user, ip), e.time)
+        this.seeLogin(s, e.user, ip, e.time)
         let m = b.logins.get(e.user)
         if (!m) {
           if (b.logins.size >= this.maxPerBucket) m = undefined
@@ -254,8 +287,8 @@ export class EvidenceCollector {
     const app = e.application ?? ''
     s.sessions.set(e.pid, { app, user })
     s.open++
-    s.openApps.set(app, (s.openApps.get(app) ?? 0) + 1)
-    s.openUsers.set(user, (s.openUsers.get(user) ?? 0) + 1)
+    up(s.openApps, app)
+    up(s.openUsers, user)
     if (s.sessions.size > this.maxSessions) {
       const oldest = s.sessions.keys().next().value as number
       this.endSession(s, oldest)
@@ -274,10 +307,8 @@ export class EvidenceCollector {
     if (!x) return
     s.sessions.delete(pid)
     s.open--
-    s.openApps.set(x.app, (s.openApps.get(x.app) ?? 1) - 1)
-    s.openUsers.set(x.user, (s.openUsers.get(x.user) ?? 1) - 1)
-    if (s.openApps.get(x.app) === 0) s.openApps.delete(x.app)
-    if (s.openUsers.get(x.user) === 0) s.openUsers.delete(x.user)
+    down(s.openApps, x.app)
+    down(s.openUsers, x.user)
   }
 
   private failed(s: ServerEvidence, e: ConnectionEvent): void {
@@ -350,6 +381,30 @@ export class EvidenceCollector {
     }
   }
 
+  /** see() for the nested logins map: same bound, same eviction order (by last, then `user\0client`). */
+  private seeLogin(s: ServerEvidence, user: string, client: string, t: number): void {
+    let m = s.logins.get(user)
+    if (!m) s.logins.set(user, (m = new Map()))
+    const v = m.get(client)
+    if (v) {
+      if (t < v[0]) v[0] = t
+      if (t > v[1]) v[1] = t
+      v[2]++
+      return
+    }
+    m.set(client, [t, t, 1])
+    if (++s.loginCount > this.maxKnown) {
+      const byLast = flatLogins(s.logins).sort((a, b) => a[1][1] - b[1][1] || (a[0] < b[0] ? -1 : 1))
+      for (let i = 0; i < byLast.length >> 2; i++) {
+        const [u, c] = splitKey(byLast[i][0])
+        const um = s.logins.get(u) as Map<string, Seen>
+        um.delete(c)
+        if (um.size === 0) s.logins.delete(u)
+        s.loginCount--
+      }
+    }
+  }
+
   private bucket(s: ServerEvidence, t: number): Bucket {
     const start = t - (((t % this.opts.bucketMs) + this.opts.bucketMs) % this.opts.bucketMs)
     let b = s.buckets.get(start)
@@ -375,6 +430,7 @@ export class EvidenceCollector {
     if (!s) {
       s = {
         logins: new Map(),
+        loginCount: 0,
         admitted: new Map(),
         appOf: new Map(),
         sessions: new Map(),
@@ -433,7 +489,7 @@ export class EvidenceCollector {
       failures,
       loginsDuring,
       authorizedDuring,
-      loggedInBefore: (user, client, t) => (s.logins.get(key(user, client))?.[0] ?? Number.POSITIVE_INFINITY) < t,
+      loggedInBefore: (user, client, t) => (s.logins.get(user)?.get(client)?.[0] ?? Number.POSITIVE_INFINITY) < t,
       admittedBefore: (client, t) => (s.admitted.get(client)?.[0] ?? Number.POSITIVE_INFINITY) < t,
       appOf: (client) => s.appOf.get(client),
       ...(peakDuring && peakDuring.peak > 0 ? { peakDuring } : {}),
@@ -447,7 +503,7 @@ export class EvidenceCollector {
     for (const [name, s] of this.servers) {
       servers.push({
         name,
-        logins: [...s.logins],
+        logins: flatLogins(s.logins),
         admitted: [...s.admitted],
         appOf: [...s.appOf],
         sessions: [...s.sessions].map(([pid, x]) => [pid, x.app, x.user]),
@@ -490,14 +546,20 @@ export class EvidenceCollector {
     }
     for (const x of snap.servers) {
       const s = c.server(x.name)
-      s.logins = new Map(x.logins.map(([k, v]) => [k, [...v] as Seen]))
+      for (const [k, v] of x.logins) {
+        const [u, client] = splitKey(k)
+        let m = s.logins.get(u)
+        if (!m) s.logins.set(u, (m = new Map()))
+        if (!m.has(client)) s.loginCount++
+        m.set(client, [...v] as Seen)
+      }
       s.admitted = new Map(x.admitted.map(([k, v]) => [k, [...v] as Seen]))
       s.appOf = new Map(x.appOf)
       for (const [pid, app, user] of x.sessions) {
         s.sessions.set(pid, { app, user })
         s.open++
-        s.openApps.set(app, (s.openApps.get(app) ?? 0) + 1)
-        s.openUsers.set(user, (s.openUsers.get(user) ?? 0) + 1)
+        up(s.openApps, app)
+        up(s.openUsers, user)
       }
       s.latest = x.latest ?? Number.NEGATIVE_INFINITY
       s.recoveries = x.recoveries.map((r) => ({ ...r, reasons: { ...r.reasons } }))

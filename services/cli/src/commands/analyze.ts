@@ -1,6 +1,7 @@
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
 import { openStoreOrExplain } from '../instance.js'
+import { limitHeapGrowth } from '../embedded/heap.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
 import { openSources, readToEnd, readTotals, sourcesForPaths } from '../embedded/inputs.js'
 import { Summary } from '../embedded/summary.js'
@@ -35,12 +36,14 @@ export async function analyze(argv: string[]): Promise<void> {
   const log = (line: string) => process.stderr.write(`connrca: ${line}\n`)
   const inputs = await sourcesForPaths(positionals, { format, prefix: values.prefix, server: values.server }, false)
 
+  // beside chDB memory counts; without a store (a quick look at a file) speed does
+  if (!values['no-store']) limitHeapGrowth()
   const store = values['no-store'] ? undefined : await openStoreOrExplain(config, 'give analyze another --data-dir, or --no-store')
   try {
     if (store) await store.migrate()
     const pipeline = await EmbeddedPipeline.open(config, store, { fresh: true })
     const summary = new Summary()
-    await pipeline.transport.subscribe('connections', 'summary', summary.onEvents)
+    pipeline.onEvents('summary', summary.onEvents)
     await pipeline.onRca('summary', summary.onRca)
     const unparsed = new UnparsedReport()
     await pipeline.transport.subscribe('deadletter', 'summary', unparsed.onDeadLetters)

@@ -66,7 +66,7 @@ async function azureBackfill(argv: string[]): Promise<void> {
   try {
     await store.migrate()
     const pipeline = await EmbeddedPipeline.open(config, store, { fresh: true })
-    await pipeline.transport.subscribe('connections', 'backfill-summary', async (events: ConnectionEvent[]) => {
+    pipeline.onEvents('backfill-summary', async (events: ConnectionEvent[]) => {
       for (const e of events) if (e.outcome === 'failed') failures++
     })
     const report = progressLine(name, toMs(source.maxSlice))

@@ -5,6 +5,7 @@ import { hasRoutes, storeBackedNotifier } from '@connrca/service-notifier'
 import type { Store } from '@connrca/store'
 import { parse } from '../args.js'
 import { loadConfig } from '../config-file.js'
+import { limitHeapGrowth } from '../embedded/heap.js'
 import { EmbeddedPipeline } from '../embedded/pipeline.js'
 import { openSources, readTotals, sourcesForPaths } from '../embedded/inputs.js'
 import { bundledSample } from '../embedded/sample.js'
@@ -35,6 +36,7 @@ export async function run(argv: string[]): Promise<void> {
     },
     USAGE,
   )
+  limitHeapGrowth()
   const config = loadConfig(values.config)
   if (values['data-dir']) config.store.dataDir = values['data-dir']
   if (values.host !== undefined) config.api.host = values.host

@@ -1,5 +1,5 @@
 import { Classifier, type ClassifierSnapshot } from '@connrca/classifier'
-import { type Config, type DeadLetter, type LogRecord, type RcaEvent, toMs } from '@connrca/contracts'
+import { type Config, type ConnectionEvent, type DeadLetter, type LogRecord, type RcaEvent, toMs } from '@connrca/contracts'
 import {
   ClassifyStage,
   deadLetterSink,
@@ -27,17 +27,21 @@ interface EmbeddedState {
   stages: WindowStageState
 }
 
-/** classify → window over in-process topics, checkpointed together with the source positions. */
+/**
+ * classify → window, checkpointed together with the source positions. Records and connection
+ * events are handed on directly (in-process, a topic would only wrap each in a message);
+ * dead letters and RCA events go over in-process topics.
+ */
 class EmbeddedStages implements RunnerStage<Batch, EmbeddedState> {
   sourcesState: () => unknown = () => ({})
   recordsIn = 0
   deadLettersIn = 0
 
   constructor(
-    private readonly logs: Publisher<LogRecord>,
     private readonly deadLetters: Publisher<DeadLetter>,
     readonly classify: ClassifyStage,
     readonly window: WindowStage,
+    private readonly listeners: ReadonlyMap<string, (events: ConnectionEvent[]) => Promise<void>>,
   ) {}
 
   async handle(batches: Batch[]): Promise<void> {
@@ -45,7 +49,11 @@ class EmbeddedStages implements RunnerStage<Batch, EmbeddedState> {
       this.recordsIn += b.records.length
       this.deadLettersIn += b.deadLetters.length
       if (b.deadLetters.length) await this.deadLetters.publish(b.deadLetters.map(keyed))
-      await this.logs.publish(b.records.map(keyed))
+      if (b.records.length === 0) continue
+      const events = this.classify.classifyBatch(b.records)
+      if (events.length === 0) continue
+      await this.window.handle(events)
+      for (const listener of this.listeners.values()) await listener(events)
     }
   }
 
@@ -71,6 +79,7 @@ export class EmbeddedPipeline {
   private stages!: EmbeddedStages
   private nextOffset = 0n
   restoredSources: unknown
+  private readonly eventListeners = new Map<string, (events: ConnectionEvent[]) => Promise<void>>()
 
   private constructor(
     readonly config: Config,
@@ -88,12 +97,8 @@ export class EmbeddedPipeline {
         if (this.failure) throw this.failure
         this.restoredSources = state?.sources
         return (this.stages = new EmbeddedStages(
-          transport.publisher('logs'),
           transport.publisher('deadletter'),
-          new ClassifyStage(
-            transport.publisher('connections'),
-            state ? Classifier.restore({}, state.classifier) : new Classifier(),
-          ),
+          new ClassifyStage(undefined, state ? Classifier.restore({}, state.classifier) : new Classifier()),
           new WindowStage({
             pipeline: config.pipeline,
             servers: config.servers,
@@ -104,6 +109,7 @@ export class EmbeddedPipeline {
             state: state?.stages,
             baselineHistory: history,
           }),
+          this.eventListeners,
         ))
       },
       commitEveryBatch: false,
@@ -138,10 +144,14 @@ export class EmbeddedPipeline {
     const p = new EmbeddedPipeline(config, store, fresh, history)
     await p.runner.open(PARTITION)
     p.nextOffset = p.runner.position(PARTITION) ?? 0n
-    await p.transport.subscribe('logs', 'classifier', p.stages.classify.handle)
-    await p.transport.subscribe('connections', 'aggregator', p.stages.window.handle)
     await p.transport.subscribe('deadletter', 'store', deadLetterSink(store ?? DISCARD))
     return p
+  }
+
+  /** Every connection event, batch by batch, after the windows saw it (summaries, counts). */
+  onEvents(group: string, handler: (events: ConnectionEvent[]) => Promise<void>): void {
+    if (this.eventListeners.has(group)) throw new Error(`events listener "${group}" already registered`)
+    this.eventListeners.set(group, handler)
   }
 
   onRca(group: string, handler: (events: RcaEvent[]) => Promise<void>): Promise<unknown> {

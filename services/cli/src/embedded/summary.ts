@@ -19,9 +19,23 @@ export class Summary {
   lastRcaAt: number | undefined
 
   readonly onEvents = async (events: ConnectionEvent[]): Promise<void> => {
+    const o = this.outcomes
     for (const e of events) {
-      this.outcomes[e.outcome]++
-      if (e.outcome !== 'failed' || !e.category) continue
+      // named increments: one inline cache each, not a keyed store that sees four keys
+      switch (e.outcome) {
+        case 'received':
+          o.received++
+          continue
+        case 'authorized':
+          o.authorized++
+          continue
+        case 'closed':
+          o.closed++
+          continue
+        default:
+          o.failed++
+      }
+      if (!e.category) continue
       let t = this.categories.get(e.category)
       if (!t) {
         t = { failures: 0, reasons: new Map(), clients: new Map(), users: new Map(), databases: new Map() }
