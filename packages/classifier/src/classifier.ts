@@ -104,7 +104,7 @@ export class Classifier {
 
   static restore(opts: ClassifierOptions, state: unknown): Classifier {
     const snap = state as ClassifierSnapshot | undefined
-    if (!snap || snap.format !== 'connrca.classifier.v1' || !Array.isArray(snap.servers)) {
+    if (snap?.format !== 'connrca.classifier.v1' || !Array.isArray(snap.servers)) {
       throw new Error('classifier: cannot restore checkpoint: not a connrca.classifier.v1 snapshot')
     }
     const c = new Classifier(opts)

@@ -13,7 +13,7 @@ function reference(name: string, position: number | string): string {
 }
 
 describe('recordId', () => {
-  it('is FNV-1a 64 of `${source}\\n${position}`', () => {
+  it('is FNV-1a 64 of source, newline, position', () => {
     expect(recordId('', 0)).toBe(reference('', 0))
     expect(recordId('/var/log/postgresql/postgresql-15-main.log', 1234567890123)).toBe(
       reference('/var/log/postgresql/postgresql-15-main.log', 1234567890123),
