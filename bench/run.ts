@@ -385,7 +385,7 @@ function summary(r: Record<string, any>): Row[] {
   side('csvlog', 'same, csvlog')
   side('jsonlog', 'same, jsonlog')
   side('connectionHeavy', 'same, connection-heavy stderr', 30)
-  side('twoCores', 'several files, 2 cores')
+  side('twoCores', 'several files (connrca on one core, pgbadger -j 2)')
   for (const [lines, e] of Object.entries(r.e2e ?? {}) as [string, Record<string, Record<string, number>>][]) {
     rows.push({
       figure: `embedded end to end ${n(Number(lines))} lines (analyze into chDB), lines/s`,
