@@ -387,11 +387,13 @@ function summary(r: Record<string, any>): Row[] {
   side('connectionHeavy', 'same, connection-heavy stderr', 30)
   side('twoCores', 'several files (connrca on one core, pgbadger -j 2)')
   for (const [lines, e] of Object.entries(r.e2e ?? {}) as [string, Record<string, Record<string, number>>][]) {
+    // the lines/s target is the 10 M run's (issue 15); the 1 M run is reported beside it
+    const big = Number(lines) >= 10_000_000
     rows.push({
       figure: `embedded end to end ${n(Number(lines))} lines (analyze into chDB), lines/s`,
       value: n(e.analyze.linesPerSec),
-      target: '≥ 500,000',
-      met: e.analyze.linesPerSec >= 500_000,
+      target: big ? '≥ 500,000' : 'report',
+      met: big ? e.analyze.linesPerSec >= 500_000 : undefined,
     })
     rows.push({
       figure: `  peak RSS (analyze; run --once ${e.run.peakRssMB} MB)`,
