@@ -6,16 +6,15 @@
  * What each listener hands on is classified and compared with what the scenario did, exactly.
  * The prefix is not configured: the listeners detect it.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { Classifier } from '@connrca/classifier'
 import { type LogRecord, SyslogSource } from '@connrca/contracts'
 import { SyslogListener } from '@connrca/pipeline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HBA, runScenario, SETUP_SQL, Truth } from './scenario.js'
-import { type Rsyslogd, rsyslogTests, startRsyslogd } from './rsyslogd.js'
-import { PgServer, sleep } from './server.js'
+import { runScenario, SETUP_SQL, Truth } from './scenario.js'
+import { type Rsyslogd, rsyslogTests, startRsyslogd, syslogPgServer } from './rsyslogd.js'
+import { type PgServer, sleep } from './server.js'
 
 /** Common with syslog: no time (the frame has it), no pid (the tag has it). */
 const SYSLOG_PREFIX = 'user=%u,db=%d,app=%a,client=%h '
@@ -39,20 +38,14 @@ describe.skipIf(skip)('rsyslog relaying a real PostgreSQL 15 syslog to connrca',
 
   beforeAll(async () => {
     if (noRsyslog) throw new Error(noRsyslog)
-    dir = mkdtempSync(path.join(tmpdir(), 'connrca-rsyslog-'))
-    chmodSync(dir, 0o755) // the server's backends (user postgres) write to the socket in it
-    const sock = path.join(dir, 'log.sock')
     // syslog() drops messages while the socket is missing: the setup session's lines are not sent
-    server = await PgServer.create({
-      hba: HBA,
-      devLog: sock,
-      settings: {
-        log_destination: "'stderr,syslog'",
-        syslog_facility: "'local0'",
-        syslog_ident: "'postgres'",
-        log_line_prefix: `'${SYSLOG_PREFIX}'`,
-      },
+    const started = await syslogPgServer('rsyslog', {
+      log_destination: "'stderr,syslog'",
+      log_line_prefix: `'${SYSLOG_PREFIX}'`,
     })
+    server = started.server
+    dir = started.dir
+    const sock = started.sock
     for (const q of SETUP_SQL) await server.sql(q)
 
     for (const r of RELAYS) {

@@ -1,8 +1,10 @@
 /** Debian's rsyslogd run in the foreground for a test, on a config the test writes. */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { realPgTests, sleep } from './server.js'
+import { HBA } from './scenario.js'
+import { PgServer, realPgTests, sleep } from './server.js'
 
 export const RSYSLOGD = '/usr/sbin/rsyslogd'
 
@@ -12,6 +14,25 @@ export function rsyslogTests(label: string): { missing: string | undefined; skip
   const skip = realPgTests.skip || (missing !== undefined && process.env.CI !== 'true')
   if (missing && skip) console.warn(`\n*** ${missing}: SKIPPED ***\n`)
   return { missing, skip }
+}
+
+/**
+ * A real PostgreSQL logging to syslog (facility local0, ident postgres) through `sock`, a socket
+ * in a fresh directory `dir` that the test's rsyslogd is to create (PgServer's `devLog`).
+ */
+export async function syslogPgServer(
+  name: string,
+  settings: Record<string, string>,
+): Promise<{ server: PgServer; dir: string; sock: string }> {
+  const dir = mkdtempSync(path.join(tmpdir(), `connrca-${name}-`))
+  chmodSync(dir, 0o755) // the server's backends (user postgres) write to the socket in it
+  const sock = path.join(dir, 'log.sock')
+  const server = await PgServer.create({
+    hba: HBA,
+    devLog: sock,
+    settings: { syslog_facility: "'local0'", syslog_ident: "'postgres'", ...settings },
+  })
+  return { server, dir, sock }
 }
 
 export interface Rsyslogd {

@@ -6,15 +6,13 @@
  * that space. Debian's rsyslogd writes what it receives to a file (its stock file template); pglog
  * must put the statement back together exactly, on the record of the process that logged it.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { DeadLetter, LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HBA } from './scenario.js'
-import { type Rsyslogd, rsyslogTests, startRsyslogd } from './rsyslogd.js'
-import { PgServer, sleep } from './server.js'
+import { type Rsyslogd, rsyslogTests, startRsyslogd, syslogPgServer } from './rsyslogd.js'
+import { type PgServer, sleep } from './server.js'
 
 const PREFIX = 'user=%u,db=%d,app=%a,client=%h '
 const { missing: noRsyslog, skip } = rsyslogTests('syslog split test')
@@ -27,20 +25,14 @@ describe.skipIf(skip)('a real PostgreSQL 15 statement split into syslog chunks, 
 
   beforeAll(async () => {
     if (noRsyslog) throw new Error(noRsyslog)
-    dir = mkdtempSync(path.join(tmpdir(), 'connrca-syslog-split-'))
-    chmodSync(dir, 0o755) // the server's backends (user postgres) write to the socket in it
-    const sock = path.join(dir, 'log.sock')
-    server = await PgServer.create({
-      hba: HBA,
-      devLog: sock,
-      settings: {
-        log_destination: "'syslog'",
-        syslog_facility: "'local0'",
-        syslog_ident: "'postgres'",
-        log_line_prefix: `'${PREFIX}'`,
-        log_statement: "'all'",
-      },
+    const started = await syslogPgServer('syslog-split', {
+      log_destination: "'syslog'",
+      log_line_prefix: `'${PREFIX}'`,
+      log_statement: "'all'",
     })
+    server = started.server
+    dir = started.dir
+    const sock = started.sock
     const conf = path.join(dir, 'rsyslog.conf')
     writeFileSync(
       conf,
