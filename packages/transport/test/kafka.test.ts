@@ -119,11 +119,11 @@ describe.skipIf(kafkaTests.skip)('Kafka transport (real broker)', () => {
       {
         topic: topicName(cfg, 'logs'),
         messages: [
-          { key: 'db1', value: JSON.stringify(logRecord('db1', 1)) },
-          { key: 'db1', value: '{not json' },
-          { key: 'db1', value: JSON.stringify(noSource) },
-          { key: 'db1', value: JSON.stringify({ ...logRecord('db1', 3), severity: 'LOUD' }) },
-          { key: 'db1', value: JSON.stringify(logRecord('db1', 4)) },
+          { key: 'db1', value: Buffer.from(JSON.stringify(logRecord('db1', 1))) },
+          { key: 'db1', value: Buffer.from('{not json') },
+          { key: 'db1', value: Buffer.from(JSON.stringify(noSource)) },
+          { key: 'db1', value: Buffer.from(JSON.stringify({ ...logRecord('db1', 3), severity: 'LOUD' })) },
+          { key: 'db1', value: Buffer.from(JSON.stringify(logRecord('db1', 4))) },
         ],
       },
     ])
@@ -181,7 +181,7 @@ describe.skipIf(kafkaTests.skip)('Kafka transport (real broker)', () => {
     await raw.connect()
     const broken = { ...logRecord('db0', 9001), severity: 'LOUD' }
     const frame = [logRecord('db0', 9000), broken, logRecord('db0', 9002)]
-    await raw.sendBatch([{ topic: topicName(cfg, 'logs'), messages: [{ key: 'db0', value: JSON.stringify(frame) }] }])
+    await raw.sendBatch([{ topic: topicName(cfg, 'logs'), messages: [{ key: 'db0', value: Buffer.from(JSON.stringify(frame)) }] }])
     await raw.disconnect()
     await waitFor(() => got.length >= sent.length + 2 && letters.length >= 1, 15_000, 'the frame')
     expect(got.slice(sent.length).map((r) => r.pid)).toEqual([9000, 9002])

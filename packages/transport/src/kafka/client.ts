@@ -32,7 +32,8 @@ export interface WireAdmin {
 
 export interface WireMessage {
   key: string
-  value: string
+  /** UTF-8 bytes: encoded once, so neither the producer's size check nor kafkajs encodes the text again */
+  value: Buffer
 }
 
 export interface WireProducer {

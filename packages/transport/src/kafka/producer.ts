@@ -77,7 +77,7 @@ export class BatchingProducer {
   async send(topic: string, messages: WireMessage[]): Promise<void> {
     if (messages.length === 0) return
     if (this.closed) throw new Error(`kafka producer: closed, cannot publish to ${topic}`)
-    const bytes = messages.map((m) => Buffer.byteLength(m.value) + Buffer.byteLength(m.key))
+    const bytes = messages.map((m) => m.value.length + Buffer.byteLength(m.key))
     const tooBig = bytes.findIndex((b) => b > MAX_MESSAGE_BYTES)
     if (tooBig >= 0) {
       throw new Error(
