@@ -10,6 +10,11 @@
  *    same files and config, `connrca run --once`, wall time from process start to exit.
  *    (`connrca analyze` cannot be that reference: it has no serverFromPath, so per-server files
  *    would all become one server.)
+ *    Each run's CPU includes what a process spends once whatever the input (the JIT compiling
+ *    its hot code, heaps growing, consumer fetch sessions starting); a second instance per stage
+ *    pays it again. So 1 and 2 instances, and the embedded run, also run on a corpus twice as
+ *    long, and the difference is the CPU per line itself ("marginal"): the cost of one more
+ *    million lines in a deployment that is already running.
  * 2. Latency in follow mode: lines appended in real time (event time = append time); how long
  *    until their record is on the logs topic, their connection event on the connections topic,
  *    and their incident's RCA event on the rca topic. An RCA event leaves when its window closes,
@@ -85,6 +90,11 @@ export interface RunResult {
   connrcaCpuSecondsPer1M: number
   /** connrcaCpuSecondsPer1M ÷ the embedded run's CPU per 1 M lines (target ≤ 2) */
   cpuRatioToEmbedded: number
+  /**
+   * The same run on the corpus twice as long: connrca's CPU (its services, not the store) for the
+   * second half's lines, per 1 M lines, and that ÷ the embedded run's marginal CPU per 1 M lines.
+   */
+  marginal?: { lines: number; connrcaCpuSecondsPer1M: number; cpuRatioToEmbedded: number }
 }
 
 export interface Percentiles {
@@ -100,7 +110,15 @@ export interface KafkaBenchResult {
   partitions: number
   /** connection events the store must hold (outcomes received and failed) */
   connectionEvents: number
-  embedded: { command: string; seconds: number; linesPerSec: number; peakRssMB: number; cpuSecondsPer1M: number }
+  embedded: {
+    command: string
+    seconds: number
+    linesPerSec: number
+    peakRssMB: number
+    cpuSecondsPer1M: number
+    /** CPU per 1 M lines of the second half of the corpus twice as long (see RunResult.marginal) */
+    marginalCpuSecondsPer1M?: number
+  }
   throughput: RunResult[]
   /** one instance per stage with each other codec: the default (lz4) is chosen by these */
   codecs: RunResult[]
@@ -715,11 +733,24 @@ export async function kafkaSuite(opts: { lines: number; latencySeconds?: number 
     say(`${data.lines} lines, ${expected} connection events to store`)
     const emb = embedded(data.dir, data.lines)
     say(`embedded: ${JSON.stringify(emb)}`)
+    const long = await corpus(2 * opts.lines)
+    const longExpected = await expectedEvents(long.files, SERVERS)
+    const extra = long.lines - data.lines
+    const embLong = embedded(long.dir, long.lines)
+    const embCpu = (e: { cpuSecondsPer1M: number }, lines: number) => (e.cpuSecondsPer1M * lines) / 1e6
+    const embMarginal = round(((embCpu(embLong, long.lines) - embCpu(emb, data.lines)) * 1e6) / extra)
+    say(`embedded, ${long.lines} lines: ${JSON.stringify(embLong)}; marginal CPU per 1 M lines ${embMarginal} s`)
     const runs: RunResult[] = []
     for (const n of [1, 2]) {
-      runs.push(await throughput(brokers, data, expected, n, emb.linesPerSec, emb.cpuSecondsPer1M))
-      say(`kafka ${n}x: ${JSON.stringify(runs.at(-1))}`)
+      const run = await throughput(brokers, data, expected, n, emb.linesPerSec, emb.cpuSecondsPer1M)
+      const longRun = await throughput(brokers, long, longExpected, n, emb.linesPerSec, emb.cpuSecondsPer1M)
+      const cpu = (r: RunResult, lines: number) => (r.connrcaCpuSecondsPer1M * lines) / 1e6
+      const perM = round(((cpu(longRun, long.lines) - cpu(run, data.lines)) * 1e6) / extra)
+      run.marginal = { lines: extra, connrcaCpuSecondsPer1M: perM, cpuRatioToEmbedded: round(perM / embMarginal) }
+      runs.push(run)
+      say(`kafka ${n}x: ${JSON.stringify(run)}`)
     }
+    rmSync(long.dir, { recursive: true, force: true })
     const codecs: RunResult[] = []
     for (const c of ['gzip', 'none'] as const) {
       codecs.push(await throughput(brokers, data, expected, 1, emb.linesPerSec, emb.cpuSecondsPer1M, c))
@@ -733,7 +764,7 @@ export async function kafkaSuite(opts: { lines: number; latencySeconds?: number 
       servers: SERVERS.length,
       partitions: PARTITIONS,
       connectionEvents: expected,
-      embedded: emb,
+      embedded: { ...emb, marginalCpuSecondsPer1M: embMarginal },
       throughput: runs,
       codecs,
       latency: lat,
