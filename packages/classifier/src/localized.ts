@@ -171,11 +171,25 @@ const DETAILS = compile(DE_DETAIL)
  * no slice, no rendering.
  */
 export function mayBeLocalized(text: string, start: number): boolean {
-  const candidates = MESSAGES.get(text.charCodeAt(start))
-  if (candidates === undefined) return false
-  for (const t of candidates) if (text.startsWith(t.parts[0], start)) return true
+  const starts = STARTS.get(text.charCodeAt(start) * 65536 + text.charCodeAt(start + 1))
+  if (starts === undefined) return false
+  for (const lit of starts) if (text.startsWith(lit, start)) return true
   return false
 }
+
+/**
+ * The translated messages' literal starts by their first two characters: five German texts start
+ * with "d", and a `duration:` line (most of what the prefilter rejects) must not try them all
+ * (measured: 45 → 12 ns per line).
+ */
+const STARTS = new Map<number, string[]>()
+for (const templates of MESSAGES.values())
+  for (const { parts } of templates) {
+    // a text starting with a value (`%s …`) could begin with anything: no two-character key exists
+    if (parts[0].length < 2) throw new Error(`localized: "${parts.join('%s')}" starts with a value`)
+    const key = parts[0].charCodeAt(0) * 65536 + parts[0].charCodeAt(1)
+    STARTS.set(key, [...(STARTS.get(key) ?? []), parts[0]])
+  }
 
 /**
  * The English text of a translated message, or undefined when it is not one of the listed ones.
