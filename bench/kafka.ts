@@ -712,9 +712,15 @@ function round(x: number) {
   return Math.round(x * 100) / 100
 }
 
-/** Runs `n` times; the run with the median `by`, with the spread of `by` over all runs. */
-function medianOf<T extends object>(n: number, run: (i: number) => T, by: (r: T) => number): T & { spread: number[] } {
-  const all = Array.from({ length: n }, (_, i) => run(i)).sort((a, b) => by(a) - by(b))
+/** Runs `n` times, one after another; the run with the median `by`, with the spread of `by`. */
+async function medianOf<T extends object>(
+  n: number,
+  run: () => T | Promise<T>,
+  by: (r: T) => number,
+): Promise<T & { spread: number[] }> {
+  const all: T[] = []
+  for (let i = 0; i < n; i++) all.push(await run())
+  all.sort((a, b) => by(a) - by(b))
   return { ...all[n >> 1], spread: [by(all[0]), by(all[n - 1])] }
 }
 
@@ -743,22 +749,23 @@ export async function kafkaSuite(opts: { lines: number; latencySeconds?: number 
     // Single runs of the same configuration differ by up to ±10 % in CPU on this machine, and the
     // per-line figures are differences of two runs: every configuration runs three times and the
     // run with the median connrca CPU is the figure (its spread is kept beside it).
-    const emb = medianOf(3, () => embedded(data.dir, data.lines), (e) => e.cpuSecondsPer1M)
+    const emb = await medianOf(3, () => embedded(data.dir, data.lines), (e) => e.cpuSecondsPer1M)
     say(`embedded: ${JSON.stringify(emb)}`)
     const long = await corpus(2 * opts.lines)
     const longExpected = await expectedEvents(long.files, SERVERS)
     const extra = long.lines - data.lines
-    const embLong = medianOf(3, () => embedded(long.dir, long.lines), (e) => e.cpuSecondsPer1M)
+    const embLong = await medianOf(3, () => embedded(long.dir, long.lines), (e) => e.cpuSecondsPer1M)
     const embCpu = (e: { cpuSecondsPer1M: number }, lines: number) => (e.cpuSecondsPer1M * lines) / 1e6
     const embMarginal = round(((embCpu(embLong, long.lines) - embCpu(emb, data.lines)) * 1e6) / extra)
     say(`embedded, ${long.lines} lines: ${JSON.stringify(embLong)}; marginal CPU per 1 M lines ${embMarginal} s`)
     const runs: RunResult[] = []
     for (const n of [1, 2]) {
-      const three = async (d: typeof data, expect: number) => {
-        const all: RunResult[] = []
-        for (let i = 0; i < 3; i++) all.push(await throughput(brokers, d, expect, n, emb.linesPerSec, emb.cpuSecondsPer1M))
-        return medianOf(3, (i) => all[i], (r) => r.connrcaCpuSecondsPer1M)
-      }
+      const three = (d: typeof data, expect: number) =>
+        medianOf(
+          3,
+          () => throughput(brokers, d, expect, n, emb.linesPerSec, emb.cpuSecondsPer1M),
+          (r) => r.connrcaCpuSecondsPer1M,
+        )
       const run = await three(data, expected)
       const longRun = await three(long, longExpected)
       const cpu = (r: RunResult, lines: number) => (r.connrcaCpuSecondsPer1M * lines) / 1e6

@@ -6,7 +6,8 @@
  *   --no-pgbadger   skip the peer
  *   --no-kafka      skip the Kafka-mode suite (bench/kafka.ts; needs a broker: KAFKA_BROKERS, or
  *                   Java to start infra/kafka/broker.sh)
- *   --kafka-lines N size of the Kafka-mode corpus (default 1,000,000)
+ *   --kafka-lines N size of the Kafka-mode corpus (default 1,000,000; the per-line figures also
+ *                   run one twice as long)
  *   --quick         everything on small inputs (a couple of minutes): checks that the bench runs,
  *                   its numbers mean little
  *   --only S,…      only these suites: parse, peer, e2e, kafka, latency (default: all)
