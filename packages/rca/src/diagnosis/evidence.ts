@@ -144,6 +144,18 @@ function flatLogins(logins: Map<string, Map<string, Seen>>): [string, Seen][] {
   return out
 }
 
+/** One more sighting at `t` of a key already known. */
+function seenAgain(v: Seen, t: number): void {
+  if (t < v[0]) v[0] = t
+  if (t > v[1]) v[1] = t
+  v[2]++
+}
+
+/** Eviction order of see() and seeLogin(): last seen first, ties by key. */
+function leastRecentFirst(a: [string, Seen], b: [string, Seen]): number {
+  return a[1][1] - b[1][1] || (a[0] < b[0] ? -1 : 1)
+}
+
 function up(m: Map<string, Count>, k: string): void {
   const c = m.get(k)
   if (c) c.n++
@@ -368,15 +380,13 @@ export class EvidenceCollector {
   private see(m: Map<string, Seen>, k: string, t: number): void {
     const v = m.get(k)
     if (v) {
-      if (t < v[0]) v[0] = t
-      if (t > v[1]) v[1] = t
-      v[2]++
+      seenAgain(v, t)
       return
     }
     m.set(k, [t, t, 1])
     if (m.size > this.maxKnown) {
       // drop the quarter seen least recently (rare: amortised over maxKnown/4 new entries)
-      const byLast = [...m].sort((a, b) => a[1][1] - b[1][1] || (a[0] < b[0] ? -1 : 1))
+      const byLast = [...m].sort(leastRecentFirst)
       for (let i = 0; i < byLast.length >> 2; i++) m.delete(byLast[i][0])
     }
   }
@@ -387,14 +397,12 @@ export class EvidenceCollector {
     if (!m) s.logins.set(user, (m = new Map()))
     const v = m.get(client)
     if (v) {
-      if (t < v[0]) v[0] = t
-      if (t > v[1]) v[1] = t
-      v[2]++
+      seenAgain(v, t)
       return
     }
     m.set(client, [t, t, 1])
     if (++s.loginCount > this.maxKnown) {
-      const byLast = flatLogins(s.logins).sort((a, b) => a[1][1] - b[1][1] || (a[0] < b[0] ? -1 : 1))
+      const byLast = flatLogins(s.logins).sort(leastRecentFirst)
       for (let i = 0; i < byLast.length >> 2; i++) {
         const [u, c] = splitKey(byLast[i][0])
         const um = s.logins.get(u) as Map<string, Seen>
