@@ -69,7 +69,8 @@ export class Summary {
         topDatabases: top(t.databases),
       }
     }
-    const incidents = [...this.rca.values()].sort((a, b) => a.firstFailure - b.firstFailure)
+    // ties (servers failing in the same millisecond) by id: the list must not depend on arrival order
+    const incidents = [...this.rca.values()].sort((a, b) => a.firstFailure - b.firstFailure || (a.id < b.id ? -1 : 1))
     return { ...extra, outcomes: this.outcomes, totals, incidents }
   }
 }
