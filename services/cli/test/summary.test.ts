@@ -1,4 +1,4 @@
-import type { RcaEvent } from '@connrca/contracts'
+import type { ConnectionEvent, RcaEvent } from '@connrca/contracts'
 import { describe, expect, it } from 'vitest'
 import { Summary } from '../src/embedded/summary.js'
 
@@ -18,5 +18,19 @@ describe('analyze summary', () => {
     }
     expect(lists[0]).toEqual(['early', 'billing:firewall_deny:1', 'orders-prod:firewall_deny:1'])
     expect(lists[1]).toEqual(lists[0])
+  })
+
+  it('lists categories with as many failures in one order, whichever failed first', async () => {
+    const failed = (category: ConnectionEvent['category']) =>
+      ({ outcome: 'failed', category, reason: 'r', clientIp: '10.0.0.1' }) as ConnectionEvent
+    const events = [failed('tls_reject'), failed('auth_fail'), failed('firewall_deny'), failed('firewall_deny')]
+    const orders = []
+    for (const order of [events, [...events].reverse()]) {
+      const s = new Summary()
+      await s.onEvents(order)
+      orders.push(Object.keys(s.toJSON({ records: 0, unparsed: 0, lateDropped: 0 }).totals))
+    }
+    expect(orders[0]).toEqual(['firewall_deny', 'auth_fail', 'tls_reject'])
+    expect(orders[1]).toEqual(orders[0])
   })
 })

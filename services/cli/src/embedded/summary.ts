@@ -60,7 +60,8 @@ export class Summary {
 
   toJSON(extra: { lines?: number; records: number; unparsed: number; lateDropped: number }) {
     const totals: Record<string, { failures: number; reasons: TopEntry[]; topClients: TopEntry[]; topUsers: TopEntry[]; topDatabases: TopEntry[] }> = {}
-    for (const [category, t] of [...this.categories].sort((a, b) => b[1].failures - a[1].failures)) {
+    // equal counts by name, as incidents below by id: the report must not depend on arrival order
+    for (const [category, t] of [...this.categories].sort((a, b) => b[1].failures - a[1].failures || (a[0] < b[0] ? -1 : 1))) {
       totals[category] = {
         failures: t.failures,
         reasons: top(t.reasons, 100),
@@ -69,7 +70,7 @@ export class Summary {
         topDatabases: top(t.databases),
       }
     }
-    // ties (servers failing in the same millisecond) by id: the list must not depend on arrival order
+    // servers failing in the same millisecond: by id
     const incidents = [...this.rca.values()].sort((a, b) => a.firstFailure - b.firstFailure || (a.id < b.id ? -1 : 1))
     return { ...extra, outcomes: this.outcomes, totals, incidents }
   }
