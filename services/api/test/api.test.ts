@@ -217,7 +217,7 @@ describe('GET /api/v1/top', () => {
     ] as const) {
       const body = TopResponse.parse((await h.get(`/api/v1/top?${range}&by=${by}&limit=3`)).body)
       const per = [...countBy(failed.filter(key), key).entries()].sort(
-        (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
+        (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1),
       )
       expect(
         body.rows.map((r) => [r.value, r.failures]),
@@ -365,5 +365,19 @@ describe('configuration and errors', () => {
     } finally {
       await api.close()
     }
+  })
+})
+
+// Last in this file: it adds rows to the shared store, which the tests above count.
+describe('GET /api/v1/top, ties', () => {
+  it('orders equal counts as the SQL that chose them and `connrca analyze` do: by code unit, not by locale', async () => {
+    // a day of its own, after the sample data: two users with one failure each
+    const t = h.data.end + 86_400_000
+    const base = failed[0]
+    await h.store.insertConnectionEvents(
+      ['amy', 'Zed'].map((user, i) => ({ ...base, id: `tie-${user}`, time: t + i, user })),
+    )
+    const body = TopResponse.parse((await h.get(`/api/v1/top?from=${t}&to=${t + 60_000}&by=user`)).body)
+    expect(body.rows.map((r) => r.value)).toEqual(['Zed', 'amy'])
   })
 })

@@ -82,7 +82,8 @@ export function topRoutes(deps: Deps) {
             row.servers = set.size
           }
         }
-        const sorted = [...rows.values()].sort((a, b) => b.failures - a.failures || a.value.localeCompare(b.value))
+        // equal counts in code-unit order, as the SQL's ORDER BY chose them (and analyze lists them)
+        const sorted = [...rows.values()].sort((a, b) => b.failures - a.failures || (a.value < b.value ? -1 : 1))
         return { ...range, by: query.by, rows: sorted, total: num(totals[0]?.n ?? 0) }
       },
     }),
