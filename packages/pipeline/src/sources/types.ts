@@ -36,4 +36,10 @@ export interface SourceDeps {
    * durations, checkpoints cannot matter). Default: every record is delivered.
    */
   relevant?: RecordFilter
+  /**
+   * Records (+ dead letters) per delivered batch (default 5000). In-process delivery (the embedded
+   * pipeline) wants smaller ones: fewer records alive at once, so fewer survive young-generation
+   * collections; Kafka's collector wants larger publishes, as its consumers commit per batch.
+   */
+  batchRecords?: number
 }

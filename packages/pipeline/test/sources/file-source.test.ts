@@ -201,6 +201,25 @@ describe('file source', () => {
   })
 })
 
+describe('file source batches', () => {
+  it('delivers at most `batchRecords` records per batch when the pipeline asks for smaller batches', async () => {
+    const dir = tmpDir()
+    writeFileSync(path.join(dir, 'a.log'), lines(0, 1000))
+    const sizes: number[] = []
+    const src = createSource(
+      { type: 'file', paths: [path.join(dir, 'a.log')], format: 'stderr', prefix: '%m [%p] ', follow: false } as never,
+      { batchRecords: 100 },
+    )
+    live.push(src)
+    await src.start(async (b) => {
+      sizes.push(b.records.length + b.deadLetters.length)
+    })
+    await src.caughtUp()
+    expect(sizes.reduce((a, n) => a + n, 0)).toBe(1000)
+    expect(Math.max(...sizes)).toBe(100)
+  })
+})
+
 describe('file source in follow mode', () => {
   it('emits a record as soon as a later record of the file started, not after 64 more or a quiet second', async () => {
     const dir = tmpDir()

@@ -95,6 +95,7 @@ export class FileTailSource implements Source {
   private readonly rotateWaitMs: number
   private readonly log: (line: string) => void
   private readonly relevant: SourceDeps['relevant']
+  private readonly batchRecords: number | undefined
   private readonly files = new Map<string, Tracked>()
   /** Entries of a restored checkpoint not yet matched to a file on disk. */
   private restored = new Map<string, FileCheckpoint>()
@@ -124,6 +125,7 @@ export class FileTailSource implements Source {
     this.rotateWaitMs = toMs(cfg.rotateWait)
     this.log = deps.logger ?? (() => {})
     this.relevant = deps.relevant
+    this.batchRecords = deps.batchRecords
     this.caughtUpPromise = new Promise((resolve, reject) => {
       this.caughtUpResolve = resolve
       this.caughtUpReject = reject
@@ -132,7 +134,12 @@ export class FileTailSource implements Source {
   }
 
   async start(deliver: Deliver, state?: unknown): Promise<void> {
-    this.batcher = new Batcher(deliver, { logger: this.log, sourceName: this.name, onSeal: () => this.sealCommit() })
+    this.batcher = new Batcher(deliver, {
+      logger: this.log,
+      sourceName: this.name,
+      maxRecords: this.batchRecords,
+      onSeal: () => this.sealCommit(),
+    })
     const saved = parseState(state)
     for (const f of saved?.files ?? []) this.restored.set(`${f.dev}:${f.ino}`, f)
     this.restoredAt = saved?.at

@@ -40,6 +40,7 @@ export class HttpPushSource implements Source {
   private readonly log: (line: string) => void
   port = 0
   private readonly relevant: SourceDeps['relevant']
+  private readonly batchRecords: number | undefined
   private readonly now: () => number
 
   constructor(
@@ -49,6 +50,7 @@ export class HttpPushSource implements Source {
     this.name = cfg.name ?? `http:${cfg.port}`
     this.log = deps.logger ?? (() => {})
     this.relevant = deps.relevant
+    this.batchRecords = deps.batchRecords
     this.now = deps.now ?? Date.now
     const token = cfg.token ?? (cfg.tokenEnv ? process.env[cfg.tokenEnv] : undefined)
     if (!token) throw new Error(`${this.name}: the bearer token environment variable ${cfg.tokenEnv} is not set`)
@@ -56,7 +58,7 @@ export class HttpPushSource implements Source {
   }
 
   async start(deliver: Deliver, state?: unknown): Promise<void> {
-    this.batcher = new Batcher(deliver, { logger: this.log, sourceName: this.name })
+    this.batcher = new Batcher(deliver, { logger: this.log, sourceName: this.name, maxRecords: this.batchRecords })
     this.seq = new StreamSequence(state)
     const server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {

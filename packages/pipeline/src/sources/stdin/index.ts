@@ -31,7 +31,7 @@ export class StdinSource implements Source {
 
   async start(deliver: Deliver): Promise<void> {
     const log = this.deps.logger ?? (() => {})
-    this.batcher = new Batcher(deliver, { logger: log, sourceName: this.name })
+    this.batcher = new Batcher(deliver, { logger: log, sourceName: this.name, maxRecords: this.deps.batchRecords })
     this.loop = this.read().catch((err) => log(`${this.name}: read failed: ${(err as Error).message}`))
     void this.loop.finally(() => this.caughtUpResolve())
   }

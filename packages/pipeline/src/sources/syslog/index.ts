@@ -66,6 +66,7 @@ export class SyslogListener implements Source {
   private stopped = false
   private received = 0
   private readonly relevant: SourceDeps['relevant']
+  private readonly batchRecords: number | undefined
   /** Bound ports (useful when configured as 0). */
   readonly ports: { udp?: number; tcp?: number } = {}
 
@@ -77,10 +78,11 @@ export class SyslogListener implements Source {
     this.log = deps.logger ?? (() => {})
     this.now = deps.now ?? Date.now
     this.relevant = deps.relevant
+    this.batchRecords = deps.batchRecords
   }
 
   async start(deliver: Deliver, state?: unknown): Promise<void> {
-    this.batcher = new Batcher(deliver, { logger: this.log, sourceName: this.name })
+    this.batcher = new Batcher(deliver, { logger: this.log, sourceName: this.name, maxRecords: this.batchRecords })
     this.seq = new StreamSequence(state, this.now)
     if (this.cfg.udp) {
       const sock = dgram.createSocket({
