@@ -126,7 +126,17 @@ export class TimestampParser {
     let z = i
     if (s.charCodeAt(z) === 32) z++
     const zc = s.charCodeAt(z)
-    if ((zc >= 65 && zc <= 90) || (zc >= 97 && zc <= 122) || zc === 43 || zc === 45) {
+    const zl = this.zone.length
+    const ze = z + zl
+    if (
+      zl > 0 &&
+      s.startsWith(this.zone, z) &&
+      (zoneStop < 0 ? !zoneGoesOn(s, ze, zc) : ze === zoneStop || (ze < zoneStop && !zoneGoesOn(s, ze, zc)))
+    ) {
+      // the zone of the line before, which nearly every line repeats
+      t -= this.zoneMs
+      i = ze
+    } else if ((zc >= 65 && zc <= 90) || (zc >= 97 && zc <= 122) || zc === 43 || zc === 45) {
       let e = z + 1
       const numeric = zc === 43 || zc === 45
       while (e < s.length && e !== zoneStop) {
@@ -150,6 +160,13 @@ export class TimestampParser {
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57
+}
+
+/** Does the zone token that starts with `zc` continue at `e` (a longer name, more offset digits)? */
+function zoneGoesOn(s: string, e: number, zc: number): boolean {
+  const c = s.charCodeAt(e)
+  if (zc === 43 || zc === 45) return (c >= 48 && c <= 57) || c === 58
+  return isZoneChar(c)
 }
 
 function d2(s: string, i: number): number {
