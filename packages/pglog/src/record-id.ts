@@ -1,72 +1,97 @@
 // FNV-1a 64 over the UTF-8 bytes of `${sourceName}\n${position}`, as 16 hex chars.
-// Computed with four 16-bit limbs so it stays in small-integer arithmetic (no BigInt on the hot path).
+// Computed on two 32-bit halves so it stays in exact double and int32 arithmetic (no BigInt on
+// the hot path): FNV's prime is 2^40 + 0x1b3, so a step is a multiply by 0x1b3 plus a shift.
 
-/** FNV state after hashing a source name and the separator; reused for every position of that source. */
+/**
+ * FNV state after hashing a source name and the separator; reused for every position of that
+ * source. It also keeps the state after the leading digits of the last position hashed:
+ * positions of one file grow, and most share all but their last three digits with the one before.
+ */
 export interface IdSeed {
-  h0: number
-  h1: number
-  h2: number
-  h3: number
+  lo: number
+  hi: number
+  /** floor(position / 1000) of the last number position with one, and the state after its digits */
+  head: number
+  headLo: number
+  headHi: number
 }
 
-const OFFSET: IdSeed = { h0: 0x2325, h1: 0x8422, h2: 0x9ce4, h3: 0xcbf2 }
-
-function mix(s: IdSeed, byte: number): void {
-  const x0 = s.h0 ^ byte
-  const t0 = x0 * 0x1b3
-  const t1 = s.h1 * 0x1b3 + (t0 >>> 16)
-  const t2 = s.h2 * 0x1b3 + x0 * 0x100 + (t1 >>> 16)
-  s.h3 = (s.h3 * 0x1b3 + s.h1 * 0x100 + (t2 >>> 16)) & 0xffff
-  s.h0 = t0 & 0xffff
-  s.h1 = t1 & 0xffff
-  s.h2 = t2 & 0xffff
-}
+/** FNV-1a 64's offset basis. */
+const OFFSET_LO = 0x84222325
+const OFFSET_HI = 0xcbf29ce4
+const TWO_32 = 4294967296
 
 export function seedFor(sourceName: string): IdSeed {
-  const s = { ...OFFSET }
-  const bytes = Buffer.from(sourceName, 'utf8')
-  for (let i = 0; i < bytes.length; i++) mix(s, bytes[i])
-  mix(s, 10)
-  return s
+  const bytes = Buffer.from(`${sourceName}\n`, 'utf8')
+  let lo = OFFSET_LO
+  let hi = OFFSET_HI
+  for (let i = 0; i < bytes.length; i++) {
+    const x = (lo ^ bytes[i]) >>> 0
+    const p = x * 0x1b3
+    lo = p >>> 0
+    hi = (Math.imul(hi, 0x1b3) + (p - lo) / TWO_32 + (x << 8)) >>> 0
+  }
+  return { lo, hi, head: -1, headLo: 0, headHi: 0 }
 }
 
 /** Id for a position of the source whose seed is given. Positions are ASCII (digits or row keys). */
 export function idFromSeed(seed: IdSeed, position: number | string): string {
-  let h0 = seed.h0
-  let h1 = seed.h1
-  let h2 = seed.h2
-  let h3 = seed.h3
-  let digits: Uint8Array | Buffer
+  let lo = seed.lo
+  let hi = seed.hi
+  let d: Uint8Array = DIGITS
   let n: number
   if (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0) {
-    // digits most-significant first, without building a string
-    n = 0
-    let v = position
-    do {
-      DIGITS[n++] = 48 + (v % 10)
-      v = Math.floor(v / 10)
-    } while (v > 0)
-    for (let i = 0, j = n - 1; i < j; i++, j--) {
-      const t = DIGITS[i]
-      DIGITS[i] = DIGITS[j]
-      DIGITS[j] = t
-    }
-    digits = DIGITS
+    const head = Math.floor(position / 1000)
+    const tail = position - head * 1000
+    if (head > 0) {
+      if (head !== seed.head) {
+        n = digitsOf(head)
+        for (let i = 0; i < n; i++) {
+          const x = (lo ^ DIGITS[i]) >>> 0
+          const p = x * 0x1b3
+          lo = p >>> 0
+          hi = (Math.imul(hi, 0x1b3) + (p - lo) / TWO_32 + (x << 8)) >>> 0
+        }
+        seed.head = head
+        seed.headLo = lo
+        seed.headHi = hi
+      }
+      lo = seed.headLo
+      hi = seed.headHi
+      // the last three digits, zeros included
+      DIGITS[0] = 48 + Math.floor(tail / 100)
+      DIGITS[1] = 48 + (Math.floor(tail / 10) % 10)
+      DIGITS[2] = 48 + (tail % 10)
+      n = 3
+    } else n = digitsOf(tail)
   } else {
-    digits = Buffer.from(String(position), 'utf8')
-    n = digits.length
+    d = Buffer.from(String(position), 'utf8')
+    n = d.length
   }
   for (let i = 0; i < n; i++) {
-    const x0 = h0 ^ digits[i]
-    const t0 = x0 * 0x1b3
-    const t1 = h1 * 0x1b3 + (t0 >>> 16)
-    const t2 = h2 * 0x1b3 + x0 * 0x100 + (t1 >>> 16)
-    h3 = (h3 * 0x1b3 + h1 * 0x100 + (t2 >>> 16)) & 0xffff
-    h0 = t0 & 0xffff
-    h1 = t1 & 0xffff
-    h2 = t2 & 0xffff
+    const x = (lo ^ d[i]) >>> 0
+    const p = x * 0x1b3
+    lo = p >>> 0
+    hi = (Math.imul(hi, 0x1b3) + (p - lo) / TWO_32 + (x << 8)) >>> 0
   }
-  return hex16(h3, h2, h1, h0)
+  return hex16(hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff)
+}
+
+const DIGITS = new Uint8Array(24)
+
+/** Writes the decimal digits of v (a safe integer ≥ 0) to DIGITS, most significant first; returns their count. */
+function digitsOf(v: number): number {
+  let n = 0
+  do {
+    DIGITS[n++] = 48 + (v % 10)
+    v = Math.floor(v / 10)
+  } while (v > 0)
+  for (let i = 0, j = n - 1; i < j; i++, j--) {
+    const t = DIGITS[i]
+    DIGITS[i] = DIGITS[j]
+    DIGITS[j] = t
+  }
+  return n
 }
 
 /** Character codes of 0-9a-f. */
@@ -97,14 +122,12 @@ function hex16(a: number, b: number, c: number, d: number): string {
   )
 }
 
-const DIGITS = new Uint8Array(24)
-
 let lastName: string | undefined
-let lastSeed: IdSeed = OFFSET
+let lastSeed: IdSeed | undefined
 
 /** Stable id of the record at `position` of source `sourceName` (same inputs => same id, across runs). */
 export function recordId(sourceName: string, position: number | string): string {
-  if (sourceName !== lastName) {
+  if (sourceName !== lastName || lastSeed === undefined) {
     lastSeed = seedFor(sourceName)
     lastName = sourceName
   }

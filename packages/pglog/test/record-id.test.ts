@@ -29,4 +29,17 @@ describe('recordId', () => {
       { numRuns: 2000 },
     )
   })
+
+  it('gives the same ids for positions in any order (the seed remembers the last leading digits)', () => {
+    // one source, so one cached seed: neighbours share leading digits, then jumps back and forth
+    const name = '/var/log/postgresql/postgresql.log'
+    const positions = [1999, 2000, 2001, 2999, 999, 0, 1_000_999, 1_001_000, 1_000_001, 2000, 'row-7', 1_000_001, 42]
+    for (const p of positions) expect(recordId(name, p)).toBe(reference(name, p))
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 5_000_000 }), { maxLength: 50 }), (ps) => {
+        for (const p of ps) expect(recordId(name, p)).toBe(reference(name, p))
+      }),
+      { numRuns: 300 },
+    )
+  })
 })
