@@ -85,6 +85,7 @@ export function parseAzureRow(row: Record<string, unknown>, opts: AzureRowOption
   let prefixed = false
   if (end >= 0 && sev.scan(message, end)) {
     prefixed = true
+    fields.resolve()
     body = message.slice(sev.msgStart)
     time = fields.time
     severity ??= sev.severity

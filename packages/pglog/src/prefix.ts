@@ -4,7 +4,11 @@
 import type { TimestampParser } from './timestamp.js'
 import type { SeverityScan } from './severity.js'
 
-/** Values found in one line's prefix; a single instance is reused for every line. */
+/**
+ * Values found in one line's prefix; a single instance is reused for every line. A compiled
+ * prefix only notes where its free-text values (%u %d %a %h %r %b) are: `resolve()` cuts them
+ * out, and the parsers call it only for lines that become records (most lines of a log do not).
+ */
 export class PrefixFields {
   time = Number.NaN
   pid = -1
@@ -17,6 +21,10 @@ export class PrefixFields {
   clientPort = -1
   sqlstate: string | undefined = undefined
   backendType: string | undefined = undefined
+  /** (op, start, end) of each free-text value of `text` not cut out yet */
+  private readonly spans = new Int32Array(3 * 16)
+  private spanCount = 0
+  private text = ''
 
   reset(): void {
     this.time = Number.NaN
@@ -30,6 +38,53 @@ export class PrefixFields {
     this.clientPort = -1
     this.sqlstate = undefined
     this.backendType = undefined
+    this.spanCount = 0
+  }
+
+  /** Notes a free-text value at text[start, end); a prefix with more than 16 is cut at once. */
+  note(text: string, op: number, start: number, end: number): void {
+    const k = this.spanCount
+    if (k === 16) {
+      cut(this, text, op, start, end)
+      return
+    }
+    this.text = text
+    this.spans[3 * k] = op
+    this.spans[3 * k + 1] = start
+    this.spans[3 * k + 2] = end
+    this.spanCount = k + 1
+  }
+
+  /** Cuts out the values `note` kept: call before reading user, database, application, clientIp, clientPort, backendType. */
+  resolve(): void {
+    const sp = this.spans
+    for (let k = 0; k < this.spanCount; k++) cut(this, this.text, sp[3 * k], sp[3 * k + 1], sp[3 * k + 2])
+    this.spanCount = 0
+  }
+}
+
+function cut(out: PrefixFields, s: string, op: Op, start: number, end: number): void {
+  if (op === Op.Remote) {
+    setRemote(out, s, start, end)
+    return
+  }
+  const v = present(s.slice(start, end))
+  switch (op) {
+    case Op.User:
+      out.user = v
+      break
+    case Op.Db:
+      out.database = v
+      break
+    case Op.App:
+      out.application = v
+      break
+    case Op.Host:
+      out.clientIp = v === '[local]' ? undefined : v
+      break
+    case Op.Backend:
+      out.backendType = v
+      break
   }
 }
 
@@ -244,31 +299,15 @@ class CompiledPrefix implements PrefixMatcher {
           const e = remoteEnd(s, pos)
           const end = e >= 0 ? e : s.indexOf(this.stops[k], pos)
           if (end < 0) return -1
-          setRemote(out, s, pos, end)
+          out.note(s, Op.Remote, pos, end)
           pos = end
           break
         }
         default: {
           const end = s.indexOf(this.stops[k], pos)
           if (end < 0) return -1
-          const v = present(s.slice(pos, end))
-          switch (ops[k]) {
-            case Op.User:
-              out.user = v
-              break
-            case Op.Db:
-              out.database = v
-              break
-            case Op.App:
-              out.application = v
-              break
-            case Op.Host:
-              out.clientIp = v === '[local]' ? undefined : v
-              break
-            case Op.Backend:
-              out.backendType = v
-              break
-          }
+          // %i %v %L: not kept
+          if (ops[k] !== Op.Text) out.note(s, ops[k], pos, end)
           pos = end
         }
       }

@@ -107,6 +107,7 @@ export class TextLogParser {
       if (position > this.origin.countAfter) this.origin.irrelevant++
       return true
     }
+    f.resolve()
     const rec: LogRecord = {
       id: this.origin.id(position),
       server: server ?? this.origin.server,

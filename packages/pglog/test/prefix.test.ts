@@ -7,6 +7,7 @@ import { iso, parse } from './helpers.js'
 function m(prefix: string, line: string) {
   const f = new PrefixFields()
   const end = compilePrefix(prefix).match(line, 0, f, new TimestampParser(), new SeverityScan())
+  f.resolve()
   return { end, rest: end >= 0 ? line.slice(end) : undefined, f }
 }
 
