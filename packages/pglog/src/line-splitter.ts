@@ -92,7 +92,7 @@ function splitAscii(chunk: Buffer, start: number, last: number, pos: number, onL
   let s = start
   for (let nl = chunk.indexOf(10, s); nl >= 0 && nl <= last; nl = chunk.indexOf(10, s)) {
     const e = nl > s && chunk[nl - 1] === 13 ? nl - 1 : nl
-    onLine(chunk.toString('latin1', s, e), pos + s)
+    onLine(latin1(chunk, s, e), pos + s)
     s = nl + 1
   }
   return last + 1
@@ -109,4 +109,15 @@ function splitUtf8(chunk: Buffer, start: number, pos: number, onLine: OnLine): n
 function decode(b: Buffer, start: number, end: number): string {
   if (end > start && b[end - 1] === 13) end--
   return b.toString('utf8', start, end)
+}
+
+/**
+ * Buffer's own latin1 decoder, which `toString('latin1', …)` calls after normalising its
+ * arguments: called once per line, the wrapper cost ~12 % of splitting a log (15 ms per 1 M lines).
+ */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Buffer, start: number, end: number): string })
+  .latin1Slice
+
+function latin1(b: Buffer, start: number, end: number): string {
+  return latin1Slice.call(b, start, end)
 }
