@@ -545,15 +545,34 @@ export class FileTailSource implements Source {
         if (t.committed.gen === gen) t.committed.fp = fp
       })
     }
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES)
-    while (t.readOffset < size && !this.stopping) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK_BYTES, size - t.readOffset), t.readOffset)
-      if (bytesRead === 0) break
-      t.lines.feed(buf.subarray(0, bytesRead), t.readOffset, (line, pos) => this.push(t, line, pos))
-      t.readOffset += bytesRead
-      t.lastDataAt = Date.now()
-      await this.batcher!.room()
-      if (!initial && t.readOffset >= size) size = t.size = (await fh.stat()).size
+    // Two buffers: the next chunk is read (on libuv's thread pool) while this one is parsed, so
+    // the parser does not wait for the disk (a tenth of `analyze`'s time on a 1 M-line file).
+    const bufs = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)]
+    let turn = 0
+    const readAt = (offset: number) =>
+      offset < size && !this.stopping
+        ? fh.read(bufs[turn++ & 1], 0, Math.min(CHUNK_BYTES, size - offset), offset)
+        : undefined
+    let next = readAt(t.readOffset)
+    try {
+      while (next !== undefined) {
+        const { bytesRead, buffer } = await next
+        next = undefined
+        if (bytesRead === 0 || this.stopping) break
+        const at = t.readOffset
+        next = readAt(at + bytesRead)
+        t.lines.feed(buffer.subarray(0, bytesRead), at, (line, pos) => this.push(t, line, pos))
+        t.readOffset = at + bytesRead
+        t.lastDataAt = Date.now()
+        await this.batcher!.room()
+        if (next === undefined && !initial && t.readOffset >= size) {
+          size = t.size = (await fh.stat()).size
+          next = readAt(t.readOffset)
+        }
+      }
+    } finally {
+      // a read still running when parsing stopped (an error, stop()) must end before the file is closed
+      await next?.catch(() => {})
     }
     // Following: what was read so far holds complete records but the newest; emit them now
     // instead of after 64 more records or a quiet second (line → event latency), also at the end
