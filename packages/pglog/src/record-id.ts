@@ -21,17 +21,25 @@ const OFFSET_LO = 0x84222325
 const OFFSET_HI = 0xcbf29ce4
 const TWO_32 = 4294967296
 
-export function seedFor(sourceName: string): IdSeed {
-  const bytes = Buffer.from(`${sourceName}\n`, 'utf8')
-  let lo = OFFSET_LO
-  let hi = OFFSET_HI
-  for (let i = 0; i < bytes.length; i++) {
+/** The state after `fnv`: two numbers, without an object per call. */
+const out = { lo: 0, hi: 0 }
+
+/** FNV-1a 64 steps over bytes[0, n) from the state (lo, hi); the state after them is left in `out`. */
+function fnv(lo: number, hi: number, bytes: Uint8Array, n: number): void {
+  for (let i = 0; i < n; i++) {
     const x = (lo ^ bytes[i]) >>> 0
     const p = x * 0x1b3
     lo = p >>> 0
     hi = (Math.imul(hi, 0x1b3) + (p - lo) / TWO_32 + (x << 8)) >>> 0
   }
-  return { lo, hi, head: -1, headLo: 0, headHi: 0 }
+  out.lo = lo
+  out.hi = hi
+}
+
+export function seedFor(sourceName: string): IdSeed {
+  const bytes = Buffer.from(`${sourceName}\n`, 'utf8')
+  fnv(OFFSET_LO, OFFSET_HI, bytes, bytes.length)
+  return { lo: out.lo, hi: out.hi, head: -1, headLo: 0, headHi: 0 }
 }
 
 /** Id for a position of the source whose seed is given. Positions are ASCII (digits or row keys). */
@@ -45,16 +53,10 @@ export function idFromSeed(seed: IdSeed, position: number | string): string {
     const tail = position - head * 1000
     if (head > 0) {
       if (head !== seed.head) {
-        n = digitsOf(head)
-        for (let i = 0; i < n; i++) {
-          const x = (lo ^ DIGITS[i]) >>> 0
-          const p = x * 0x1b3
-          lo = p >>> 0
-          hi = (Math.imul(hi, 0x1b3) + (p - lo) / TWO_32 + (x << 8)) >>> 0
-        }
+        fnv(lo, hi, DIGITS, digitsOf(head))
         seed.head = head
-        seed.headLo = lo
-        seed.headHi = hi
+        seed.headLo = out.lo
+        seed.headHi = out.hi
       }
       lo = seed.headLo
       hi = seed.headHi
@@ -68,13 +70,8 @@ export function idFromSeed(seed: IdSeed, position: number | string): string {
     d = Buffer.from(String(position), 'utf8')
     n = d.length
   }
-  for (let i = 0; i < n; i++) {
-    const x = (lo ^ d[i]) >>> 0
-    const p = x * 0x1b3
-    lo = p >>> 0
-    hi = (Math.imul(hi, 0x1b3) + (p - lo) / TWO_32 + (x << 8)) >>> 0
-  }
-  return hex16(hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff)
+  fnv(lo, hi, d, n)
+  return hex16(out.hi >>> 16, out.hi & 0xffff, out.lo >>> 16, out.lo & 0xffff)
 }
 
 const DIGITS = new Uint8Array(24)
