@@ -335,6 +335,27 @@ describe('PG_LINE (the jsonlog fast path) accepts only what JSON.parse reads the
   })
 })
 
+describe('jsonlog records built from the captures (the jsonlog fast path)', () => {
+  /** The records of `lines`, every one built (no filter). */
+  const records = (lines: readonly string[]) => run('jsonlog', lines, false).records
+  /** The same lines, each forced past PG_LINE (a space after its brace) into JSON.parse and build(). */
+  const parsed = (lines: readonly string[]) => records(lines.map((l) => l.replace(/^\{/, '{ ')))
+
+  it('equal what JSON.parse and build() give, field for field', () => {
+    const lines = [
+      ...corpus.jsonlog.filter((l) => PG_LINE.test(l)),
+      // every kept field present, escaped, empty, or a host of [local]
+      String.raw`{"timestamp":"2024-05-01 10:02:03.123 UTC","user":"b\u00f6b","dbname":"","pid":7,"remote_host":"[local]","remote_port":5,"session_id":"a.7","error_severity":"FATAL","state_code":"28P01","message":"password authentication failed for user \"b\u00f6b\"","detail":"Connection matched pg_hba.conf line 9: \"host all all 0.0.0.0/0 md5\"","hint":"h\n2","internal_query":"SELECT 1","context":"c","statement":"","application_name":"app\ttab","backend_type":"client backend"}`,
+      String.raw`{"timestamp":"2024-05-01 10:02:03.123 UTC","pid":8,"remote_host":"10.0.0.9","error_severity":"LOG","message":"connection received: host=10.0.0.9 port=6","internal_query":"q"}`,
+      String.raw`{"timestamp":"2024-05-01 10:02:03.123 UTC","error_severity":"LOG","message":""}`,
+    ]
+    expect(lines.length).toBeGreaterThan(100)
+    const fast = records(lines)
+    expect(fast.length).toBe(lines.length)
+    expect(fast).toEqual(parsed(lines))
+  })
+})
+
 describe('csvlog columns read in place (the csvlog fast path)', () => {
   const quotes = (s: string) => s.split('"').length - 1
   const csvLine = fc.oneof(
