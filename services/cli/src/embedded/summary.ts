@@ -1,4 +1,11 @@
-import type { Category, ConnectionEvent, Outcome, RcaEvent, TopEntry } from '@connrca/contracts'
+import {
+  type Category,
+  type ConnectionEvent,
+  type Outcome,
+  type RcaEvent,
+  type TopEntry,
+  topEntries,
+} from '@connrca/contracts'
 
 const TOP_N = 5
 
@@ -59,15 +66,20 @@ export class Summary {
   }
 
   toJSON(extra: { lines?: number; records: number; unparsed: number; lateDropped: number }) {
-    const totals: Record<string, { failures: number; reasons: TopEntry[]; topClients: TopEntry[]; topUsers: TopEntry[]; topDatabases: TopEntry[] }> = {}
+    const totals: Record<
+      string,
+      { failures: number; reasons: TopEntry[]; topClients: TopEntry[]; topUsers: TopEntry[]; topDatabases: TopEntry[] }
+    > = {}
     // equal counts by name, as incidents below by id: the report must not depend on arrival order
-    for (const [category, t] of [...this.categories].sort((a, b) => b[1].failures - a[1].failures || (a[0] < b[0] ? -1 : 1))) {
+    for (const [category, t] of [...this.categories].sort(
+      (a, b) => b[1].failures - a[1].failures || (a[0] < b[0] ? -1 : 1),
+    )) {
       totals[category] = {
         failures: t.failures,
-        reasons: top(t.reasons, 100),
-        topClients: top(t.clients),
-        topUsers: top(t.users),
-        topDatabases: top(t.databases),
+        reasons: topEntries(t.reasons, 100),
+        topClients: topEntries(t.clients, TOP_N),
+        topUsers: topEntries(t.users, TOP_N),
+        topDatabases: topEntries(t.databases, TOP_N),
       }
     }
     // servers failing in the same millisecond: by id
@@ -78,11 +90,4 @@ export class Summary {
 
 function bump(m: Map<string, number>, key: string | undefined) {
   if (key !== undefined) m.set(key, (m.get(key) ?? 0) + 1)
-}
-
-export function top(m: Map<string, number>, n = TOP_N): TopEntry[] {
-  return [...m]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, n)
-    .map(([value, count]) => ({ value, count }))
 }
