@@ -126,10 +126,44 @@ export class JsonLogParser {
     return true
   }
 
+  /**
+   * Lines pushed and not parsed yet, matched against PG_LINE as one block by drain(). PG_LINE's
+   * compiled code is large: run between every line's other steps, it evicts theirs from the
+   * CPU's instruction cache and each step pays to load it again. Matching a block of lines
+   * first, then handling the matches, parses a jsonlog 12-15 % faster (1 M lines, paired runs).
+   */
+  private readonly held: string[] = []
+  private readonly heldAt: number[] = []
+  private readonly matches: (RegExpExecArray | null)[] = []
+  private heldChars = 0
+
   push(line: string, position: number): void {
     if (line.length === 0) return
+    this.held.push(line)
+    this.heldAt.push(position)
+    this.heldChars += line.length
+    if (this.held.length === HOLD_LINES || this.heldChars >= HOLD_CHARS) this.drain()
+  }
+
+  /** Parses the held lines, in order. */
+  private drain(): void {
+    const held = this.held
+    const n = held.length
+    if (n === 0) return
+    const ms = this.matches
     // a line as PostgreSQL writes it, without JSON.parse (see PG_LINE)
-    const m = line.length <= PG_LINE_MAX ? PG_LINE.exec(line) : null
+    for (let i = 0; i < n; i++) ms[i] = held[i].length <= PG_LINE_MAX ? PG_LINE.exec(held[i]) : null
+    for (let i = 0; i < n; i++) {
+      const m = ms[i]
+      ms[i] = null
+      this.line(held[i], this.heldAt[i], m)
+    }
+    held.length = 0
+    this.heldAt.length = 0
+    this.heldChars = 0
+  }
+
+  private line(line: string, position: number, m: RegExpExecArray | null): void {
     if (m !== null) {
       this.fromMatch(m, line, position)
       return
@@ -155,10 +189,13 @@ export class JsonLogParser {
   }
 
   flush(): void {
+    this.drain()
     this.cloudSql?.flush()
   }
 
+  /** At the current end of the input: every held line is parsed (a jsonlog line is a whole record). */
   settle(): void {
+    this.drain()
     this.cloudSql?.settle()
   }
 
@@ -383,6 +420,12 @@ export enum G {
 }
 /** Longer lines take JSON.parse: the pattern's backtrack stack grows with the line. */
 const PG_LINE_MAX = 1 << 20
+/**
+ * A block of lines for drain(): 64 was the fastest of 16, 32, 64, 128 and 1024; the budget of
+ * characters keeps a block of long lines (statements of megabytes) from holding much memory.
+ */
+const HOLD_LINES = 64
+const HOLD_CHARS = 1 << 16
 
 /** A captured JSON string's text, decoded. */
 function decode(raw: string): string {

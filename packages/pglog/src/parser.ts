@@ -37,13 +37,17 @@ export interface ParseOptions {
 }
 
 export interface LogParser {
-  /** one physical line without its newline; position = byte offset of the line start (or a sequence number) */
+  /**
+   * One physical line without its newline; position = byte offset of the line start (or a
+   * sequence number). Its record may come out later: stderr holds records for the multi-line
+   * join, jsonlog parses lines in blocks of up to 64. `settle` or `flush` brings them out.
+   */
   push(line: string, position: number): void
   /** emit records held for multi-line join (end of input, or idle) */
   flush(): void
   /**
    * Follow mode, at the current end of the input: emit the records that cannot grow any more
-   * (stderr: all but the newest, see Joiner.settle). Formats whose continuation lines may come
+   * (stderr: all but the newest, see Joiner.settle; jsonlog: all). Formats whose continuation lines may come
    * late (syslog chunks, Azure rows) keep waiting for the join window or flush().
    */
   settle(): void

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { detectFormat, isDeadLetter, parseAzureRow } from '../src/index.js'
+import { createParser, detectFormat, isDeadLetter, parseAzureRow } from '../src/index.js'
 import { iso, parse } from './helpers.js'
 
 const CSV23 =
@@ -56,6 +56,46 @@ describe('csvlog', () => {
 })
 
 describe('jsonlog', () => {
+  describe('lines are matched in blocks (drain)', () => {
+    const line = (i: number, statement = '') =>
+      JSON.stringify({
+        timestamp: `2026-03-02 10:00:00.${String(i % 1000).padStart(3, '0')} UTC`,
+        pid: 1000 + i,
+        error_severity: 'FATAL',
+        state_code: '28P01',
+        message: `password authentication failed for user "u${i}"`,
+        ...(statement ? { statement } : {}),
+      })
+    const open = () => {
+      const out: string[] = []
+      const p = createParser(
+        { format: 'jsonlog', source: { kind: 'file', name: 'j.json' } },
+        { record: (r) => out.push(`record ${r.pid}`), deadLetter: (d) => out.push(`dead ${d.source?.position}`) },
+      )
+      return { p, out }
+    }
+
+    it('settle() and flush() parse every line pushed, records and dead letters in line order', () => {
+      for (const end of ['settle', 'flush'] as const) {
+        const { p, out } = open()
+        p.push(line(1), 0)
+        p.push('{"timestamp": oops', 1)
+        p.push(line(2), 2)
+        p[end]()
+        expect(out).toEqual(['record 1001', 'dead 1', 'record 1002'])
+      }
+    })
+
+    it('a block is at most 64 lines or 64 KiB: more is parsed without waiting for settle()', () => {
+      const { p, out } = open()
+      for (let i = 0; i < 64; i++) p.push(line(i), i)
+      expect(out).toHaveLength(64)
+      expect(out[63]).toBe('record 1063')
+      p.push(line(64, `SELECT '${'x'.repeat(70_000)}'`), 64)
+      expect(out).toEqual(expect.arrayContaining(['record 1064']))
+    })
+  })
+
   it("Google Cloud Logging's export of Cloud SQL: textPayload is a stderr line ('[%p]: [%l-1] db=%d,user=%u '), timestamp its time, tab lines their own entries", () => {
     const entry = (textPayload: string, timestamp: string) =>
       JSON.stringify({

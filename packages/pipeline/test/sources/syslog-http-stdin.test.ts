@@ -2,7 +2,7 @@ import dgram from 'node:dgram'
 import { existsSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { dirname, resolve } from 'node:path'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
@@ -336,5 +336,22 @@ describe('stdin source', () => {
     expect(c.records.length).toBe(12_000)
     expect(c.batches).toBeGreaterThanOrEqual(3)
     expect(src.checkpoint()).toEqual({ bytes: Buffer.byteLength(text) })
+  })
+
+  it('a stream that stays open delivers the records of what it sent so far (jsonlog parses lines in blocks)', async () => {
+    const stdin = new PassThrough()
+    const src = createSource({ type: 'stdin', format: 'jsonlog' } as never, { stdin } as never)
+    live.push(src)
+    const c = new Collector()
+    await src.start(c.deliver)
+    const line = (i: number) =>
+      `${JSON.stringify({ timestamp: `2026-03-02 10:00:0${i}.000 UTC`, pid: 100 + i, error_severity: 'FATAL', state_code: '28P01', message: `password authentication failed for user "u${i}"` })}\n`
+    stdin.write(line(1) + line(2))
+    await waitFor(() => c.records.length === 2, 'the first two records', 3000)
+    stdin.write(line(3))
+    await waitFor(() => c.records.length === 3, 'the third record', 3000)
+    expect(c.records.map((r) => r.pid)).toEqual([101, 102, 103])
+    stdin.end()
+    await src.caughtUp()
   })
 })

@@ -59,6 +59,9 @@ export class StdinSource implements Source {
       if (this.stopping) break
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
       lines.feed(buf, this.bytes, push)
+      // the current end of a stream that may stay open (`tail -f … | connrca run -`): what
+      // cannot grow any more goes out now, not when more input comes
+      parser.settle()
       this.bytes += buf.length
       const upTo = this.bytes
       batcher.mark(() => {
