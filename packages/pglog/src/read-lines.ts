@@ -4,15 +4,9 @@
 import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { LineSplitter } from './line-splitter.js'
+import { type LineBatch, LineSplitter } from './line-splitter.js'
 
-export { MAX_LINE_BYTES } from './line-splitter.js'
-
-/** The lines of one chunk: parallel arrays, one promise per ~1 MiB instead of one per line. */
-export interface LineBatch {
-  lines: string[]
-  positions: number[]
-}
+export { type LineBatch, MAX_LINE_BYTES } from './line-splitter.js'
 
 /** A file (plain or gzip, told by its magic bytes) as batches of lines. */
 export async function* readLineBatches(path: string): AsyncIterable<LineBatch> {
@@ -24,20 +18,19 @@ export async function* splitLineBatches(input: AsyncIterable<Buffer>): AsyncIter
   const stream = await gunzipIfCompressed(input)
   const splitter = new LineSplitter()
   let batch: LineBatch = { lines: [], positions: [] }
-  const onLine = (line: string, position: number) => {
-    batch.lines.push(line)
-    batch.positions.push(position)
-  }
   let base = 0
   for await (const chunk of stream) {
-    splitter.feed(chunk, base, onLine)
+    splitter.feedInto(chunk, base, batch)
     base += chunk.length
     if (batch.lines.length > 0) {
       yield batch
       batch = { lines: [], positions: [] }
     }
   }
-  splitter.end(onLine)
+  splitter.end((line, position) => {
+    batch.lines.push(line)
+    batch.positions.push(position)
+  })
   if (batch.lines.length > 0) yield batch
 }
 
