@@ -21,7 +21,7 @@ export interface StageCheckpoint<S> {
 }
 
 /** Where a batch sits in its partition: the Kafka transport's BatchMeta, or the embedded counter. */
-export type BatchPosition = Pick<BatchMeta, 'partition' | 'offsets' | 'firstOffset' | 'nextOffset' | 'seek'>
+export type BatchPosition = Pick<BatchMeta, 'partition' | 'offsets' | 'firstOffset' | 'nextOffset' | 'more' | 'seek'>
 
 export interface StageRunnerOptions<T, S> {
   /** For log lines: `classifier`, `aggregator`, `embedded`. */
@@ -32,7 +32,10 @@ export interface StageRunnerOptions<T, S> {
   checkpointName: (partition: number) => string
   /** A stage for a partition, from its saved state (undefined: from the beginning). */
   open: (partition: number, state: S | undefined) => RunnerStage<T, S>
-  /** Kafka: commit after every batch. Embedded: only when commit() is called (once a second). */
+  /**
+   * Kafka: commit after every batch (after the last part of one handed over in parts, see
+   * BatchMeta.more). Embedded: only when commit() is called (once a second).
+   */
   commitEveryBatch: boolean
   logger?: Logger
   /** After a checkpoint was written (metrics). */
@@ -108,7 +111,7 @@ export class StageRunner<T, S> {
       if (next <= part.nextOffset) return // all of it is inside the restored state
       await part.stage.handle(fresh)
       part.nextOffset = next
-      if (this.opts.commitEveryBatch) await this.commitPart(p, part)
+      if (this.opts.commitEveryBatch && !pos.more) await this.commitPart(p, part)
     })
   }
 

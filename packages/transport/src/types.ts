@@ -26,6 +26,12 @@ export interface BatchMeta {
   /** Offset after the batch's last message, valid or not. */
   nextOffset: string
   /**
+   * A further part of the same fetched batch follows (Kafka hands a large fetch over in parts):
+   * the transport commits only after the last part resolved, so a handler may leave its own
+   * commit point to that one.
+   */
+  more?: boolean
+  /**
    * Fetch this partition again from `offset`; the running batch is then not committed. For a
    * handler whose own checkpoint lies before the batch (the group committed past it).
    */

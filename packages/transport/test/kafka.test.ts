@@ -190,6 +190,27 @@ describe.skipIf(kafkaTests.skip)('Kafka transport (real broker)', () => {
     expect(JSON.parse(letters[0].raw)).toEqual(broken)
   })
 
+  it('hands a large fetch over in parts: every part but the last says more, the offsets run on, each record once', async () => {
+    const cfg = testConfig(brokers, 1)
+    const t = transport(cfg)
+    // ~4 MB of frames for one key, all on the topic before the consumer joins: its first fetch
+    // (1 MiB of lz4 per partition) holds several 1 MiB parts.
+    const sent = Array.from({ length: 16_000 }, (_, i) => logRecord('db0', i))
+    await t.publisher('logs').publish(sent.map((r) => ({ key: r.server, value: r })))
+    const got: number[] = []
+    const parts: { first: string; next: string; more: boolean }[] = []
+    const sub = await t.subscribe('logs', 'parts', async (b, meta) => {
+      got.push(...b.map((r) => r.pid as number))
+      parts.push({ first: meta!.firstOffset, next: meta!.nextOffset, more: meta!.more === true })
+    })
+    await sub.joined
+    await waitFor(() => got.length >= sent.length, 20_000, `${sent.length} records`)
+    expect(got).toEqual(sent.map((r) => r.pid))
+    expect(parts.filter((p) => p.more).length).toBeGreaterThan(0)
+    expect(parts.at(-1)?.more).toBe(false)
+    for (let i = 1; i < parts.length; i++) expect(parts[i].first).toBe(parts[i - 1].next)
+  })
+
   it('pipelines with different topic prefixes on one cluster do not share a consumer group', async () => {
     // Without the prefix in the group id, the group leader (kafkajs) hands its own topics'
     // partitions to every member: one of the two pipelines would receive nothing.

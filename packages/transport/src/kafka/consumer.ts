@@ -6,6 +6,8 @@ import type { WireBatch, WireClient, WireConsumer, WireRecord } from './client.j
 import type { TransportLogger, TransportMetrics } from './options.js'
 
 const HEARTBEAT_SLICE_MS = 1000
+/** A batch is decoded and handed to the handler in parts of about this many bytes of frames. */
+const PART_BYTES = 1 << 20
 
 export type ConsumerStatus = 'starting' | 'running' | 'retrying' | 'stopped'
 
@@ -42,9 +44,10 @@ export interface ConsumerDeps {
 }
 
 /**
- * A consumer-group member for one topic. Per partition batch: decode + validate every message
- * (failures become dead letters), hand the valid ones to the handler, and commit the batch's
- * offsets only after the handler resolved and the dead letters were acknowledged. A handler that
+ * A consumer-group member for one topic. Per partition batch, in parts of ~PART_BYTES: decode +
+ * validate every message (failures become dead letters), hand the valid ones to the handler;
+ * commit the batch's offsets only after the last part's handler resolved and the dead letters
+ * were acknowledged. A handler that
  * throws gets the same batch again after a backoff (heartbeating meanwhile, so the member stays in
  * the group) until it succeeds, the partition is revoked, or the subscription closes; in the
  * last two cases nothing is committed and the batch is redelivered to the partition's next owner.
@@ -140,17 +143,8 @@ export async function subscribeKafka<T>(
     return { values, offsets, dead }
   }
 
-  async function eachBatch(b: WireBatch): Promise<void> {
-    if (b.messages.length === 0) return
-    const t0 = performance.now()
-    const { values, offsets, dead } = decode(b.messages)
-    const meta: BatchMeta = {
-      partition: b.partition,
-      offsets,
-      firstOffset: b.messages[0].offset,
-      nextOffset: (BigInt(b.messages[b.messages.length - 1].offset) + 1n).toString(),
-      seek: (offset) => b.seek(offset),
-    }
+  /** Hands one part of a batch to the handler, retrying; false when the batch is given up (not committed). */
+  async function handlePart(b: WireBatch, values: T[], meta: BatchMeta): Promise<boolean> {
     for (let attempt = 1; values.length > 0; attempt++) {
       try {
         await handler(values, meta)
@@ -159,7 +153,7 @@ export async function subscribeKafka<T>(
       } catch (err) {
         fail('handler', err)
         state.status = 'retrying'
-        if (stop.signal.aborted || !b.isRunning() || b.isStale()) return // not committed: redelivered
+        if (stop.signal.aborted || !b.isRunning() || b.isStale()) return false // not committed: redelivered
         const delay = backoffDelay(attempt, retry.minMs, retry.maxMs)
         logger.warn(`kafka consumer ${group}: handler failed on ${topic}[${b.partition}], retrying in ${delay} ms`, {
           attempt,
@@ -169,10 +163,40 @@ export async function subscribeKafka<T>(
         // get the member evicted mid-batch (kafkajs throttles heartbeats to its interval).
         for (let left = delay; left > 0; left -= HEARTBEAT_SLICE_MS) {
           await pause(Math.min(left, HEARTBEAT_SLICE_MS), stop.signal)
-          if (stop.signal.aborted || b.isStale()) return
+          if (stop.signal.aborted || b.isStale()) return false
           await b.heartbeat()
         }
       }
+    }
+    m.in.inc(values.length, labels)
+    return true
+  }
+
+  async function eachBatch(b: WireBatch): Promise<void> {
+    if (b.messages.length === 0) return
+    const t0 = performance.now()
+    const dead: DeadLetter[] = []
+    // A fetch holds up to 1 MiB of compressed frames per partition, ~10 MB of JSON. Decoded at
+    // once, its records all live through the garbage collections their handling triggers, and
+    // each collection copies them; decoded and handled a part at a time, most die young.
+    for (let from = 0; from < b.messages.length; ) {
+      let to = from
+      let bytes = 0
+      while (to < b.messages.length && (to === from || bytes < PART_BYTES)) bytes += b.messages[to++].value?.length ?? 0
+      const part = decode(b.messages.slice(from, to))
+      for (const d of part.dead) dead.push(d)
+      const meta: BatchMeta = {
+        partition: b.partition,
+        offsets: part.offsets,
+        firstOffset: b.messages[from].offset,
+        nextOffset: (BigInt(b.messages[to - 1].offset) + 1n).toString(),
+        more: to < b.messages.length,
+        seek: (offset) => b.seek(offset),
+      }
+      if (!(await handlePart(b, part.values, meta))) return
+      // a handler that sought (StageRunner reading a gap again) made the rest of the batch stale
+      if (b.isStale()) return
+      from = to
     }
     if (dead.length > 0) {
       if (key === 'deadletter') {
@@ -189,7 +213,6 @@ export async function subscribeKafka<T>(
     const last = b.messages[b.messages.length - 1].offset
     const next = BigInt(last) + 1n
     await b.commit(next.toString())
-    m.in.inc(values.length, labels)
     m.lag.set(Math.max(0, Number(BigInt(b.highWatermark) - next)), { ...labels, partition: b.partition })
     m.latency.observe((performance.now() - t0) / 1000, labels)
   }
