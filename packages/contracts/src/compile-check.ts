@@ -13,7 +13,8 @@ export type Check = (value: unknown) => boolean
  * the caller uses zod alone. `compile-check.test.ts` checks that check(v) implies zod accepts v
  * unchanged, and that zod accepting a value without unknown fields implies check(v).
  * Generated code, as fastify's schema compilers do: closures per field (a Set lookup per key, a
- * call per field) took 350-580 ns per record, the straight-line function a fraction of that.
+ * call per field) took 350-500 ns per log record and 550 per connection event, one straight-line
+ * function per object schema 50 and 120.
  */
 export function compileCheck(schema: z.ZodType): Check | undefined {
   const parts: Check[] = []

@@ -29,8 +29,34 @@ export class LineSplitter {
     return this.tail?.length ?? 0
   }
 
-  /** `chunk` starts at absolute byte offset `pos`. */
+  /** The lines of the chunk being fed, before `feed` hands them on. */
+  private readonly chunk: LineBatch = { lines: [], positions: [] }
+
+  /**
+   * `chunk` starts at absolute byte offset `pos`. The whole chunk is split before `onLine` sees
+   * its first line: splitting and parsing, each in a loop of its own, keep their code in the
+   * CPU's instruction cache (`analyze` of a 1 M-line stderr log: 5-7 % less time than with each
+   * line parsed as it was split).
+   */
   feed(chunk: Buffer, pos: number, onLine: OnLine): void {
+    const b = this.chunk
+    b.lines.length = 0
+    b.positions.length = 0
+    this.feedInto(chunk, pos, b)
+    for (let i = 0; i < b.lines.length; i++) onLine(b.lines[i], b.positions[i])
+    b.lines.length = 0
+    b.positions.length = 0
+  }
+
+  /** feed(), with the chunk's lines appended to `into` (readers that hand on batches of lines). */
+  feedInto(chunk: Buffer, pos: number, into: LineBatch): void {
+    this.split(chunk, pos, (line, position) => {
+      into.lines.push(line)
+      into.positions.push(position)
+    })
+  }
+
+  private split(chunk: Buffer, pos: number, onLine: OnLine): void {
     let start = 0
     if (this.tail !== undefined || this.skipping) {
       const nl = chunk.indexOf(10)
@@ -56,18 +82,6 @@ export class LineSplitter {
       this.tailPos = pos + start
       if (this.tail.length > this.maxLineBytes) this.cut(onLine)
     }
-  }
-
-  /**
-   * feed(), with the chunk's lines appended to `into` instead of handed on one by one. Splitting
-   * a whole chunk before parsing any of it keeps each loop's code in the CPU's instruction cache:
-   * `analyze` of a 1 M-line stderr log took 7 % less time than with each line parsed as split.
-   */
-  feedInto(chunk: Buffer, pos: number, into: LineBatch): void {
-    this.feed(chunk, pos, (line, position) => {
-      into.lines.push(line)
-      into.positions.push(position)
-    })
   }
 
   /** Hands on an unterminated last line (the input ends here). */

@@ -18,6 +18,10 @@ export async function* splitLineBatches(input: AsyncIterable<Buffer>): AsyncIter
   const stream = await gunzipIfCompressed(input)
   const splitter = new LineSplitter()
   let batch: LineBatch = { lines: [], positions: [] }
+  const onLine = (line: string, position: number) => {
+    batch.lines.push(line)
+    batch.positions.push(position)
+  }
   let base = 0
   for await (const chunk of stream) {
     splitter.feedInto(chunk, base, batch)
@@ -27,10 +31,7 @@ export async function* splitLineBatches(input: AsyncIterable<Buffer>): AsyncIter
       batch = { lines: [], positions: [] }
     }
   }
-  splitter.end((line, position) => {
-    batch.lines.push(line)
-    batch.positions.push(position)
-  })
+  splitter.end(onLine)
   if (batch.lines.length > 0) yield batch
 }
 

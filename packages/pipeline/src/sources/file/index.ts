@@ -2,7 +2,7 @@ import { type FSWatcher, watch } from 'node:fs'
 import { type FileHandle, open, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { type FileSource as FileSourceConfig, type LogRecord, toMs } from '@connrca/contracts'
-import { createParser, type LineBatch, LineSplitter, readLines } from '@connrca/pglog'
+import { createParser, LineSplitter, readLines } from '@connrca/pglog'
 import { Batcher } from '../batcher.js'
 import type { Deliver, Source, SourceDeps } from '../types.js'
 import { compilePattern, expandPatterns, type PathPattern } from './glob.js'
@@ -474,9 +474,6 @@ export class FileTailSource implements Source {
     t.parser.flush()
   }
 
-  /** The lines of the chunk being parsed (see LineSplitter.feedInto); filled and emptied without an await between. */
-  private readonly chunk: LineBatch = { lines: [], positions: [] }
-
   /** Files with records in the batch being filled. */
   private readonly emitted = new Set<Tracked>()
 
@@ -564,11 +561,7 @@ export class FileTailSource implements Source {
         if (bytesRead === 0 || this.stopping) break
         const at = t.readOffset
         next = readAt(at + bytesRead)
-        const chunk = this.chunk
-        t.lines.feedInto(buffer.subarray(0, bytesRead), at, chunk)
-        for (let i = 0; i < chunk.lines.length; i++) this.push(t, chunk.lines[i], chunk.positions[i])
-        chunk.lines.length = 0
-        chunk.positions.length = 0
+        t.lines.feed(buffer.subarray(0, bytesRead), at, (line, pos) => this.push(t, line, pos))
         t.readOffset = at + bytesRead
         t.lastDataAt = Date.now()
         await this.batcher!.room()

@@ -1,6 +1,6 @@
 import type { StdinSource as StdinSourceConfig } from '@connrca/contracts'
 import { Batcher } from '../batcher.js'
-import { createParser, gunzipIfCompressed, type LineBatch, LineSplitter } from '@connrca/pglog'
+import { createParser, gunzipIfCompressed, LineSplitter } from '@connrca/pglog'
 import type { Deliver, Source, SourceDeps } from '../types.js'
 
 /**
@@ -49,7 +49,6 @@ export class StdinSource implements Source {
       { record: (r) => batcher.add(r), deadLetter: (d) => batcher.addDeadLetter(d) },
     ))
     const lines = new LineSplitter()
-    const split: LineBatch = { lines: [], positions: [] }
     const push = (line: string, pos: number) => {
       this.lines++
       parser.push(line, pos)
@@ -59,10 +58,7 @@ export class StdinSource implements Source {
     for await (const chunk of input) {
       if (this.stopping) break
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
-      lines.feedInto(buf, this.bytes, split)
-      for (let i = 0; i < split.lines.length; i++) push(split.lines[i], split.positions[i])
-      split.lines.length = 0
-      split.positions.length = 0
+      lines.feed(buf, this.bytes, push)
       // the current end of a stream that may stay open (`tail -f … | connrca run -`): what
       // cannot grow any more goes out now, not when more input comes
       parser.settle()
