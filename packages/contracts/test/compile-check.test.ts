@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -78,6 +80,15 @@ describe('compileCheck', () => {
       )
     })
   }
+
+  it('where code generation is disallowed (node --disallow-code-generation-from-strings) gives undefined: zod alone decides', () => {
+    const index = fileURLToPath(new URL('../src/index.ts', import.meta.url))
+    const script = `import('${index}').then((m) => console.log(typeof m.compileCheck(m.TOPICS.logs.schema)))`
+    const run = (flags: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', ...flags, '-e', script], { encoding: 'utf8' }).trim()
+    expect(run([])).toBe('function')
+    expect(run(['--disallow-code-generation-from-strings'])).toBe('undefined')
+  })
 
   it('refuses what JSON cannot carry but a caller might: infinite numbers, arrays for objects', () => {
     const check = compileCheck(TOPICS.logs.schema)!
