@@ -168,7 +168,6 @@ export async function subscribeKafka<T>(
         }
       }
     }
-    m.in.inc(values.length, labels)
     return true
   }
 
@@ -176,6 +175,7 @@ export async function subscribeKafka<T>(
     if (b.messages.length === 0) return
     const t0 = performance.now()
     const dead: DeadLetter[] = []
+    let handled = 0
     // A fetch holds up to 1 MiB of compressed frames per partition, ~10 MB of JSON. Decoded at
     // once, its records all live through the garbage collections their handling triggers, and
     // each collection copies them; decoded and handled a part at a time, most die young.
@@ -194,6 +194,7 @@ export async function subscribeKafka<T>(
         seek: (offset) => b.seek(offset),
       }
       if (!(await handlePart(b, part.values, meta))) return
+      handled += part.values.length
       // a handler that sought (StageRunner reading a gap again) made the rest of the batch stale
       if (b.isStale()) return
       from = to
@@ -213,6 +214,8 @@ export async function subscribeKafka<T>(
     const last = b.messages[b.messages.length - 1].offset
     const next = BigInt(last) + 1n
     await b.commit(next.toString())
+    // counted once committed: a batch given up after some of its parts is redelivered whole
+    m.in.inc(handled, labels)
     m.lag.set(Math.max(0, Number(BigInt(b.highWatermark) - next)), { ...labels, partition: b.partition })
     m.latency.observe((performance.now() - t0) / 1000, labels)
   }
