@@ -1,5 +1,6 @@
 import type { Category, Hypothesis, RcaEvent, TopEntry } from '@connrca/contracts'
 import { countsByServerCategory, latestRcaEvents, type Store } from '@connrca/store'
+import { fmt } from '../output.js'
 
 /** One cause on one server in the range, with the diagnosis of its largest incident. */
 export interface WhyCause {
@@ -78,7 +79,6 @@ export async function collectWhy(store: Store, q: { server?: string; from: numbe
   return { ...(q.server !== undefined ? { server: q.server } : {}), from: q.from, to: q.to, causes }
 }
 
-const num = new Intl.NumberFormat('en-US')
 const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}`
 
 /** Wraps `text` at `width` columns, every line indented by `indent`. */
@@ -106,17 +106,17 @@ export function renderWhy(r: WhyReport): string {
   r.causes.forEach((c, i) => {
     const on = r.server ? '' : ` on ${c.server}`
     const inc = c.incidents ? `, ${c.incidents} incident${c.incidents === 1 ? '' : 's'}` : ', no incident'
-    out.push('', `${i + 1}. ${c.category}${on}: ${num.format(c.failures)} failure${c.failures === 1 ? '' : 's'}${inc}`)
+    out.push('', `${i + 1}. ${c.category}${on}: ${fmt(c.failures)} failure${c.failures === 1 ? '' : 's'}${inc}`)
     const h = c.hypothesis
     if (h) {
       out.push(...wrap(`${h.security ? '[security] ' : ''}Likely: ${h.title} (score ${h.score})`, '   '))
-      const nums = Object.entries(h.evidence).map(([k, v]) => `${k} ${num.format(v)}`)
+      const nums = Object.entries(h.evidence).map(([k, v]) => `${k} ${fmt(v)}`)
       if (nums.length) out.push(...wrap(`evidence: ${nums.join(' · ')}`, '   '))
     } else if (c.incident) {
       out.push(...wrap(c.incident.title, '   '))
     }
     if (c.clients.length)
-      out.push(...wrap(`clients: ${c.clients.map((x) => `${x.value} (${num.format(x.count)})`).join(', ')}`, '   '))
+      out.push(...wrap(`clients: ${c.clients.map((x) => `${x.value} (${fmt(x.count)})`).join(', ')}`, '   '))
     // the first step only: the screen stays one screen (--json has them all)
     if (c.steps.length) {
       const lines = wrap(c.steps[0], '     ')
