@@ -1,7 +1,7 @@
 import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createSource, type Source } from '../../src/sources/index.js'
 import { Collector, pgLine, sleep, tmpDir, unique, waitFor } from './helpers.js'
 
@@ -48,6 +48,43 @@ describe('file source', () => {
     await waitFor(() => c.records.length === 170, '170 records')
     expect(unique(c.records.map((r) => r.id))).toBe(true)
     expect(c.records.every((r) => r.source.kind === 'file' && r.source.name.endsWith('.log'))).toBe(true)
+  })
+
+  it('a followed file written line by line is looked at a bounded number of times, with the same two read buffers', async () => {
+    const dir = tmpDir()
+    const file = path.join(dir, 'pg.log')
+    writeFileSync(file, lines(0, 10))
+    const c = new Collector()
+    // polls out of the way (at most one during the writes): the looks are those the changes asked for
+    const src = fileSource([path.join(dir, '*.log')], { follow: true, pollInterval: '2s' })
+    const looks = vi.spyOn(Object.getPrototypeOf(src), 'scan' as never)
+    const allocs = vi.spyOn(Buffer, 'allocUnsafe')
+    try {
+      await src.start(c.deliver)
+      await src.caughtUp()
+      const before = looks.mock.calls.length
+      const readBuffers = () => allocs.mock.calls.filter(([n]) => n === 256 * 1024).length
+      const buffersBefore = readBuffers()
+      const t0 = Date.now()
+      // 300 writes over ~1.2 s, each a change event for the directory
+      for (let i = 10; i < 310; i++) {
+        appendFileSync(file, pgLine(i))
+        if (i % 5 === 0) await sleep(20)
+      }
+      const during = looks.mock.calls.length - before
+      const writingMs = Date.now() - t0
+      await waitFor(() => c.records.length === 310, 'every line', 15_000)
+      // read buffers made once, not per look
+      expect(buffersBefore).toBeLessThanOrEqual(2)
+      expect(readBuffers()).toBe(buffersBefore)
+      // at most one look per MIN_LOOK_MS (50 ms) of writing, plus the one running and a poll
+      expect(during).toBeGreaterThan(0)
+      expect(during).toBeLessThanOrEqual(Math.ceil(writingMs / 50) + 2)
+      expect(unique(c.records.map((r) => r.id))).toBe(true)
+    } finally {
+      looks.mockRestore()
+      allocs.mockRestore()
+    }
   })
 
   it('a restart from the checkpoint neither skips nor repeats, also inside multi-line records', async () => {
