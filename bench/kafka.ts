@@ -138,6 +138,8 @@ export interface KafkaBenchResult {
     connectionMs: Percentiles
     /** append of an incident's first failure → its RCA event (open) on connrca.rca.v1 */
     rcaMs: Percentiles
+    /** CPU seconds each process spent while the lines were appended: what following costs */
+    followCpuSeconds: Record<string, number>
     /** part of rcaMs: that failure waiting for the end of its window (event time = wall time) */
     rcaWindowWaitMs: Percentiles
     /** part of rcaMs: end of the window → RCA event on the topic */
@@ -526,7 +528,11 @@ async function latency(brokers: string) {
     await Promise.all([waitAssigned(consumers), ...subs.map((x) => x.joined)])
     await until('the collector', 60_000, () => (/"healthPort":\d+/.test(collector.child.log()) ? true : undefined))
 
+    const cpuBefore = services.map((x) => cpuSeconds(x.child.pid))
     const { appendedAt, lines, end } = await followWorkload(logs)
+    const followCpuSeconds = Object.fromEntries(
+      services.map((x, i) => [x.name, round(cpuSeconds(x.child.pid) - cpuBefore[i])]),
+    )
     // Every counted window closes on steady traffic before `end`; let the pipeline deliver.
     await sleep(6000)
     const peak: Record<string, number> = {}
@@ -544,6 +550,7 @@ async function latency(brokers: string) {
       logsMs: percentiles(arrivals.logs.flatMap(({ m: x, at }) => m.since(x.server, x.time, at))),
       connectionMs: percentiles(arrivals.connections.flatMap(({ m: x, at }) => m.since(x.server, x.time, at))),
       ...r,
+      followCpuSeconds,
       unmatched: m.unmatched(),
       peakRssMB: peak,
     }
@@ -673,7 +680,9 @@ export async function embeddedLatency(seconds = LATENCY_SECONDS) {
   try {
     // caught up on the empty files: it says so on stderr
     await until('connrca run to follow', 60_000, () => (/caught up/.test(child.log()) ? true : undefined))
+    const cpuBefore = cpuSeconds(child.pid)
     const { appendedAt, lines, end } = await followWorkload(logs)
+    const followCpuSeconds = round(cpuSeconds(child.pid) - cpuBefore)
     await sleep(6000)
     const peak = peakRssMB(child.pid)
     const m = matcher(appendedAt)
@@ -683,6 +692,7 @@ export async function embeddedLatency(seconds = LATENCY_SECONDS) {
       linesAppended: lines,
       linesPerSec: Math.round(lines / LATENCY_SECONDS),
       ...rcaLatency(rca, m.since, end),
+      followCpuSeconds,
       unmatched: m.unmatched(),
       peakRssMB: peak,
     }

@@ -457,6 +457,15 @@ function summary(r: Record<string, any>): Row[] {
       target: `< ${n(limit)} ms`,
       met: k.latency.rcaMs.p99 < limit,
     })
+    const f = k.latency.followCpuSeconds
+    if (f)
+      rows.push({
+        figure: `follow mode, Kafka: CPU-s of each service while ${n(k.latency.linesAppended)} lines were appended in ${k.latency.seconds} s`,
+        value: Object.entries(f)
+          .map(([name, v]) => `${name} ${v}`)
+          .join(', '),
+        target: 'report',
+      })
   }
   const le = r.latencyEmbedded
   if (le)
@@ -465,6 +474,12 @@ function summary(r: Record<string, any>): Row[] {
       value: `${n(le.rcaMs.p99)} ms`,
       target: '< 11,000 ms',
       met: le.rcaMs.p99 < 11_000,
+    })
+  if (le?.followCpuSeconds !== undefined)
+    rows.push({
+      figure: `follow mode, embedded: CPU-s of connrca run while ${n(le.linesAppended)} lines were appended in ${le.seconds} s`,
+      value: String(le.followCpuSeconds),
+      target: 'report',
     })
   return rows
 }
