@@ -49,10 +49,16 @@ import { createParser, readLineBatches } from '@connrca/pglog'
 import { openStore, type Store } from '@connrca/store'
 import { createKafkaTransport } from '@connrca/transport'
 import { stringify } from 'yaml'
-import { ensureBuilt } from '../scripts/build.js'
-import { connrcaNodeArgs } from '../test/support/cli.js'
+import { DIST_CLI, ensureBuilt } from '../scripts/build.js'
 import { spawnClickHouseFront } from '../test/support/clickhouse-front-process.js'
 import { saveResult } from './results.js'
+
+/**
+ * Node's arguments for `connrca …`: every process of this bench, the services and the embedded
+ * reference alike, runs the compiled dist/cli.js, as installed. (Through tsx the embedded run
+ * spent ~0.5 CPU-s more per start, which made the Kafka deployment look cheaper beside it.)
+ */
+const connrca = (args: string[]) => [DIST_CLI, ...args]
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SELF = fileURLToPath(import.meta.url)
@@ -249,7 +255,7 @@ function startService(stage: string, name: string, configPath: string, storeUrl:
   // BENCH_KAFKA_PROFILE=dir: a V8 CPU profile of every service, written when it stops
   const profile = process.env.BENCH_KAFKA_PROFILE
   const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name}.cpuprofile`] : []
-  const child = spawn(process.execPath, [...prof, ...connrcaNodeArgs(['service', stage])], {
+  const child = spawn(process.execPath, [...prof, ...connrca(['service', stage])], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -400,7 +406,7 @@ function embedded(dir: string, lines: number) {
       api: { enabled: false },
     }),
   )
-  const args = connrcaNodeArgs(['run', '--once', '--config', configPath])
+  const args = connrca(['run', '--once', '--config', configPath])
   const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', process.execPath, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -660,7 +666,7 @@ export async function embeddedLatency(seconds = LATENCY_SECONDS) {
     }),
   )
   const child = track(
-    spawn(process.execPath, connrcaNodeArgs(['run', '--json', '--config', configPath]), {
+    spawn(process.execPath, connrca(['run', '--json', '--config', configPath]), {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
