@@ -105,9 +105,9 @@ export class FileTailSource implements Source {
   private readonly batchRecords: number | undefined
   /**
    * The two read buffers, made once: files are read one at a time, and a followed file is looked
-   * at on every change in its directory. Made per read, 512 KiB of memory outside the JS heap
-   * per file and wake-up made V8 collect again and again: a collector following 8 files at 34
-   * lines/s each spent 9.6 of its 25 CPU-s per 48 s in garbage collection.
+   * at up to 20 times a second. Made per read, 512 KiB of memory outside the JS heap per file and
+   * look made V8 collect again and again: a collector following 8 files at 34 lines/s each spent
+   * 9.6 of its 25 CPU-s per 48 s in garbage collection.
    */
   private readBufs: [Buffer, Buffer] | undefined
   private readonly files = new Map<string, Tracked>()
