@@ -50,19 +50,19 @@ describe('file source', () => {
     expect(c.records.every((r) => r.source.kind === 'file' && r.source.name.endsWith('.log'))).toBe(true)
   })
 
-  it('a followed file written line by line is looked at a bounded number of times, with the same two read buffers', async () => {
+  it('a followed file written line by line is read a bounded number of times, with the same two read buffers', async () => {
     const dir = tmpDir()
     const file = path.join(dir, 'pg.log')
     writeFileSync(file, lines(0, 10))
     const c = new Collector()
     // polls out of the way (at most one during the writes): the looks are those the changes asked for
     const src = fileSource([path.join(dir, '*.log')], { follow: true, pollInterval: '2s' })
-    const looks = vi.spyOn(Object.getPrototypeOf(src), 'scan' as never)
+    const reads = vi.spyOn(Object.getPrototypeOf(src), 'readPlain' as never)
     const allocs = vi.spyOn(Buffer, 'allocUnsafe')
     try {
       await src.start(c.deliver)
       await src.caughtUp()
-      const before = looks.mock.calls.length
+      const before = reads.mock.calls.length
       const readBuffers = () => allocs.mock.calls.filter(([n]) => n === 256 * 1024).length
       const buffersBefore = readBuffers()
       const t0 = Date.now()
@@ -71,7 +71,7 @@ describe('file source', () => {
         appendFileSync(file, pgLine(i))
         if (i % 5 === 0) await sleep(20)
       }
-      const during = looks.mock.calls.length - before
+      const during = reads.mock.calls.length - before
       const writingMs = Date.now() - t0
       await waitFor(() => c.records.length === 310, 'every line', 15_000)
       // read buffers made once, not per look
@@ -82,8 +82,35 @@ describe('file source', () => {
       expect(during).toBeLessThanOrEqual(Math.ceil(writingMs / 50) + 2)
       expect(unique(c.records.map((r) => r.id))).toBe(true)
     } finally {
-      looks.mockRestore()
+      reads.mockRestore()
       allocs.mockRestore()
+    }
+  })
+
+  it('a change to one followed file reads that file, not the others beside it', async () => {
+    const dir = tmpDir()
+    const files = Array.from({ length: 20 }, (_, k) => path.join(dir, `pg${k}.log`))
+    for (const [k, f] of files.entries()) writeFileSync(f, lines(k * 1000, k * 1000 + 5))
+    const c = new Collector()
+    const src = fileSource([path.join(dir, '*.log')], { follow: true, pollInterval: '2s' })
+    const reads = vi.spyOn(Object.getPrototypeOf(src), 'readPlain' as never)
+    try {
+      await src.start(c.deliver)
+      await src.caughtUp()
+      await waitFor(() => c.records.length === 100, 'the files as they are')
+      const readsOf = (f: string) => reads.mock.calls.filter(([t]) => (t as { path: string }).path === f).length
+      const before = files.map(readsOf)
+      for (let i = 0; i < 100; i++) {
+        appendFileSync(files[3], pgLine(3000 + 5 + i))
+        if (i % 5 === 0) await sleep(20)
+      }
+      await waitFor(() => c.records.length === 200, 'the appended lines', 15_000)
+      const after = files.map(readsOf)
+      expect(after[3] - before[3]).toBeGreaterThan(1)
+      // the others: at most the one whole look a poll (2 s) may have made meanwhile
+      for (let k = 0; k < files.length; k++) if (k !== 3) expect(after[k] - before[k]).toBeLessThanOrEqual(2)
+    } finally {
+      reads.mockRestore()
     }
   })
 

@@ -120,8 +120,17 @@ export class FileTailSource implements Source {
   private stopping = false
   private loop: Promise<void> | undefined
   private wake: (() => void) | undefined
-  /** When the current look at the files (scan and read) started. */
+  /** When the current look at the files started. */
   private lookedAt = 0
+  /**
+   * Paths of followed files that changed since the last look: the next look reads only them.
+   * undefined: look at everything (list the patterns, read every file): at the start, on every
+   * poll, and after a change the set cannot hold (a file created, renamed or removed, a name not
+   * followed, or no name).
+   */
+  private changed: Set<string> | undefined = undefined
+  /** Paths of the followed files, as the last scan found them. */
+  private followedPaths = new Set<string>()
   private watchers: FSWatcher[] = []
   private caughtUpResolve!: () => void
   private caughtUpReject!: (e: Error) => void
@@ -214,8 +223,12 @@ export class FileTailSource implements Source {
     let caughtUp = false
     while (!this.stopping) {
       this.lookedAt = Date.now()
-      await this.scan()
-      await this.readAll(!caughtUp)
+      const changed = this.changed
+      this.changed = new Set()
+      if (!caughtUp || changed === undefined) {
+        await this.scan()
+        await this.readAll(!caughtUp)
+      } else await this.readChanged(changed)
       if (!caughtUp) {
         // A followed file may end inside a record whose DETAIL is still being written: that record
         // is left to the idle flush, as in a follower that never restarted (stop() flushes too).
@@ -235,7 +248,11 @@ export class FileTailSource implements Source {
 
   private sleep(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.pollMs)
+      const poll = () => {
+        this.changed = undefined
+        done()
+      }
+      const timer = setTimeout(poll, this.pollMs)
       function done() {
         clearTimeout(timer)
         resolve()
@@ -257,13 +274,27 @@ export class FileTailSource implements Source {
     for (const p of this.patterns) if (!p.match) dirs.add(p.base)
     for (const dir of dirs) {
       try {
-        const w = watch(dir, { persistent: false }, () => this.wake?.())
+        const w = watch(dir, { persistent: false }, (event, name) => this.changedIn(dir, event, name))
         w.on('error', () => {})
         this.watchers.push(w)
       } catch {
         // Missing or unwatchable directory: the poll interval covers it.
       }
     }
+  }
+
+  /**
+   * A followed directory reported a change. Appending to a file says `change` with its name: only
+   * that file needs reading. Anything else needs a whole look (the patterns listed again: new,
+   * rotated or removed files).
+   */
+  private changedIn(watched: string, event: string, name: string | null): void {
+    // a watched file names itself; a watched directory names the file in it
+    const w = path.resolve(watched)
+    const p = event !== 'change' ? undefined : this.followedPaths.has(w) ? w : name ? path.resolve(w, name) : undefined
+    if (p !== undefined && this.followedPaths.has(p)) this.changed?.add(p)
+    else this.changed = undefined
+    this.wake?.()
   }
 
   /** Finds new, rotated and truncated files. */
@@ -301,6 +332,7 @@ export class FileTailSource implements Source {
           `${this.name}: ${f.path} (read up to byte ${f.offset}) is gone and no rotated copy of it is beside it; its unread tail, if any, is lost`,
         )
     this.restored.clear()
+    this.followedPaths = new Set(matched.map((m) => path.resolve(m.p)))
   }
 
   private detach(t: Tracked): void {
@@ -516,6 +548,14 @@ export class FileTailSource implements Source {
     const now = Date.now()
     for (const t of this.files.values()) {
       if (t.pushedSinceFlush && now - t.lastDataAt >= IDLE_FLUSH_MS) this.flushParser(t)
+    }
+  }
+
+  /** Reads on in the followed files at `paths` (see `changed`). */
+  private async readChanged(paths: Set<string>): Promise<void> {
+    for (const t of this.files.values()) {
+      if (this.stopping) return
+      if (!t.released && !t.gz && !t.detached && paths.has(path.resolve(t.path))) await this.readPlain(t, false)
     }
   }
 
