@@ -555,7 +555,7 @@ export class FileTailSource implements Source {
   private async readChanged(paths: Set<string>): Promise<void> {
     for (const t of this.files.values()) {
       if (this.stopping) return
-      if (!t.released && !t.gz && !t.detached && paths.has(path.resolve(t.path))) await this.readPlain(t, false)
+      if (!t.released && !t.gz && paths.has(path.resolve(t.path))) await this.readPlain(t, false)
     }
   }
 
