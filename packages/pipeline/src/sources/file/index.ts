@@ -124,11 +124,13 @@ export class FileTailSource implements Source {
   private lookedAt = 0
   /**
    * Paths of followed files that changed since the last look: the next look reads only them.
-   * undefined: look at everything (list the patterns, read every file): at the start, on every
-   * poll, and after a change the set cannot hold (a file created, renamed or removed, a name not
-   * followed, or no name).
+   * undefined: look at everything (list the patterns, read every file), as at the start, once
+   * every `pollInterval`, and after a change the set cannot hold (a file created, renamed or
+   * removed, a name not followed, or no name).
    */
   private changed: Set<string> | undefined = undefined
+  /** When the last whole look started. */
+  private wholeLookAt = 0
   /** Paths of the followed files, as the last scan found them. */
   private followedPaths = new Set<string>()
   private watchers: FSWatcher[] = []
@@ -225,7 +227,8 @@ export class FileTailSource implements Source {
       this.lookedAt = Date.now()
       const changed = this.changed
       this.changed = new Set()
-      if (!caughtUp || changed === undefined) {
+      if (!caughtUp || changed === undefined || this.lookedAt - this.wholeLookAt >= this.pollMs) {
+        this.wholeLookAt = this.lookedAt
         await this.scan()
         await this.readAll(!caughtUp)
       } else await this.readChanged(changed)
@@ -248,11 +251,7 @@ export class FileTailSource implements Source {
 
   private sleep(): Promise<void> {
     return new Promise((resolve) => {
-      const poll = () => {
-        this.changed = undefined
-        done()
-      }
-      const timer = setTimeout(poll, this.pollMs)
+      const timer = setTimeout(done, this.pollMs)
       function done() {
         clearTimeout(timer)
         resolve()
