@@ -28,7 +28,8 @@ export interface BatchMeta {
   /**
    * A further part of the same fetched batch follows (Kafka hands a large fetch over in parts):
    * the transport commits only after the last part resolved, so a handler may leave its own
-   * commit point to that one.
+   * commit point to that one. That last part holds no records when every message after the part
+   * before it failed validation: it only says where the batch ends.
    */
   more?: boolean
   /**

@@ -211,6 +211,40 @@ describe.skipIf(kafkaTests.skip)('Kafka transport (real broker)', () => {
     for (let i = 1; i < parts.length; i++) expect(parts[i].first).toBe(parts[i - 1].next)
   })
 
+  it('a fetch whose last parts hold only invalid messages still ends with a part that says no more', async () => {
+    const cfg = testConfig(brokers, 1)
+    await ensureTopics(cfg)
+    // one produce request: valid frames (~1.6 MB) then ~1.6 MB of invalid messages, one fetch
+    const frames = Array.from({ length: 6 }, (_, f) =>
+      Array.from({ length: 800 }, (_, i) => logRecord('db0', f * 800 + i)),
+    )
+    const raw = createKafkaJsClient(cfg, testLogger).producer()
+    await raw.connect()
+    await raw.sendBatch([
+      {
+        topic: topicName(cfg, 'logs'),
+        messages: [
+          ...frames.map((fr) => ({ key: 'db0', value: Buffer.from(JSON.stringify(fr)) })),
+          ...Array.from({ length: 8 }, () => ({ key: 'db0', value: Buffer.from('x'.repeat(200_000)) })),
+        ],
+      },
+    ])
+    await raw.disconnect()
+    const t = transport(cfg)
+    const got: number[] = []
+    const parts: { records: number; first: string; next: string; more: boolean }[] = []
+    const sub = await t.subscribe('logs', 'dead-tail', async (b, meta) => {
+      got.push(...b.map((r) => r.pid as number))
+      parts.push({ records: b.length, first: meta!.firstOffset, next: meta!.nextOffset, more: meta!.more === true })
+    })
+    await sub.joined
+    await waitFor(() => parts.at(-1)?.next === '14', 20_000, 'the end of the 14 messages')
+    expect(got).toEqual(frames.flat().map((r) => r.pid))
+    expect(parts.filter((p) => p.more).length).toBeGreaterThan(0)
+    expect(parts.at(-1)).toMatchObject({ records: 0, more: false, next: '14' })
+    for (let i = 1; i < parts.length; i++) expect(parts[i].first).toBe(parts[i - 1].next)
+  })
+
   it('pipelines with different topic prefixes on one cluster do not share a consumer group', async () => {
     // Without the prefix in the group id, the group leader (kafkajs) hands its own topics'
     // partitions to every member: one of the two pipelines would receive nothing.

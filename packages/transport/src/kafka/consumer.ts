@@ -9,6 +9,11 @@ const HEARTBEAT_SLICE_MS = 1000
 /** A batch is decoded and handed to the handler in parts of about this many bytes of frames. */
 const PART_BYTES = 1 << 20
 
+/** The offset after a batch's last message. */
+function lastNext(b: WireBatch): string {
+  return (BigInt(b.messages[b.messages.length - 1].offset) + 1n).toString()
+}
+
 export type ConsumerStatus = 'starting' | 'running' | 'retrying' | 'stopped'
 
 export interface ConsumerState {
@@ -145,7 +150,7 @@ export async function subscribeKafka<T>(
 
   /** Hands one part of a batch to the handler, retrying; false when the batch is given up (not committed). */
   async function handlePart(b: WireBatch, values: T[], meta: BatchMeta): Promise<boolean> {
-    for (let attempt = 1; values.length > 0; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await handler(values, meta)
         if (state.status === 'retrying') recovered()
@@ -176,6 +181,8 @@ export async function subscribeKafka<T>(
     const t0 = performance.now()
     const dead: DeadLetter[] = []
     let handled = 0
+    // the handler was last told that more of this batch follows
+    let told: BatchMeta | undefined
     // A fetch holds up to 1 MiB of compressed frames per partition, ~10 MB of JSON. Decoded at
     // once, its records all live through the garbage collections their handling triggers, and
     // each collection copies them; decoded and handled a part at a time, most die young.
@@ -193,11 +200,20 @@ export async function subscribeKafka<T>(
         more: to < b.messages.length,
         seek: (offset) => b.seek(offset),
       }
-      if (!(await handlePart(b, part.values, meta))) return
-      handled += part.values.length
-      // a handler that sought (StageRunner reading a gap again) made the rest of the batch stale
-      if (b.isStale()) return
+      if (part.values.length > 0) {
+        if (!(await handlePart(b, part.values, meta))) return
+        handled += part.values.length
+        told = meta.more ? meta : undefined
+        // a handler that sought (StageRunner reading a gap again) made the rest of the batch stale
+        if (b.isStale()) return
+      }
       from = to
+    }
+    if (told) {
+      // the parts after it held dead letters only: the handler still hears where the batch ends
+      // (StageRunner commits there), in a part with no records
+      const end: BatchMeta = { ...told, offsets: [], firstOffset: told.nextOffset, nextOffset: lastNext(b), more: false }
+      if (!(await handlePart(b, [], end)) || b.isStale()) return
     }
     if (dead.length > 0) {
       if (key === 'deadletter') {
@@ -211,12 +227,11 @@ export async function subscribeKafka<T>(
     }
     // Revoked while we worked: the new owner starts from the last commit and redoes this batch.
     if (b.isStale()) return
-    const last = b.messages[b.messages.length - 1].offset
-    const next = BigInt(last) + 1n
-    await b.commit(next.toString())
+    const next = lastNext(b)
+    await b.commit(next)
     // counted once committed: a batch given up after some of its parts is redelivered whole
     m.in.inc(handled, labels)
-    m.lag.set(Math.max(0, Number(BigInt(b.highWatermark) - next)), { ...labels, partition: b.partition })
+    m.lag.set(Math.max(0, Number(BigInt(b.highWatermark) - BigInt(next))), { ...labels, partition: b.partition })
     m.latency.observe((performance.now() - t0) / 1000, labels)
   }
 
