@@ -56,7 +56,8 @@ import { saveResult } from './results.js'
 /**
  * Node's arguments for `connrca …`: every process of this bench, the services and the embedded
  * reference alike, runs the compiled dist/cli.js, as installed. (Through tsx the embedded run
- * spent ~0.5 CPU-s more per start, which made the Kafka deployment look cheaper beside it.)
+ * spent ~1 CPU-s more per start, 3.25-3.61 instead of 2.4-2.7 CPU-s per 1 M lines, which made
+ * the Kafka deployment look cheaper beside it.)
  */
 const connrca = (args: string[]) => [DIST_CLI, ...args]
 
