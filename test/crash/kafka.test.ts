@@ -166,6 +166,9 @@ describe.skipIf(kafkaTests.skip)('Kafka mode: kill -9, broker restart and a stor
 
     const env = {
       CONNRCA_CONFIG: join(home, 'kafka.yaml'),
+      // the private broker this test restarts; a KAFKA_BROKERS of the caller (a shared broker)
+      // would override the config and keep the services away from the restart
+      KAFKA_BROKERS: broker.brokers,
       CONNRCA_STORE_URL: gate.url,
       CONNRCA_STORE_USER: USER,
       CONNRCA_STORE_PASSWORD: PASSWORD,
