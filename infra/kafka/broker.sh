@@ -97,7 +97,15 @@ pid_alive() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-ready() { pid_alive && port_open "$PORT" && grep -q 'Kafka Server started' "$LOGDIR/server.log" 2>/dev/null; }
+# Ready: this start's log says "Kafka Server started". The log rolls at 20 MB, which a broker
+# loading thousands of test partitions reaches in minutes, and the line leaves server.log: once
+# seen, it is remembered for this pid (a later `start` of another test worker waited 90 s for it).
+ready() {
+  pid_alive && port_open "$PORT" || return 1
+  [ "$(cat "$STATE/ready" 2>/dev/null)" = "$(cat "$PIDFILE")" ] && return 0
+  grep -q 'Kafka Server started' "$LOGDIR/server.log" 2>/dev/null || return 1
+  cat "$PIDFILE" >"$STATE/ready"
+}
 
 write_config() {
   mkdir -p "$LOGDIR" "$DATADIR"
@@ -135,6 +143,11 @@ log4j.appender.file.layout=org.apache.log4j.PatternLayout
 log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.request.logger=WARN
 log4j.logger.org.apache.kafka.clients=WARN
+# Lines per partition created or loaded (tests create thousands): the log would roll every minute.
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.log=WARN
+log4j.logger.kafka.cluster=WARN
+log4j.logger.org.apache.kafka.controller=WARN
 EOF
 }
 
@@ -171,6 +184,7 @@ wait_ready() {
 launch() {
   # A fresh log per start, so readiness is judged on this start's lines only.
   [ -f "$LOGDIR/server.log" ] && mv -f "$LOGDIR/server.log" "$LOGDIR/server.log.prev"
+  rm -f "$STATE/ready"
   printf '%s\n' "${KAFKA_OWNER:-}" >"$STATE/owner"
   say "starting Kafka $KAFKA_VERSION on $ADDRESS (state $STATE)"
   # setsid: the broker outlives the shell (and test runner) that started it. The lock fds are

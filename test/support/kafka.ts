@@ -68,6 +68,10 @@ export function ensureKafka(): Promise<string> {
 
 export interface PrivateBroker {
   brokers: string
+  /** Its data, logs and pid file. */
+  stateDir: string
+  /** `broker.sh status`: the address while running and ready; rejects otherwise. */
+  status(): Promise<string>
   stop(): Promise<void>
   start(): Promise<void>
   restart(): Promise<void>
@@ -86,6 +90,8 @@ export async function startPrivateKafka(port: number): Promise<PrivateBroker> {
   const brokers = await run('start', env)
   return {
     brokers,
+    stateDir,
+    status: () => run('status', env),
     start: async () => void (await run('start', env)),
     stop: async () => void (await run('stop', env)),
     restart: async () => void (await run('restart', env)),
