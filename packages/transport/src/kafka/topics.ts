@@ -10,18 +10,18 @@ export function topicName(cfg: Pick<KafkaConfig, 'topicPrefix'>, key: TopicKey):
 export class KafkaUnavailableError extends Error {}
 
 /**
+ * How long a topic that "already exists" (another process won the race to create it) may stay
+ * out of the broker's metadata. Seconds on a loaded machine: the broker applies the controller's
+ * change after it answered, so a few quick looks (2-4 s) are not enough.
+ */
+const VISIBLE_WITHIN_MS = 30_000
+
+/**
  * Creates the four connrca topics with the configured partitions and replication where missing.
  * Safe to run from every process at once: a topic created meanwhile by another is fine. An
  * existing topic with fewer partitions is reported, not changed (adding partitions would move
  * keys to other partitions and break per-server order).
  */
-/**
- * How long a topic that "already exists" (another process won the race to create it) may stay
- * out of the broker's metadata. Seconds on a loaded machine: the broker applies the controller's
- * change after it answered, and a fixed number of quick looks was not enough in CI.
- */
-const VISIBLE_WITHIN_MS = 30_000
-
 export async function ensureTopics(
   cfg: KafkaConfig,
   opts: { client?: WireClient; logger?: TransportLogger; visibleWithinMs?: number } = {},
