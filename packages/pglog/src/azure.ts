@@ -50,13 +50,15 @@ export function parseAzureRow(row: Record<string, unknown>, opts: AzureRowOption
     opts.server ??
     'default'
   const generated = text(pick(row, 'TimeGenerated', 'timeGenerated', 'TimeGenerated [UTC]'))
-  const pidV = pick(row, 'processId_d', 'ProcessId', 'processId', 'ProcessId_d')
-  const pidN = pidV === undefined ? Number.NaN : Number(pidV)
+  // a number or its text only: Number() or a template of an object runs its toString/valueOf,
+  // which a JSON row can set to a non-function (TypeError: Cannot convert object to primitive value)
+  const pidText = text(pick(row, 'processId_d', 'ProcessId', 'processId', 'ProcessId_d'))
+  const pidN = pidText === undefined ? Number.NaN : Number(pidText)
   const pid = Number.isSafeInteger(pidN) ? pidN : undefined
   const position =
     opts.position ??
     text(pick(row, '_ItemId', 'ItemId')) ??
-    `${generated ?? ''}/${pidV ?? ''}/${message === undefined ? '' : recordId('', message)}`
+    `${generated ?? ''}/${pidText ?? ''}/${message === undefined ? '' : recordId('', message)}`
   const ref: SourceRef = { kind: source.kind, name: source.name, position }
   const id = recordId(source.name, position)
   const dead = (reason: string): DeadLetter => {

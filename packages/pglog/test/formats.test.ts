@@ -385,6 +385,21 @@ describe('azure', () => {
     expect((parseAzureRow(row) as { id: string }).id).toBe((parseAzureRow({ ...row }) as { id: string }).id)
   })
 
+  it('a process id that is no number or text is left out, never converted (the fuzz suite found a throw)', () => {
+    const row = { TimeGenerated: '2026-03-02T10:02:04Z', ErrorLevel: 'LOG', Message: 'connection received: host=10.0.0.5' }
+    // a JSON object whose toString is not a function: Number() or a template of it throws
+    for (const pidValue of [{ toString: 1 }, { valueOf: 'x', toString: null }, [1, 2], true]) {
+      const r = parseAzureRow({ ...row, ProcessId: pidValue })
+      expect(isDeadLetter(r)).toBe(false)
+      expect(r).toMatchObject({ pid: undefined, message: 'connection received: host=10.0.0.5' })
+    }
+    // a number or its text still counts, and the id of such a row does not change
+    expect(parseAzureRow({ ...row, ProcessId: '77' })).toMatchObject({ pid: 77 })
+    expect((parseAzureRow({ ...row, ProcessId: 77 }) as { id: string }).id).toBe(
+      (parseAzureRow({ ...row, ProcessId: '77' }) as { id: string }).id,
+    )
+  })
+
   it("NDJSON 'azure' format joins DETAIL rows into the record of the same process", () => {
     const rows = [
       {
