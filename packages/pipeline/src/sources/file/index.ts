@@ -273,7 +273,8 @@ export class FileTailSource implements Source {
     for (const p of this.patterns) if (!p.match) dirs.add(p.base)
     for (const dir of dirs) {
       try {
-        const w = watch(dir, { persistent: false }, (event, name) => this.changedIn(dir, event, name))
+        const abs = path.resolve(dir)
+        const w = watch(dir, { persistent: false }, (event, name) => this.changedIn(abs, event, name))
         w.on('error', () => {})
         this.watchers.push(w)
       } catch {
@@ -288,10 +289,9 @@ export class FileTailSource implements Source {
    * rotated or removed files).
    */
   private changedIn(watched: string, event: string, name: string | null): void {
-    // a watched file names itself; a watched directory names the file in it
-    const w = path.resolve(watched)
-    const p = event !== 'change' ? undefined : this.followedPaths.has(w) ? w : name ? path.resolve(w, name) : undefined
-    if (p !== undefined && this.followedPaths.has(p)) this.changed?.add(p)
+    // `watched` is absolute; a watched file names itself, a watched directory the file in it
+    const p = this.followedPaths.has(watched) ? watched : name ? path.resolve(watched, name) : undefined
+    if (event === 'change' && p !== undefined && this.followedPaths.has(p)) this.changed?.add(p)
     else this.changed = undefined
     this.wake?.()
   }
