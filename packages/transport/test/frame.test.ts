@@ -1,3 +1,4 @@
+import { compileRows, type ConnectionEvent, TOPICS } from '@connrca/contracts'
 import { describe, expect, it } from 'vitest'
 import { decodeFrame, encodeFrames, FRAME_BYTES } from '../src/kafka/frame.js'
 
@@ -40,5 +41,49 @@ describe('encodeFrames', () => {
 
   it('reads a bare object (one record per message) as a frame of one', () => {
     expect(decodeFrame('{"a":1}')).toEqual([{ a: 1 }])
+  })
+})
+
+describe('row frames (a topic whose schema compiles to rows)', () => {
+  const rows = compileRows(TOPICS.connections.schema)!
+  const event = (i: number, server: string): ConnectionEvent => ({
+    id: `e${i}`,
+    server,
+    time: 1_767_225_600_000 + i,
+    outcome: i % 3 === 0 ? 'failed' : 'received',
+    ...(i % 3 === 0 ? { category: 'auth_fail' as const, reason: 'password_auth_failed' } : {}),
+    clientIp: '10.0.0.7',
+    message: `connection ${i} "quoted" \n ünïcode`,
+    source: { kind: 'file', name: '/var/log/postgresql/postgresql.log', position: i * 100 },
+  })
+  const sent = Array.from({ length: 5000 }, (_, i) => ({ key: `pg-${i % 3}`, value: event(i, `pg-${i % 3}`) }))
+
+  it('name the fields once per frame, keep the bound, and read back every record in order', () => {
+    const frames = encodeFrames(sent, rows)
+    expect(frames.every((f) => f.value.length <= FRAME_BYTES)).toBe(true)
+    const text = frames[0].value.toString()
+    expect(text.startsWith(`["rows:${rows.layout}",[`)).toBe(true)
+    expect(text.split('"clientIp"')).toHaveLength(1) // no field name per record
+    for (const key of ['pg-0', 'pg-1', 'pg-2']) {
+      const got = frames.filter((f) => f.key === key).flatMap((f) => decodeFrame(f.value.toString(), rows))
+      expect(JSON.parse(JSON.stringify(got))).toEqual(sent.filter((m) => m.key === key).map((m) => m.value))
+    }
+    // smaller than the same records as objects (these sparse ones by a sixth; the bench corpus by a quarter)
+    const bytes = (fs: { value: Buffer }[]) => fs.reduce((n, f) => n + f.value.length, 0)
+    expect(bytes(frames)).toBeLessThan(0.9 * bytes(encodeFrames(sent)))
+  })
+
+  it('are read by a consumer of another layout (another version), field by field', () => {
+    const older = { ...rows, layout: `${rows.layout},addedLater` }
+    const frame = encodeFrames([{ key: 'pg-0', value: event(3, 'pg-0') }], rows)[0]
+    const got = decodeFrame(frame.value.toString(), older)
+    expect(TOPICS.connections.schema.parse(got[0])).toEqual(event(3, 'pg-0'))
+    // and without any codec (a consumer of a topic written as objects before)
+    expect(TOPICS.connections.schema.parse(decodeFrame(frame.value.toString())[0])).toEqual(event(3, 'pg-0'))
+  })
+
+  it('a consumer with a codec still reads object frames (written by connrca before row frames)', () => {
+    const frame = encodeFrames([{ key: 'pg-0', value: event(1, 'pg-0') }])[0]
+    expect(decodeFrame(frame.value.toString(), rows)).toEqual([event(1, 'pg-0')])
   })
 })

@@ -41,10 +41,19 @@ export class SeenIds {
     return false
   }
 
+  /**
+   * Forgets ids behind the horizon, oldest insertion first, up to the first one still inside: a
+   * server's events arrive nearly in time order, so this visits what it deletes and not every id
+   * at every checkpoint (a Kafka aggregator checkpoints after each batch: visiting all ids was 4 %
+   * of its CPU). An id held longer behind a later one only makes a replay of it a duplicate.
+   */
   prune(): void {
     for (const s of this.servers.values()) {
       const limit = s.max - this.horizonMs
-      for (const [id, t] of s.ids) if (t < limit) s.ids.delete(id)
+      for (const [id, t] of s.ids) {
+        if (t >= limit) break
+        s.ids.delete(id)
+      }
     }
   }
 

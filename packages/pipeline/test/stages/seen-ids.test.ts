@@ -38,6 +38,18 @@ describe('SeenIds', () => {
     expect(again.duplicate(event(3, 5 * SEC, 'b.log'))).toBe(false)
   })
 
+  it('prune forgets the ids behind the horizon and keeps those inside', () => {
+    const seen = new SeenIds(horizon)
+    for (let i = 0; i < 100; i++) seen.duplicate(event(i, i * SEC))
+    seen.prune()
+    const ids = seen.snapshot()[0][1].map(([id]) => id)
+    // newest 99 s: the horizon keeps 59..99
+    expect(ids).toEqual(Array.from({ length: 41 }, (_, k) => `a.log:${59 + k}`))
+    // an id kept is still a duplicate, one forgotten is judged by its position (a replay: duplicate)
+    expect(seen.duplicate(event(59, 59 * SEC))).toBe(true)
+    expect(seen.duplicate(event(10, 10 * SEC))).toBe(true)
+  })
+
   it('restores checkpoints written before positions were kept', () => {
     const seen = SeenIds.restore(horizon, [['s', [['a.log:1', 100 * SEC]]]])
     expect(seen.duplicate(event(1, 100 * SEC))).toBe(true)

@@ -1,8 +1,15 @@
-import { compileCheck, DEAD_LETTER_RAW_LIMIT, type DeadLetter, TOPICS, type TopicKey } from '@connrca/contracts'
+import {
+  compileCheck,
+  compileRows,
+  DEAD_LETTER_RAW_LIMIT,
+  type DeadLetter,
+  TOPICS,
+  type TopicKey,
+} from '@connrca/contracts'
 import type { BatchMeta, Subscription } from '../types.js'
 import { backoffDelay, errorText, pause } from './backoff.js'
-import { decodeFrame } from './frame.js'
 import type { WireBatch, WireClient, WireConsumer, WireRecord } from './client.js'
+import { decodeFrame } from './frame.js'
 import type { TransportLogger, TransportMetrics } from './options.js'
 
 const HEARTBEAT_SLICE_MS = 1000
@@ -68,6 +75,7 @@ export async function subscribeKafka<T>(
   const schema = TOPICS[key].schema
   // valid as it is: no zod copy (zod decides the rest, and names the reason)
   const valid = compileCheck(schema)
+  const rows = compileRows(schema)
   const { logger, retry } = deps
   const state: ConsumerState = { topic, group, status: 'starting', partitions: [] }
   const stop = new AbortController()
@@ -120,7 +128,7 @@ export async function subscribeKafka<T>(
       const raw = r.value ? r.value.toString('utf8') : ''
       let items: unknown[]
       try {
-        items = decodeFrame(raw)
+        items = decodeFrame(raw, rows)
       } catch (err) {
         letter(r, r.offset, `not JSON: ${(err as Error).message}`, raw)
         continue
@@ -212,7 +220,13 @@ export async function subscribeKafka<T>(
     if (told) {
       // the parts after it held dead letters only: the handler still hears where the batch ends
       // (StageRunner commits there), in a part with no records
-      const end: BatchMeta = { ...told, offsets: [], firstOffset: told.nextOffset, nextOffset: lastNext(b), more: false }
+      const end: BatchMeta = {
+        ...told,
+        offsets: [],
+        firstOffset: told.nextOffset,
+        nextOffset: lastNext(b),
+        more: false,
+      }
       if (!(await handlePart(b, [], end)) || b.isStale()) return
     }
     if (dead.length > 0) {

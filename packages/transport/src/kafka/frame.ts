@@ -1,29 +1,39 @@
+import { type RowCodec, readRow } from '@connrca/contracts'
 import type { Message } from '../types.js'
 import type { WireMessage } from './client.js'
 
 /**
- * Frames: one Kafka message carries many records of one key, as a JSON array. Kafka's cost is
- * per message (kafkajs encodes and decodes each one in JavaScript, with its headers, varints
- * and buffers), so a record per message spent more CPU on the envelope than on the record.
- * A frame holds the records of one `publish` call for one key, in order, up to FRAME_BYTES;
- * a larger record is a frame of its own (the producer refuses anything over its request limit).
+ * Frames: one Kafka message carries many records of one key. Kafka's cost is per message
+ * (kafkajs encodes and decodes each one in JavaScript, with its headers, varints and buffers),
+ * so a record per message spent more CPU on the envelope than on the record. A frame holds the
+ * records of one `publish` call for one key, in order, up to FRAME_BYTES; a larger record is a
+ * frame of its own (the producer refuses anything over its request limit).
+ *
+ * A frame is a JSON array: `["rows:<layout>", row, row, …]` for a topic whose schema compiles
+ * to rows (compileRows: the field names once, then each record as an array of its values), else
+ * the records as objects. A consumer reads both, and a bare object as a frame of one (connrca
+ * 0.1 wrote a record per message).
  */
 export const FRAME_BYTES = 256 * 1024
 
+const ROWS = 'rows:'
+
 /**
  * Groups `messages` per key, in order, into frames of at most FRAME_BYTES (one record may exceed it).
- * A frame is one JSON.stringify of its records' array: one pass in V8's serializer, with no string
- * per record and no join (measured: 0.8 against 1.3 µs per record). How many records fit is
+ * A frame is one JSON.stringify of its array: one pass in V8's serializer, with no string per
+ * record and no join (measured: 0.8 against 1.3 µs per record). How many records fit is
  * estimated from the first record of each key and corrected by halving the rare frame that
  * turns out too large.
  */
-export function encodeFrames<T>(messages: Message<T>[]): WireMessage[] {
-  const byKey = new Map<string, T[]>()
+export function encodeFrames<T>(messages: Message<T>[], rows?: RowCodec): WireMessage[] {
+  const byKey = new Map<string, unknown[]>()
   for (const m of messages) {
+    const value = rows ? rows.toRow(m.value) : m.value
     const values = byKey.get(m.key)
-    if (values === undefined) byKey.set(m.key, [m.value])
-    else values.push(m.value)
+    if (values === undefined) byKey.set(m.key, [value])
+    else values.push(value)
   }
+  const head: unknown[] = rows ? [ROWS + rows.layout] : []
   const out: WireMessage[] = []
   for (const [key, values] of byKey) {
     // aim at 3/4 of the bound, so records a little larger than the first still fit
@@ -32,7 +42,8 @@ export function encodeFrames<T>(messages: Message<T>[]): WireMessage[] {
     for (let from = 0; from < values.length; ) {
       let n = Math.min(fit, values.length - from)
       for (;;) {
-        const value = Buffer.from(JSON.stringify(n === values.length ? values : values.slice(from, from + n)))
+        const part = n === values.length && !rows ? values : head.concat(values.slice(from, from + n))
+        const value = Buffer.from(JSON.stringify(part))
         if (value.length <= FRAME_BYTES || n === 1) {
           out.push({ key, value })
           break
@@ -46,11 +57,21 @@ export function encodeFrames<T>(messages: Message<T>[]): WireMessage[] {
 }
 
 /**
- * The records of one message: a frame's elements, or the value itself when it is not an array
- * (a message written one record per message, as connrca 0.1 did, still reads). Throws on text
- * that is not JSON.
+ * The records of one message, as objects: a frame's elements (rows read by `rows` when the
+ * frame's layout is its own, field by field when another version wrote it), or the value itself
+ * when it is not an array. Throws on text that is not JSON.
  */
-export function decodeFrame(raw: string): unknown[] {
+export function decodeFrame(raw: string, rows?: RowCodec): unknown[] {
   const json: unknown = JSON.parse(raw)
-  return Array.isArray(json) ? json : [json]
+  if (!Array.isArray(json)) return [json]
+  const head = json[0]
+  if (typeof head !== 'string' || !head.startsWith(ROWS)) return json
+  const out = new Array<unknown>(json.length - 1)
+  if (rows !== undefined && head.length === ROWS.length + rows.layout.length && head.endsWith(rows.layout)) {
+    for (let i = 1; i < json.length; i++) out[i - 1] = rows.fromRow(json[i])
+  } else {
+    const layout = head.slice(ROWS.length)
+    for (let i = 1; i < json.length; i++) out[i - 1] = readRow(layout, json[i])
+  }
+  return out
 }

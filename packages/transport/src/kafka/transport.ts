@@ -1,4 +1,11 @@
-import type { DeadLetter, KafkaConfig, TopicKey, TopicMessage } from '@connrca/contracts'
+import {
+  compileRows,
+  type DeadLetter,
+  type KafkaConfig,
+  TOPICS,
+  type TopicKey,
+  type TopicMessage,
+} from '@connrca/contracts'
 import type { BatchHandler, Message, Publisher, Transport } from '../types.js'
 import { createKafkaJsClient } from './client.js'
 import { type ConsumerState, type KafkaSubscription, type SubscribeOptions, subscribeKafka } from './consumer.js'
@@ -58,16 +65,22 @@ export function createKafkaTransport(cfg: KafkaConfig, opts: KafkaTransportOptio
 
   function publisher<K extends TopicKey>(key: K): Publisher<TopicMessage<K>> {
     const topic = topicName(cfg, key)
+    const rows = compileRows(TOPICS[key].schema)
     return {
       publish(messages: Message<TopicMessage<K>>[]) {
-        return producer.send(topic, encodeFrames(messages))
+        return producer.send(topic, encodeFrames(messages, rows))
       },
       flush: () => producer.flush(),
     }
   }
 
+  const deadletterRows = compileRows(TOPICS.deadletter.schema)
   async function deadLetter(letters: DeadLetter[]): Promise<void> {
-    await producer.send(deadletterTopic, encodeFrames(letters.map((d) => ({ key: d.server ?? '', value: d }))))
+    const frames = encodeFrames(
+      letters.map((d) => ({ key: d.server ?? '', value: d })),
+      deadletterRows,
+    )
+    await producer.send(deadletterTopic, frames)
   }
 
   return {
