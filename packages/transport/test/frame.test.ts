@@ -76,6 +76,7 @@ describe('row frames (a topic whose schema compiles to rows)', () => {
   it('are read by a consumer of another layout (another version), field by field', () => {
     const older = { ...rows, layout: `${rows.layout},addedLater` }
     const frame = encodeFrames([{ key: 'pg-0', value: event(3, 'pg-0') }], rows)[0]
+    expect(frame.value.toString().startsWith('["rows:')).toBe(true)
     const got = decodeFrame(frame.value.toString(), older)
     expect(TOPICS.connections.schema.parse(got[0])).toEqual(event(3, 'pg-0'))
     // and without any codec (a consumer of a topic written as objects before)
