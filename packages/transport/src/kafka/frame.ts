@@ -33,7 +33,7 @@ export function encodeFrames<T>(messages: Message<T>[], rows?: RowCodec): WireMe
     if (values === undefined) byKey.set(m.key, [value])
     else values.push(value)
   }
-  const head: unknown[] = rows ? [ROWS + rows.layout] : []
+  const head = rows && ROWS + rows.layout
   const out: WireMessage[] = []
   for (const [key, values] of byKey) {
     // aim at 3/4 of the bound, so records a little larger than the first still fit
@@ -42,8 +42,8 @@ export function encodeFrames<T>(messages: Message<T>[], rows?: RowCodec): WireMe
     for (let from = 0; from < values.length; ) {
       let n = Math.min(fit, values.length - from)
       for (;;) {
-        const part = n === values.length && !rows ? values : head.concat(values.slice(from, from + n))
-        const value = Buffer.from(JSON.stringify(part))
+        const part = n === values.length ? values : values.slice(from, from + n)
+        const value = Buffer.from(JSON.stringify(head ? [head, ...part] : part))
         if (value.length <= FRAME_BYTES || n === 1) {
           out.push({ key, value })
           break
@@ -66,12 +66,9 @@ export function decodeFrame(raw: string, rows?: RowCodec): unknown[] {
   if (!Array.isArray(json)) return [json]
   const head = json[0]
   if (typeof head !== 'string' || !head.startsWith(ROWS)) return json
+  const layout = head.slice(ROWS.length)
   const out = new Array<unknown>(json.length - 1)
-  if (rows !== undefined && head.length === ROWS.length + rows.layout.length && head.endsWith(rows.layout)) {
-    for (let i = 1; i < json.length; i++) out[i - 1] = rows.fromRow(json[i])
-  } else {
-    const layout = head.slice(ROWS.length)
-    for (let i = 1; i < json.length; i++) out[i - 1] = readRow(layout, json[i])
-  }
+  if (rows?.layout === layout) for (let i = 1; i < json.length; i++) out[i - 1] = rows.fromRow(json[i])
+  else for (let i = 1; i < json.length; i++) out[i - 1] = readRow(layout, json[i])
   return out
 }

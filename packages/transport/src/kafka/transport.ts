@@ -61,7 +61,6 @@ export function createKafkaTransport(cfg: KafkaConfig, opts: KafkaTransportOptio
     metrics,
   )
   const subscriptions = new Set<KafkaSubscription>()
-  const deadletterTopic = topicName(cfg, 'deadletter')
 
   function publisher<K extends TopicKey>(key: K): Publisher<TopicMessage<K>> {
     const topic = topicName(cfg, key)
@@ -74,14 +73,9 @@ export function createKafkaTransport(cfg: KafkaConfig, opts: KafkaTransportOptio
     }
   }
 
-  const deadletterRows = compileRows(TOPICS.deadletter.schema)
-  async function deadLetter(letters: DeadLetter[]): Promise<void> {
-    const frames = encodeFrames(
-      letters.map((d) => ({ key: d.server ?? '', value: d })),
-      deadletterRows,
-    )
-    await producer.send(deadletterTopic, frames)
-  }
+  const deadletters = publisher('deadletter')
+  const deadLetter = (letters: DeadLetter[]) =>
+    deadletters.publish(letters.map((d) => ({ key: d.server ?? '', value: d })))
 
   return {
     publisher,
