@@ -88,9 +88,10 @@ function sliceWriter() {
   return {
     remaining: () => CHUNKS - next,
     /**
-     * The files end inside a multi-line record. A (re)started follower that catches up on such a
-     * file delivers the record without its tail (see partial-record.known-bug.test.ts.txt), so
-     * the loop never kills or pauses here: the record is completed within the idle-flush second.
+     * The files end between the lines of a multi-line record. A follower releases a record once
+     * its file was quiet for a second (line → event latency), so the loop never kills or pauses
+     * here: the record is completed within that second. (A random cut inside a line needs no such
+     * care: a record is held while the line after it is unfinished.)
      */
     endsMidRecord: () => next > 0 && forced.some((f, k) => f.includes(cuts[k][next - 1])),
     written: () => new Map(written),

@@ -214,8 +214,9 @@ export class FileTailSource implements Source {
     this.wake?.()
     await this.loop
     // Complete records still in the parsers are delivered; an unterminated last line is not
-    // (the writer may still finish it; the checkpoint makes the next run read it again).
-    for (const t of this.files.values()) this.flushParser(t)
+    // (the writer may still finish it; the checkpoint makes the next run read it again), nor the
+    // record before it, which that line may still continue.
+    for (const t of this.files.values()) if (t.lines.pendingBytes === 0) this.flushParser(t)
     await this.batcher?.flush()
     this.batcher?.close()
     for (const t of this.files.values()) await t.fh?.close().catch(() => {})
@@ -546,7 +547,10 @@ export class FileTailSource implements Source {
   private flushIdle(): void {
     const now = Date.now()
     for (const t of this.files.values()) {
-      if (t.pushedSinceFlush && now - t.lastDataAt >= IDLE_FLUSH_MS) this.flushParser(t)
+      // A line the writer has not finished may be the held record's DETAIL: the record waits for
+      // it, up to rotateWait (a writer that died mid-line).
+      const wait = t.lines.pendingBytes > 0 ? this.rotateWaitMs : IDLE_FLUSH_MS
+      if (t.pushedSinceFlush && now - t.lastDataAt >= wait) this.flushParser(t)
     }
   }
 
