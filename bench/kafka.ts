@@ -14,8 +14,8 @@
  *    its hot code, heaps growing, consumer fetch sessions starting); a second instance per stage
  *    pays it again. So 1 and 2 instances, and the embedded run, also run on a corpus twice as
  *    long, and the difference is the CPU per line itself ("marginal"): the cost of one more
- *    million lines in a deployment that is already running. Every one of these configurations
- *    runs three times and the median run is the figure (single runs differ by up to ±10 %).
+ *    million lines in a deployment that is already running. Three trials each run every one of
+ *    these configurations once, back to back; ratios are taken within a trial (see kafkaSuite).
  * 2. Latency in follow mode: lines appended in real time (event time = append time); how long
  *    until their record is on the logs topic, their connection event on the connections topic,
  *    and their incident's RCA event on the rca topic. An RCA event leaves when its window closes,
@@ -103,8 +103,12 @@ export interface RunResult {
    * second half's lines, per 1 M lines, and that ÷ the embedded run's marginal CPU per 1 M lines.
    */
   marginal?: { lines: number; connrcaCpuSecondsPer1M: number; cpuRatioToEmbedded: number }
-  /** lowest and highest connrcaCpuSecondsPer1M of the three runs this one is the median of */
+  /** lowest and highest connrcaCpuSecondsPer1M of this configuration over the trials */
   spread?: number[]
+  /** the embedded run's CPU per 1 M lines in this run's trial: the denominator of cpuRatioToEmbedded */
+  embeddedCpuSecondsPer1M?: number
+  /** lowest and highest cpuRatioToEmbedded over the trials (this run's trial has the median one) */
+  ratioSpread?: number[]
 }
 
 export interface Percentiles {
@@ -129,7 +133,12 @@ export interface KafkaBenchResult {
     /** CPU per 1 M lines of the second half of the corpus twice as long (see RunResult.marginal) */
     marginalCpuSecondsPer1M?: number
   }
+  /** 1 and 2 instances per stage: each the trial with the median CPU ratio to its embedded runs */
   throughput: RunResult[]
+  /** CPU per line (the marginal figures) with 2 instances per stage ÷ with 1, in the trial with the median of it */
+  scaling: { perLineTwoToOne: number; spread: number[] }
+  /** every trial, each configuration once, back to back */
+  trials: Trial[]
   /** one instance per stage with each other codec: the default (lz4) is chosen by these */
   codecs: RunResult[]
   latency: {
@@ -501,7 +510,11 @@ async function throughput(
 // ---- 2. latency ----
 
 let LATENCY_SECONDS = 48
-const LATENCY_PIPELINE: PipelineConfig = PipelineConfig.parse({ window: '10s', allowedLateness: '0s', idleTimeout: '2s' })
+const LATENCY_PIPELINE: PipelineConfig = PipelineConfig.parse({
+  window: '10s',
+  allowedLateness: '0s',
+  idleTimeout: '2s',
+})
 const WINDOW_MS = 10_000
 
 /** `%m` of DEFAULT_PREFIX: `2026-03-02 10:00:00.123 UTC …` */
@@ -729,16 +742,22 @@ function round(x: number) {
   return Math.round(x * 100) / 100
 }
 
-/** Runs `n` times, one after another; the run with the median `by`, with the spread of `by`. */
-async function medianOf<T extends object>(
-  n: number,
-  run: () => T | Promise<T>,
-  by: (r: T) => number,
-): Promise<T & { spread: number[] }> {
-  const all: T[] = []
-  for (let i = 0; i < n; i++) all.push(await run())
-  all.sort((a, b) => by(a) - by(b))
-  return { ...all[n >> 1], spread: [by(all[0]), by(all[n - 1])] }
+const TRIALS = 3
+
+/** One run of every configuration, back to back: see kafkaSuite. */
+interface Trial {
+  embedded: KafkaBenchResult['embedded']
+  /** 1 and 2 instances per stage, each with its ratios to this trial's embedded runs */
+  kafka: RunResult[]
+}
+
+function medianTrial(trials: Trial[], by: (t: Trial) => number): Trial {
+  return [...trials].sort((a, b) => by(a) - by(b))[trials.length >> 1]
+}
+
+function spreadOf(trials: Trial[], by: (t: Trial) => number): number[] {
+  const xs = trials.map(by)
+  return [Math.min(...xs), Math.max(...xs)]
 }
 
 /** infra/kafka/broker.sh start is idempotent: it reuses a running broker and prints its address. */
@@ -763,34 +782,47 @@ export async function kafkaSuite(opts: { lines: number; latencySeconds?: number 
     const data = await corpus(opts.lines)
     const expected = await expectedEvents(data.files, SERVERS)
     say(`${data.lines} lines, ${expected} connection events to store`)
-    // Single runs of the same configuration differ by up to ±10 % in CPU on this machine, and the
-    // per-line figures are differences of two runs: every configuration runs three times and the
-    // run with the median connrca CPU is the figure (its spread is kept beside it).
-    const emb = await medianOf(3, () => embedded(data.dir, data.lines), (e) => e.cpuSecondsPer1M)
-    say(`embedded: ${JSON.stringify(emb)}`)
     const long = await corpus(2 * opts.lines)
     const longExpected = await expectedEvents(long.files, SERVERS)
     const extra = long.lines - data.lines
-    const embLong = await medianOf(3, () => embedded(long.dir, long.lines), (e) => e.cpuSecondsPer1M)
-    const embCpu = (e: { cpuSecondsPer1M: number }, lines: number) => (e.cpuSecondsPer1M * lines) / 1e6
-    const embMarginal = round(((embCpu(embLong, long.lines) - embCpu(emb, data.lines)) * 1e6) / extra)
-    say(`embedded, ${long.lines} lines: ${JSON.stringify(embLong)}; marginal CPU per 1 M lines ${embMarginal} s`)
-    const runs: RunResult[] = []
-    for (const n of [1, 2]) {
-      const three = (d: typeof data, expect: number) =>
-        medianOf(
-          3,
-          () => throughput(brokers, d, expect, n, emb.linesPerSec, emb.cpuSecondsPer1M),
-          (r) => r.connrcaCpuSecondsPer1M,
-        )
-      const run = await three(data, expected)
-      const longRun = await three(long, longExpected)
-      const cpu = (r: RunResult, lines: number) => (r.connrcaCpuSecondsPer1M * lines) / 1e6
-      const perM = round(((cpu(longRun, long.lines) - cpu(run, data.lines)) * 1e6) / extra)
-      run.marginal = { lines: extra, connrcaCpuSecondsPer1M: perM, cpuRatioToEmbedded: round(perM / embMarginal) }
-      runs.push(run)
-      say(`kafka ${n}x: ${JSON.stringify(run)}`)
+    const perMore = (short: number, longer: number) => round((longer * long.lines - short * data.lines) / extra)
+    // The machine's speed moves by up to 30 % for minutes at a time (the embedded reference: 2.67
+    // and 3.48 CPU-s per 1 M lines in two runs of the same code 3.5 hours apart), more than the
+    // differences measured. So each of three trials runs every configuration once, back to back
+    // (embedded, Kafka with 1 and with 2 instances per stage, each on both corpora), every ratio is
+    // taken within its trial, and the trial with the median ratio is the figure, its spread beside it.
+    const trials: Trial[] = []
+    for (let t = 0; t < TRIALS; t++) {
+      const emb = embedded(data.dir, data.lines)
+      const embLong = embedded(long.dir, long.lines)
+      const embMarginal = perMore(emb.cpuSecondsPer1M, embLong.cpuSecondsPer1M)
+      const kafka: RunResult[] = []
+      for (const n of [1, 2]) {
+        const run = await throughput(brokers, data, expected, n, emb.linesPerSec, emb.cpuSecondsPer1M)
+        const longRun = await throughput(brokers, long, longExpected, n, embLong.linesPerSec, embLong.cpuSecondsPer1M)
+        const perM = perMore(run.connrcaCpuSecondsPer1M, longRun.connrcaCpuSecondsPer1M)
+        run.marginal = { lines: extra, connrcaCpuSecondsPer1M: perM, cpuRatioToEmbedded: round(perM / embMarginal) }
+        kafka.push(run)
+      }
+      trials.push({ embedded: { ...emb, marginalCpuSecondsPer1M: embMarginal }, kafka })
+      say(`trial ${t + 1}: ${JSON.stringify(trials.at(-1))}`)
     }
+    const emb = medianTrial(trials, (t) => t.embedded.cpuSecondsPer1M).embedded
+    const runs = [0, 1].map((i) => {
+      const ratio = (t: Trial) => t.kafka[i].cpuRatioToEmbedded
+      const m = medianTrial(trials, ratio)
+      return {
+        ...m.kafka[i],
+        embeddedCpuSecondsPer1M: m.embedded.cpuSecondsPer1M,
+        spread: spreadOf(trials, (t) => t.kafka[i].connrcaCpuSecondsPer1M),
+        ratioSpread: spreadOf(trials, ratio),
+      }
+    })
+    const growth = (t: Trial) =>
+      round(t.kafka[1].marginal!.connrcaCpuSecondsPer1M / t.kafka[0].marginal!.connrcaCpuSecondsPer1M)
+    const g = medianTrial(trials, growth)
+    const scaling = { perLineTwoToOne: growth(g), spread: spreadOf(trials, growth) }
+    say(`kafka: ${JSON.stringify({ emb, runs, scaling })}`)
     rmSync(long.dir, { recursive: true, force: true })
     const codecs: RunResult[] = []
     for (const c of ['gzip', 'none'] as const) {
@@ -805,8 +837,10 @@ export async function kafkaSuite(opts: { lines: number; latencySeconds?: number 
       servers: SERVERS.length,
       partitions: PARTITIONS,
       connectionEvents: expected,
-      embedded: { ...emb, marginalCpuSecondsPer1M: embMarginal },
+      embedded: emb,
       throughput: runs,
+      scaling,
+      trials,
       codecs,
       latency: lat,
     }
