@@ -45,7 +45,7 @@ describe('encodeFrames', () => {
 })
 
 describe('row frames (a topic whose schema compiles to rows)', () => {
-  const rows = compileRows(TOPICS.connections.schema)!
+  const rows = compileRows(TOPICS.connections.schema, TOPICS.connections.shared)!
   const event = (i: number, server: string): ConnectionEvent => ({
     id: `e${i}`,
     server,
@@ -71,6 +71,29 @@ describe('row frames (a topic whose schema compiles to rows)', () => {
     // smaller than the same records as objects (these sparse ones by a sixth; the bench corpus by a quarter)
     const bytes = (fs: { value: Buffer }[]) => fs.reduce((n, f) => n + f.value.length, 0)
     expect(bytes(frames)).toBeLessThan(0.9 * bytes(encodeFrames(sent)))
+  })
+
+  it('carry the server and the file once per frame, a frame ending where they change, in order', () => {
+    // one key, its records from two files in turns (a rotation read in one batch): runs of 40
+    const file = (i: number) => `/var/log/postgresql/postgresql-${Math.floor(i / 40) % 2}.log`
+    const turns = Array.from({ length: 400 }, (_, i) => {
+      const { source, ...e } = event(i, 'pg-0')
+      // a record without a source is a run of its own
+      const value: ConnectionEvent = i === 7 ? e : { ...e, source: { ...source!, name: file(i) } }
+      return { key: 'pg-0', value }
+    })
+    const frames = encodeFrames(turns, rows)
+    expect(frames).toHaveLength(10 + 2)
+    for (const f of frames) {
+      const text = f.value.toString()
+      expect(text.split('"pg-0"')).toHaveLength(2)
+      expect(text.split('/var/log/').length).toBeLessThanOrEqual(2)
+    }
+    const got = frames.flatMap((f) => decodeFrame(f.value.toString(), rows))
+    expect(JSON.parse(JSON.stringify(got))).toEqual(JSON.parse(JSON.stringify(turns.map((m) => m.value))))
+    // the records of a frame hold one string for the server and one for the file
+    const [a, b] = decodeFrame(frames[0].value.toString(), rows) as ConnectionEvent[]
+    expect(Object.is(a.source!.name, b.source!.name) && Object.is(a.server, b.server)).toBe(true)
   })
 
   it('are read by a consumer of another layout (another version), field by field', () => {

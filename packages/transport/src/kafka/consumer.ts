@@ -75,7 +75,7 @@ export async function subscribeKafka<T>(
   const schema = TOPICS[key].schema
   // valid as it is: no zod copy (zod decides the rest, and names the reason)
   const valid = compileCheck(schema)
-  const rows = compileRows(schema)
+  const rows = compileRows(schema, TOPICS[key].shared)
   const { logger, retry } = deps
   const state: ConsumerState = { topic, group, status: 'starting', partitions: [] }
   const stop = new AbortController()

@@ -9,10 +9,11 @@ import type { WireMessage } from './client.js'
  * records of one `publish` call for one key, in order, up to FRAME_BYTES; a larger record is a
  * frame of its own (the producer refuses anything over its request limit).
  *
- * A frame is a JSON array: `["rows:<layout>", row, row, …]` for a topic whose schema compiles
- * to rows (compileRows: the field names once, then each record as an array of its values), else
- * the records as objects. A consumer reads both, and a bare object as a frame of one (connrca
- * 0.1 wrote a record per message).
+ * A frame is a JSON array: `["rows:<layout>", [shared…], row, row, …]` for a topic whose schema
+ * compiles to rows (compileRows: the field names once, the values the records share once, then
+ * each record as an array of its other values; a frame ends where those shared values change),
+ * else the records as objects. A consumer reads both, and a bare object as a frame of one
+ * (connrca 0.1 wrote a record per message).
  */
 export const FRAME_BYTES = 256 * 1024
 
@@ -26,34 +27,49 @@ const ROWS = 'rows:'
  * turns out too large.
  */
 export function encodeFrames<T>(messages: Message<T>[], rows?: RowCodec): WireMessage[] {
-  const byKey = new Map<string, unknown[]>()
+  const byKey = new Map<string, T[]>()
   for (const m of messages) {
-    const value = rows ? rows.toRow(m.value) : m.value
     const values = byKey.get(m.key)
-    if (values === undefined) byKey.set(m.key, [value])
-    else values.push(value)
+    if (values === undefined) byKey.set(m.key, [m.value])
+    else values.push(m.value)
   }
-  const head = rows && ROWS + rows.layout
   const out: WireMessage[] = []
   for (const [key, values] of byKey) {
-    // aim at 3/4 of the bound, so records a little larger than the first still fit
-    const first = JSON.stringify(values[0]).length + 1
-    const fit = Math.max(1, Math.floor((FRAME_BYTES * 3) / 4 / first))
+    if (!rows) {
+      pack(out, key, values, [])
+      continue
+    }
+    // runs of records with the same shared values (one file's records: one run, in order)
     for (let from = 0; from < values.length; ) {
-      let n = Math.min(fit, values.length - from)
-      for (;;) {
-        const part = n === values.length ? values : values.slice(from, from + n)
-        const value = Buffer.from(JSON.stringify(head ? [head, ...part] : part))
-        if (value.length <= FRAME_BYTES || n === 1) {
-          out.push({ key, value })
-          break
-        }
-        n >>= 1
-      }
-      from += n
+      let to = from + 1
+      while (to < values.length && rows.sameShared(values[from], values[to])) to++
+      const run = new Array<unknown>(to - from)
+      for (let i = from; i < to; i++) run[i - from] = rows.toRow(values[i])
+      pack(out, key, run, [ROWS + rows.layout, rows.shared(values[from])])
+      from = to
     }
   }
   return out
+}
+
+/** Frames of `head` followed by as many of `values` as fit the bound, in order. */
+function pack(out: WireMessage[], key: string, values: unknown[], head: unknown[]): void {
+  // aim at 3/4 of the bound, so records a little larger than the first still fit
+  const first = JSON.stringify(values[0]).length + 1
+  const fit = Math.max(1, Math.floor((FRAME_BYTES * 3) / 4 / first))
+  for (let from = 0; from < values.length; ) {
+    let n = Math.min(fit, values.length - from)
+    for (;;) {
+      const part = n === values.length ? values : values.slice(from, from + n)
+      const value = Buffer.from(JSON.stringify(head.length > 0 ? [...head, ...part] : part))
+      if (value.length <= FRAME_BYTES || n === 1) {
+        out.push({ key, value })
+        break
+      }
+      n >>= 1
+    }
+    from += n
+  }
 }
 
 /**
@@ -67,8 +83,9 @@ export function decodeFrame(raw: string, rows?: RowCodec): unknown[] {
   const head = json[0]
   if (typeof head !== 'string' || !head.startsWith(ROWS)) return json
   const layout = head.slice(ROWS.length)
-  const out = new Array<unknown>(json.length - 1)
-  if (rows?.layout === layout) for (let i = 1; i < json.length; i++) out[i - 1] = rows.fromRow(json[i])
-  else for (let i = 1; i < json.length; i++) out[i - 1] = readRow(layout, json[i])
+  const shared = json[1]
+  const out = new Array<unknown>(Math.max(0, json.length - 2))
+  if (rows?.layout === layout) for (let i = 2; i < json.length; i++) out[i - 2] = rows.fromRow(json[i], shared)
+  else for (let i = 2; i < json.length; i++) out[i - 2] = readRow(layout, json[i], shared)
   return out
 }

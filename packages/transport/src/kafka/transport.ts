@@ -64,7 +64,7 @@ export function createKafkaTransport(cfg: KafkaConfig, opts: KafkaTransportOptio
 
   function publisher<K extends TopicKey>(key: K): Publisher<TopicMessage<K>> {
     const topic = topicName(cfg, key)
-    const rows = compileRows(TOPICS[key].schema)
+    const rows = compileRows(TOPICS[key].schema, TOPICS[key].shared)
     return {
       publish(messages: Message<TopicMessage<K>>[]) {
         return producer.send(topic, encodeFrames(messages, rows))
