@@ -52,18 +52,27 @@ export async function startCollectorService(
   let storeError: string | undefined
   let closing = false
 
-  const deliverFor =
-    (name: string) =>
-    async (batch: SourceBatch): Promise<void> => {
-      const stop = m.latency.startTimer()
-      await Promise.all([
-        batch.deadLetters.length ? deadLetters.publish(batch.deadLetters.map(keyed)) : undefined,
-        batch.records.length ? logs.publish(batch.records.map(keyed)) : undefined,
-      ])
-      stop()
-      m.records.inc(batch.records.length, { source: name })
-      m.dead.inc(batch.deadLetters.length, { source: name })
-    }
+  // publish() encodes the records into frames before it returns, and the producer re-sends those
+  // until the broker acknowledges them: the batch is taken over (see Deliver), and nothing here
+  // holds it while the acknowledgment is awaited (a plain function, not an async one).
+  const deliverFor = (name: string) =>
+    Object.assign(
+      (batch: SourceBatch): Promise<void> => {
+        const stop = m.latency.startTimer()
+        const records = batch.records.length
+        const dead = batch.deadLetters.length
+        const sent = Promise.all([
+          dead ? deadLetters.publish(batch.deadLetters.map(keyed)) : undefined,
+          records ? logs.publish(batch.records.map(keyed)) : undefined,
+        ])
+        return sent.then(() => {
+          stop()
+          m.records.inc(records, { source: name })
+          m.dead.inc(dead, { source: name })
+        })
+      },
+      { takesBatch: true },
+    )
 
   // Saving is serialized: an older position must never land after a newer one.
   let saving: Promise<void> = Promise.resolve()
@@ -121,4 +130,3 @@ export async function startCollectorService(
 function keyed<T extends LogRecord | DeadLetter>(value: T): Message<T> {
   return { key: value.server ?? '', value }
 }
-

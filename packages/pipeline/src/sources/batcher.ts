@@ -121,15 +121,17 @@ export class Batcher {
     while (this.queue.length > 0) {
       const batch = this.queue[0]
       try {
-        await retryWithBackoff(() => this.deliver({ records: batch.records, deadLetters: batch.deadLetters }), {
-          minMs: 250,
-          maxMs: 30_000,
-          retryable: () => !this.stopped,
-          onRetry: (err, _attempt, delay) =>
-            this.opts.logger?.(
-              `${this.opts.sourceName ?? 'source'}: delivery failed, retrying in ${delay} ms: ${(err as Error).message}`,
-            ),
-        })
+        if (this.deliver.takesBatch) await this.handOver(batch)
+        else
+          await retryWithBackoff(() => this.deliver({ records: batch.records, deadLetters: batch.deadLetters }), {
+            minMs: 250,
+            maxMs: 30_000,
+            retryable: () => !this.stopped,
+            onRetry: (err, _attempt, delay) =>
+              this.opts.logger?.(
+                `${this.opts.sourceName ?? 'source'}: delivery failed, retrying in ${delay} ms: ${(err as Error).message}`,
+              ),
+          })
       } catch (err) {
         this.failure = err as Error
         break
@@ -141,6 +143,14 @@ export class Batcher {
     this.sending = false
     for (const w of this.roomWaiters.splice(0)) w()
     for (const w of this.idleWaiters.splice(0)) w()
+  }
+
+  /** A deliver that takes the batch: called once, and the records are not kept while it runs. */
+  private handOver(batch: Pending): Promise<void> {
+    const sent = this.deliver({ records: batch.records, deadLetters: batch.deadLetters })
+    batch.records = []
+    batch.deadLetters = []
+    return sent
   }
 }
 

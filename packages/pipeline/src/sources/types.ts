@@ -7,7 +7,16 @@ export interface SourceBatch {
   deadLetters: DeadLetter[]
 }
 
-export type Deliver = (batch: SourceBatch) => Promise<void>
+/**
+ * Hands a batch downstream and resolves once it was accepted. A rejected batch is offered again
+ * (with backoff), so the source keeps its records until then, unless `takesBatch` is set: such a
+ * deliver keeps what it needs itself before it returns (the Kafka collector: the encoded frames,
+ * which its producer re-sends until acknowledged), the source lets go of the records at once, and
+ * a rejection ends the source (nothing after it is delivered or checkpointed). Kept, 5,000 records
+ * per batch lived through every young-generation collection while the broker acknowledged them:
+ * 16 % of the collector's CPU.
+ */
+export type Deliver = ((batch: SourceBatch) => Promise<void>) & { readonly takesBatch?: boolean }
 
 export interface Source {
   readonly name: string
