@@ -14,7 +14,7 @@ export interface SourceBatch {
  * which its producer re-sends until acknowledged), the source lets go of the records at once, and
  * a rejection ends the source (nothing after it is delivered or checkpointed). Kept, 5,000 records
  * per batch lived through every young-generation collection while the broker acknowledged them:
- * 16 % of the collector's CPU.
+ * the collector spent 2.27 instead of 2.04 CPU-s per 1 M lines.
  */
 export type Deliver = ((batch: SourceBatch) => Promise<void>) & { readonly takesBatch?: boolean }
 
