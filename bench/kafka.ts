@@ -102,7 +102,13 @@ export interface RunResult {
    * The same run on the corpus twice as long: connrca's CPU (its services, not the store) for the
    * second half's lines, per 1 M lines, and that ÷ the embedded run's marginal CPU per 1 M lines.
    */
-  marginal?: { lines: number; connrcaCpuSecondsPer1M: number; cpuRatioToEmbedded: number }
+  marginal?: {
+    lines: number
+    connrcaCpuSecondsPer1M: number
+    /** the embedded run's marginal CPU in the same trial: the denominator */
+    embeddedCpuSecondsPer1M: number
+    cpuRatioToEmbedded: number
+  }
   /** lowest and highest connrcaCpuSecondsPer1M of this configuration over the trials */
   spread?: number[]
   /** the embedded run's CPU per 1 M lines in this run's trial: the denominator of cpuRatioToEmbedded */
@@ -801,7 +807,12 @@ export async function kafkaSuite(opts: { lines: number; latencySeconds?: number 
         const run = await throughput(brokers, data, expected, n, emb.linesPerSec, emb.cpuSecondsPer1M)
         const longRun = await throughput(brokers, long, longExpected, n, embLong.linesPerSec, embLong.cpuSecondsPer1M)
         const perM = perMore(run.connrcaCpuSecondsPer1M, longRun.connrcaCpuSecondsPer1M)
-        run.marginal = { lines: extra, connrcaCpuSecondsPer1M: perM, cpuRatioToEmbedded: round(perM / embMarginal) }
+        run.marginal = {
+          lines: extra,
+          connrcaCpuSecondsPer1M: perM,
+          embeddedCpuSecondsPer1M: embMarginal,
+          cpuRatioToEmbedded: round(perM / embMarginal),
+        }
         kafka.push(run)
       }
       trials.push({ embedded: { ...emb, marginalCpuSecondsPer1M: embMarginal }, kafka })

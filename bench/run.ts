@@ -424,7 +424,7 @@ function summary(r: Record<string, any>): Row[] {
     for (const t of k.throughput)
       if (t.marginal)
         rows.push({
-          figure: `  the same per 1 M lines for ${n(t.marginal.lines)} more lines (embedded ${k.embedded.marginalCpuSecondsPer1M} s)`,
+          figure: `  the same per 1 M lines for ${n(t.marginal.lines)} more lines (embedded ${t.marginal.embeddedCpuSecondsPer1M} s in the same trial)`,
           value: `${t.marginal.connrcaCpuSecondsPer1M} s (${t.marginal.cpuRatioToEmbedded}×)`,
           target: 'report',
         })
