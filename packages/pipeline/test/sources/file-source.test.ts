@@ -316,14 +316,19 @@ describe('file source in follow mode', () => {
     .replace('\n', 'Password does not match for user "a".\n')
   const cut = detail.indexOf('DETAIL') + 3
 
-  it('holds a record while the line after it is unfinished, and joins the rest of that line', async () => {
-    const dir = tmpDir()
-    const file = path.join(dir, 'pg.log')
+  /** A followed file that ends inside the DETAIL line of its only record, caught up. */
+  async function endingMidLine(extra: Record<string, unknown> = {}) {
+    const file = path.join(tmpDir(), 'pg.log')
     writeFileSync(file, fatal + detail.slice(0, cut))
     const c = new Collector()
-    const src = fileSource([file], { follow: true })
+    const src = fileSource([file], { follow: true, ...extra })
     await src.start(c.deliver)
     await src.caughtUp()
+    return { file, c, src }
+  }
+
+  it('holds a record while the line after it is unfinished, and joins the rest of that line', async () => {
+    const { file, c } = await endingMidLine()
     await sleep(1600)
     expect(c.records).toEqual([])
     appendFileSync(file, detail.slice(cut))
@@ -332,13 +337,7 @@ describe('file source in follow mode', () => {
   })
 
   it('a stop while the line after a record is unfinished leaves the record to the next run, whole', async () => {
-    const dir = tmpDir()
-    const file = path.join(dir, 'pg.log')
-    writeFileSync(file, fatal + detail.slice(0, cut))
-    const first = new Collector()
-    const a = fileSource([file], { follow: true })
-    await a.start(first.deliver)
-    await a.caughtUp()
+    const { file, c: first, src: a } = await endingMidLine()
     await a.stop()
     const cp = JSON.parse(JSON.stringify(a.checkpoint()))
     expect(first.records).toEqual([])
@@ -351,13 +350,7 @@ describe('file source in follow mode', () => {
   })
 
   it('a writer that died inside a line: the record before it goes out after rotateWait', async () => {
-    const dir = tmpDir()
-    const file = path.join(dir, 'pg.log')
-    writeFileSync(file, fatal + detail.slice(0, cut))
-    const c = new Collector()
-    const src = fileSource([file], { follow: true, rotateWait: '2s' })
-    await src.start(c.deliver)
-    await src.caughtUp()
+    const { c } = await endingMidLine({ rotateWait: '2s' })
     await sleep(1500)
     expect(c.records).toEqual([])
     await waitFor(() => c.records.length === 1, 'the record after rotateWait')

@@ -1,15 +1,8 @@
-import {
-  compileCheck,
-  compileRows,
-  DEAD_LETTER_RAW_LIMIT,
-  type DeadLetter,
-  TOPICS,
-  type TopicKey,
-} from '@connrca/contracts'
+import { compileCheck, DEAD_LETTER_RAW_LIMIT, type DeadLetter, TOPICS, type TopicKey } from '@connrca/contracts'
 import type { BatchMeta, Subscription } from '../types.js'
 import { backoffDelay, errorText, pause } from './backoff.js'
 import type { WireBatch, WireClient, WireConsumer, WireRecord } from './client.js'
-import { decodeFrame } from './frame.js'
+import { decodeFrame, topicRows } from './frame.js'
 import type { TransportLogger, TransportMetrics } from './options.js'
 
 const HEARTBEAT_SLICE_MS = 1000
@@ -75,7 +68,7 @@ export async function subscribeKafka<T>(
   const schema = TOPICS[key].schema
   // valid as it is: no zod copy (zod decides the rest, and names the reason)
   const valid = compileCheck(schema)
-  const rows = compileRows(schema, TOPICS[key].shared)
+  const rows = topicRows(key)
   const { logger, retry } = deps
   const state: ConsumerState = { topic, group, status: 'starting', partitions: [] }
   const stop = new AbortController()

@@ -1,4 +1,4 @@
-import { type RowCodec, readRow } from '@connrca/contracts'
+import { compileRows, type RowCodec, readRow, TOPICS, type TopicKey } from '@connrca/contracts'
 import type { Message } from '../types.js'
 import type { WireMessage } from './client.js'
 
@@ -18,6 +18,14 @@ import type { WireMessage } from './client.js'
 export const FRAME_BYTES = 256 * 1024
 
 const ROWS = 'rows:'
+
+const codecs = new Map<TopicKey, RowCodec | undefined>()
+
+/** The row codec of a topic's frames, compiled once: its producers and its consumers use the same. */
+export function topicRows(key: TopicKey): RowCodec | undefined {
+  if (!codecs.has(key)) codecs.set(key, compileRows(TOPICS[key].schema, TOPICS[key].shared))
+  return codecs.get(key)
+}
 
 /**
  * Groups `messages` per key, in order, into frames of at most FRAME_BYTES (one record may exceed it).

@@ -1,15 +1,8 @@
-import {
-  compileRows,
-  type DeadLetter,
-  type KafkaConfig,
-  TOPICS,
-  type TopicKey,
-  type TopicMessage,
-} from '@connrca/contracts'
+import type { DeadLetter, KafkaConfig, TopicKey, TopicMessage } from '@connrca/contracts'
 import type { BatchHandler, Message, Publisher, Transport } from '../types.js'
 import { createKafkaJsClient } from './client.js'
 import { type ConsumerState, type KafkaSubscription, type SubscribeOptions, subscribeKafka } from './consumer.js'
-import { encodeFrames } from './frame.js'
+import { encodeFrames, topicRows } from './frame.js'
 import { DEFAULT_BATCH, DEFAULT_RETRY, type KafkaTransportOptions, noopLogger, noopMetrics } from './options.js'
 import { BatchingProducer, type ProducerState } from './producer.js'
 import { ensureTopics, topicName } from './topics.js'
@@ -64,7 +57,7 @@ export function createKafkaTransport(cfg: KafkaConfig, opts: KafkaTransportOptio
 
   function publisher<K extends TopicKey>(key: K): Publisher<TopicMessage<K>> {
     const topic = topicName(cfg, key)
-    const rows = compileRows(TOPICS[key].schema, TOPICS[key].shared)
+    const rows = topicRows(key)
     return {
       publish(messages: Message<TopicMessage<K>>[]) {
         return producer.send(topic, encodeFrames(messages, rows))
