@@ -106,7 +106,16 @@ export class StageRunner<T, S> {
         return
       }
       const fresh: T[] = []
-      for (let i = 0; i < batch.length; i++) if (BigInt(pos.offsets[i]) >= part.nextOffset) fresh.push(batch[i])
+      // the records of one message share its offset string: one BigInt per message, not per record
+      let offset: string | undefined
+      let keep = false
+      for (let i = 0; i < batch.length; i++) {
+        if (pos.offsets[i] !== offset) {
+          offset = pos.offsets[i]
+          keep = BigInt(offset) >= part.nextOffset
+        }
+        if (keep) fresh.push(batch[i])
+      }
       const next = BigInt(pos.nextOffset)
       if (next <= part.nextOffset) return // all of it is inside the restored state
       await part.stage.handle(fresh)
@@ -157,7 +166,8 @@ export class StageRunner<T, S> {
   private async restore(p: number, first: bigint): Promise<Partition<T, S>> {
     const raw = this.opts.store ? await getCheckpoint(this.opts.store, this.opts.checkpointName(p)) : undefined
     const cp = raw ? (JSON.parse(raw) as StageCheckpoint<S>) : undefined
-    if (cp && cp.v !== 2) throw new Error(`${this.opts.label}: checkpoint ${this.opts.checkpointName(p)} has version ${cp.v}, expected 2`)
+    if (cp && cp.v !== 2)
+      throw new Error(`${this.opts.label}: checkpoint ${this.opts.checkpointName(p)} has version ${cp.v}, expected 2`)
     const part: Partition<T, S> = cp
       ? { stage: this.opts.open(p, cp.state), nextOffset: BigInt(cp.nextOffset) }
       : { stage: this.opts.open(p, undefined), nextOffset: first }

@@ -20,9 +20,20 @@ export class ClassifyStage implements RunnerStage<LogRecord, ClassifierSnapshot>
     this.classifier = classifier
   }
 
+  /** Publishes not yet acknowledged by the topic; flush() waits for them (the commit point). */
+  private acks: Promise<void>[] = []
+
+  /**
+   * Classifies and publishes without waiting for the topic's acknowledgment: the publisher has
+   * encoded the events when publish() returns, so the records and events die young, and the
+   * next batch is classified while the broker acknowledges this one. flush() waits.
+   */
   readonly handle = async (batch: LogRecord[]): Promise<void> => {
     if (!this.out) throw new Error('ClassifyStage: handle() needs an output topic')
-    await this.out.publish(this.classifyBatch(batch).map((e) => ({ key: e.server, value: e })))
+    const ack = this.out.publish(this.classifyBatch(batch).map((e) => ({ key: e.server, value: e })))
+    // its failure is reported by flush(); until then it must not count as unhandled
+    ack.catch(() => {})
+    this.acks.push(ack)
   }
 
   /** The connection events of a batch, in record order. */
@@ -37,9 +48,12 @@ export class ClassifyStage implements RunnerStage<LogRecord, ClassifierSnapshot>
     return events
   }
 
-  /** publish() resolves once the topic accepted the events; nothing is held here. */
+  /** Resolves once the topic acknowledged every event handle() published. */
   async flush(): Promise<void> {
+    const acks = this.acks
+    this.acks = []
     await this.out?.flush()
+    await Promise.all(acks)
   }
 
   /** The memory of open connections (pid → client), exactly as of the records handled. */

@@ -6,8 +6,8 @@ import { decodeFrame, topicRows } from './frame.js'
 import type { TransportLogger, TransportMetrics } from './options.js'
 
 const HEARTBEAT_SLICE_MS = 1000
-/** A batch is decoded and handed to the handler in parts of about this many bytes of frames. */
-const PART_BYTES = 1 << 20
+/** A batch is decoded and handed to the handler in parts of about this many bytes of frames (one or two frames). */
+const PART_BYTES = 1 << 18
 
 /** The offset after a batch's last message. */
 function lastNext(b: WireBatch): string {
@@ -186,7 +186,9 @@ export async function subscribeKafka<T>(
     let told: BatchMeta | undefined
     // A fetch holds up to 1 MiB of compressed frames per partition, ~10 MB of JSON. Decoded at
     // once, its records all live through the garbage collections their handling triggers, and
-    // each collection copies them; decoded and handled a part at a time, most die young.
+    // each collection copies them; decoded and handled a part at a time, most die young. Parts
+    // can be this small because no handler waits for the next topic per part (ClassifyStage
+    // publishes and goes on; the commit after the last part waits for the acknowledgments).
     for (let from = 0; from < b.messages.length; ) {
       let to = from
       let bytes = 0

@@ -50,6 +50,9 @@ export class BatchingProducer {
   private timer: NodeJS.Timeout | undefined
   private loop: Promise<void> | undefined
   private readonly roomWaiters: (() => void)[] = []
+  /** Sends waiting for room, and the turn of the last of them (see send). */
+  private waiting = 0
+  private admission: Promise<void> = Promise.resolve()
   private producer: WireProducer | undefined
   private closed = false
   private readonly abort = new AbortController()
@@ -84,7 +87,18 @@ export class BatchingProducer {
         `kafka producer: message with key "${messages[tooBig].key}" to ${topic} is ${bytes[tooBig]} bytes, over the ${MAX_MESSAGE_BYTES} byte limit`,
       )
     }
-    while (this.full() && !this.closed) await new Promise<void>((r) => this.roomWaiters.push(r))
+    // Room is taken in call order: a send made while others wait for room queues behind them,
+    // so a caller that does not await each send (ClassifyStage) keeps its keys' order.
+    if (this.full() || this.waiting > 0) {
+      this.waiting++
+      const turn = this.admission.then(() => this.room())
+      this.admission = turn
+      try {
+        await turn
+      } finally {
+        this.waiting--
+      }
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ topic, messages, bytes, taken: 0, acked: 0, resolve, reject })
       for (const b of bytes) this.queuedBytes += b
@@ -239,6 +253,10 @@ export class BatchingProducer {
     await p.connect()
     this.producer = p
     return p
+  }
+
+  private async room(): Promise<void> {
+    while (this.full() && !this.closed) await new Promise<void>((r) => this.roomWaiters.push(r))
   }
 
   private full(): boolean {
