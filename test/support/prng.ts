@@ -1,0 +1,12 @@
+/** mulberry32: a tiny seeded PRNG for tests, so a failing run's random choices can be replayed. */
+export function prng(seed: number): { next(): number; int(lo: number, hi: number): number } {
+  let a = seed >>> 0
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return { next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)) }
+}
