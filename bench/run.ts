@@ -417,8 +417,9 @@ function summary(r: Record<string, any>): Row[] {
       rows.push({
         figure: `  connrca CPU per 1 M lines ÷ embedded in the same trial, median of ${k.trials.length} trials`,
         value: `${t.connrcaCpuSecondsPer1M} s ÷ ${t.embeddedCpuSecondsPer1M} s = ${t.cpuRatioToEmbedded}× (${t.ratioSpread?.join('–')}×)`,
-        target: '≤ 2×',
-        met: t.cpuRatioToEmbedded <= 2,
+        // the issue's ≤ 2× is for one instance per stage; for two, the per-line row below
+        target: t.instances === 1 ? '≤ 2×' : 'report',
+        met: t.instances === 1 ? t.cpuRatioToEmbedded <= 2 : undefined,
       })
     }
     for (const t of k.throughput)

@@ -3,11 +3,12 @@ import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { prng } from '../support/prng.js'
 import { type Positions, readPositions } from './support/checkpoint.js'
 import { cutPoints, multiLineCuts, renderCorpus, SERVERS } from './support/corpus.js'
 import { type Outcome, readOutcome } from './support/outcome.js'
-import { prng, seedFromEnv } from './support/prng.js'
 import { exited, runConnrca, sleep, spawnConnrca } from './support/process.js'
+import { seedFromEnv } from './support/seed.js'
 
 // Issue 8: `connrca run` follows a growing file and is killed with SIGKILL at random moments,
 // then restarted; afterwards the store must hold what one uninterrupted run on the same input

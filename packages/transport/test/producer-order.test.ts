@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { prng } from '../../../test/support/prng.js'
 import type { WireClient, WireMessage } from '../src/kafka/client.js'
 import { noopLogger, noopMetrics } from '../src/kafka/options.js'
 import { BatchingProducer } from '../src/kafka/producer.js'
@@ -23,19 +24,11 @@ function fakeClient(wire: number[], random: () => number): WireClient {
   }
 }
 
-/** Park–Miller: the interleavings are the same every run, and another seed is another set of them. */
-function seeded(seed: number): () => number {
-  let s = seed
-  return () => {
-    s = (s * 48271) % 2147483647
-    return s / 2147483647
-  }
-}
-
 describe('BatchingProducer: order of sends that do not await each other', () => {
   it('keeps the call order of sends made while others wait for room, at every interleaving tried', async () => {
     for (let seed = 1; seed <= 40; seed++) {
-      const random = seeded(seed)
+      // seeded: the interleavings are the same every run, another seed is another set of them
+      const random = prng(seed).next
       const wire: number[] = []
       // room for two messages, one message per request: most sends wait for room
       const producer = new BatchingProducer(

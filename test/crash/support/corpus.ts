@@ -1,5 +1,5 @@
 import { DEFAULT_PREFIX, defaultIncidents, type GroundTruth, renderedRecords } from '@connrca/cli'
-import type { prng } from './prng.js'
+import type { prng } from '../../support/prng.js'
 
 /** Two servers, a few hours, the bundled incident story at a higher rate so every window kind is busy. */
 export const SERVERS = ['orders-prod', 'billing-flex'] as const

@@ -1,5 +1,6 @@
 import type { ConnectionEvent } from '@connrca/contracts'
 import { describe, expect, it } from 'vitest'
+import { prng } from '../../../../test/support/prng.js'
 import { SeenIds } from '../../src/stages/seen-ids.js'
 
 const SEC = 1000
@@ -68,11 +69,7 @@ describe('SeenIds', () => {
   })
 
   it('answers as if it forgot only at checkpoints, for replays, late events and several servers and files', () => {
-    let seed = 7
-    const random = () => {
-      seed = (seed * 48271) % 2147483647
-      return seed / 2147483647
-    }
+    const random = prng(7).next
     const seen = new SeenIds(horizon)
     const reference = new CheckpointOnlySeenIds(horizon)
     const offered: ConnectionEvent[] = []
