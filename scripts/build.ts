@@ -1,7 +1,8 @@
 /**
  * `pnpm build`: the `connrca` command as JavaScript in dist/ — one esbuild bundle of the CLI
  * and every workspace package and npm dependency it imports, split at the CLI's lazy
- * `import()`s so `connrca --help` loads a few KB and `analyze` never loads Kafka or Azure code.
+ * `import()`s so `connrca --help` loads a few KB, `analyze` never loads Kafka or Azure code and
+ * `connrca service <name>` loads its own stage only.
  * Why a bundle and not `tsc` output: measured, README "Install" ("How it is built").
  *
  * Kept out of the bundle, resolved from node_modules next to the installed package: chdb (a
@@ -49,6 +50,26 @@ const workspaceWithoutSideEffects: Plugin = {
   },
 }
 
+/**
+ * zod's namespace re-exports its 60 message locales (366 KB of its 722 KB in the bundle), and
+ * `import { z } from 'zod'` keeps the whole namespace (`z.locales`, `z.core.locales`), so every
+ * process compiled them. connrca uses zod's default English messages only: `locales` holds `en`.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+        ? { path: path.join(args.resolveDir, '..', 'locales', 'en-only.js'), namespace: 'zod-locales' }
+        : undefined,
+    )
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(path.join(path.dirname(args.path), 'en.js'))}`,
+      resolveDir: path.dirname(args.path),
+    }))
+  },
+}
+
 export async function build(opts: { outdir?: string } = {}): Promise<BuildResult<{ metafile: true }>> {
   const outdir = opts.outdir ?? DIST
   await rm(outdir, { recursive: true, force: true })
@@ -65,7 +86,7 @@ export async function build(opts: { outdir?: string } = {}): Promise<BuildResult
     sourcesContent: false,
     metafile: true,
     external: EXTERNAL,
-    plugins: [workspaceWithoutSideEffects],
+    plugins: [workspaceWithoutSideEffects, zodEnglishOnly],
     logLevel: 'warning',
     // Bundled CommonJS dependencies (kafkajs, @azure/*) call require() for Node built-ins.
     banner: {

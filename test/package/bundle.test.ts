@@ -23,12 +23,18 @@ function loadedWith(file: string, seen = new Set<string>()): Set<string> {
   return seen
 }
 
-/** The npm packages (and workspace folders) bundled into what `connrca <command>` loads before it runs. */
-function startUp(command: string | undefined): { packages: Set<string>; bytes: number } {
+/** The output file `connrca <command>` imports (cli.js for none). */
+function startUpEntry(command: string | undefined): string {
   const entry = Object.keys(meta.outputs).find((f) =>
     command === undefined ? f.endsWith('/cli.js') : new RegExp(`/${command}-[A-Z0-9]+\\.js$`).test(f),
   )
   if (!entry) throw new Error(`no output for ${command ?? 'cli.js'}`)
+  return entry
+}
+
+/** The npm packages (and workspace folders) bundled into what `connrca <command>` loads before it runs. */
+function startUp(command: string | undefined): { packages: Set<string>; bytes: number } {
+  const entry = startUpEntry(command)
   const packages = new Set<string>()
   let bytes = 0
   for (const f of loadedWith(entry)) {
@@ -103,13 +109,42 @@ describe('pnpm build', () => {
       migrate: [],
       azure: [],
       notify: ['kafkajs'],
-      service: ['kafkajs'],
+      // each stage imports its own client libraries when `connrca service <name>` starts it
+      service: [],
       run: ['kafkajs'],
     })
     // bundled all the same, in chunks loaded by import()
     const bundled = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs))
     for (const sdk of ['@azure/identity', '@azure/monitor-query-logs'])
       expect(bundled.some((i) => i.includes(`/node_modules/${sdk}/`))).toBe(true)
+  })
+
+  it('connrca service <name> loads its own stage and no other', () => {
+    const stages = ['collector', 'classifier', 'aggregator', 'notifier', 'api']
+    const loaded = Object.fromEntries(
+      stages.map((stage) => {
+        const entry = Object.keys(meta.outputs).find(
+          (f) => meta.outputs[f].entryPoint === `services/${stage}/src/index.ts`,
+        )
+        if (!entry) throw new Error(`no chunk imported for service ${stage}`)
+        const services = new Set<string>()
+        for (const f of [...loadedWith(entry), ...loadedWith(startUpEntry('service'))])
+          for (const input of Object.keys(meta.outputs[f].inputs)) {
+            const m = /^services\/([^/]+)\//.exec(input)
+            if (m && m[1] !== 'cli') services.add(m[1])
+          }
+        return [stage, [...services]]
+      }),
+    )
+    expect(loaded).toEqual(Object.fromEntries(stages.map((s) => [s, [s]])))
+  })
+
+  it("bundles zod's English messages only, not its 60 other locales", () => {
+    const locales = Object.values(meta.outputs)
+      .flatMap((o) => Object.keys(o.inputs))
+      .filter((i) => /\/zod\/v4\/locales\/[^/]+\.js$/.test(i))
+      .map((i) => path.basename(i))
+    expect(locales.sort()).toEqual(['en-only.js', 'en.js'])
   })
 
   it('the workspace modules do nothing when imported (what lets the build drop unused re-exports)', () => {

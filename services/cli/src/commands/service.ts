@@ -1,9 +1,4 @@
-import { startAggregatorService } from '@connrca/service-aggregator'
-import { startApiService } from '@connrca/service-api'
-import { startClassifierService } from '@connrca/service-classifier'
-import { startCollectorService } from '@connrca/service-collector'
 import type { Config } from '@connrca/contracts'
-import { startNotifierService } from '@connrca/service-notifier'
 import {
   configureShutdown,
   createLogger,
@@ -67,17 +62,19 @@ export async function service(argv: string[]): Promise<void> {
 
 async function start(name: Name, config: Config, logger: Logger, metrics: Metrics): Promise<RunningService> {
   const opts = { logger, metrics }
+  // each stage is imported when it starts: a process loads its own stage's code, not all five
   switch (name) {
     case 'collector':
-      return startCollectorService(config, opts)
+      return (await import('@connrca/service-collector')).startCollectorService(config, opts)
     case 'classifier':
-      return startClassifierService(config, opts)
+      return (await import('@connrca/service-classifier')).startClassifierService(config, opts)
     case 'aggregator':
-      return startAggregatorService(config, opts)
+      return (await import('@connrca/service-aggregator')).startAggregatorService(config, opts)
     case 'notifier':
-      return startNotifierService(config, opts)
+      return (await import('@connrca/service-notifier')).startNotifierService(config, opts)
     case 'api': {
       let closing = false
+      const { startApiService } = await import('@connrca/service-api')
       const api = await startApiService(config, {
         onError: (err, where) => logger.error(`api: ${where}: ${(err as Error)?.message ?? String(err)}`),
       })
