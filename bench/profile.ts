@@ -7,7 +7,7 @@
 import { Session } from 'node:inspector/promises'
 import { join, resolve } from 'node:path'
 import { Classifier, mayClassify } from '@connrca/classifier'
-import { createParser, readLineBatches } from '@connrca/pglog'
+import { createParser, feedFile } from '@connrca/pglog'
 import { DEFAULT_PREFIX } from '@connrca/cli'
 import { saveResult } from './results.js'
 
@@ -17,7 +17,6 @@ const format = file.endsWith('.csv') ? 'csvlog' : file.endsWith('.json') ? 'json
 
 async function pass(): Promise<number> {
   const classifier = new Classifier()
-  let lines = 0
   const parser = createParser(
     {
       format,
@@ -27,10 +26,7 @@ async function pass(): Promise<number> {
     },
     { record: (r) => void classifier.classify(r), deadLetter: () => {} },
   )
-  for await (const b of readLineBatches(file)) {
-    for (let i = 0; i < b.lines.length; i++) parser.push(b.lines[i], b.positions[i])
-    lines += b.lines.length
-  }
+  const lines = await feedFile(file, parser)
   parser.flush()
   return lines
 }

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Classifier, mayClassify } from '@connrca/classifier'
 import type { LogFormat, LogRecord } from '@connrca/contracts'
-import { createParser, readLineBatches } from '@connrca/pglog'
+import { createParser, feedFile, readLineBatches } from '@connrca/pglog'
 import { DEFAULT_PREFIX, SAMPLE_SERVERS, writeLog, writeLogs } from '@connrca/cli'
 import { DIST_CLI, ensureBuilt } from '../scripts/build.js'
 import { machine, saveResult } from './results.js'
@@ -74,7 +74,6 @@ async function parseClassify(path: string, format: LogFormat) {
   const classifier = new Classifier()
   let records = 0
   let events = 0
-  let lines = 0
   const parser = createParser(
     {
       format,
@@ -93,10 +92,7 @@ async function parseClassify(path: string, format: LogFormat) {
   )
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
-  for await (const b of readLineBatches(path)) {
-    for (let i = 0; i < b.lines.length; i++) parser.push(b.lines[i], b.positions[i])
-    lines += b.lines.length
-  }
+  const lines = await feedFile(path, parser)
   parser.flush()
   const secs = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)

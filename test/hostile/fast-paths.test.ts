@@ -12,6 +12,7 @@ import type { DeadLetter, LogRecord } from '@connrca/contracts'
 import { createParser } from '@connrca/pglog'
 import { column, scanCsv, splitCsv } from '../../packages/pglog/src/csvlog.js'
 import { G, PG_LINE } from '../../packages/pglog/src/jsonlog.js'
+import { TimestampParser, timestampEndAscii } from '../../packages/pglog/src/timestamp.js'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SEEDS } from './support.js'
@@ -95,6 +96,113 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+/**
+ * A stderr log read as the file source reads it: ASCII lines as bytes (LogParser.pushAscii, which
+ * lets the lines the filter rejects go without a string), other lines as text; or every line as
+ * text. The two must give the same records, dead letters and count of records let go.
+ */
+function readStderr(prefix: string, lines: readonly string[], bytes: boolean): Run {
+  const out: Run = { records: [], dead: [], irrelevant: 0 }
+  const p = createParser(
+    { format: 'stderr', prefix, source: { kind: 'file', name: 'fast.log' }, relevant: mayClassify },
+    { record: (r) => out.records.push(r), deadLetter: ({ time: _, ...d }) => out.dead.push(d) },
+  )
+  // positions are byte offsets in the log; runs of ASCII lines go in as one chunk, as LineSplitter
+  // hands them on
+  const at: number[] = []
+  let offset = 0
+  for (const l of lines) {
+    at.push(offset)
+    offset += Buffer.byteLength(l) + 1
+  }
+  const ascii = (l: string) => /^[\x00-\x7f]*$/.test(l)
+  for (let i = 0; i < lines.length; ) {
+    if (!bytes || !ascii(lines[i])) {
+      p.push(lines[i], at[i])
+      i++
+      continue
+    }
+    let j = i
+    while (j < lines.length && j - i < 50 && ascii(lines[j])) j++
+    const chunk = Buffer.from(`${lines.slice(i, j).join('\n')}\n`, 'latin1')
+    const spans: number[] = []
+    for (let k = i; k < j; k++) spans.push(at[k] - at[i], at[k] - at[i] + lines[k].length)
+    p.pushAscii(chunk, spans, at[i])
+    i = j
+  }
+  p.flush()
+  out.irrelevant = p.irrelevant
+  return out
+}
+
+function expectBytesAgree(prefix: string, lines: readonly string[]): void {
+  const text = readStderr(prefix, lines, false)
+  const bytes = readStderr(prefix, lines, true)
+  expect(JSON.stringify(bytes)).toBe(JSON.stringify(text))
+}
+
+/** log_line_prefixes the byte path reads, and ones it leaves to the text path (%c, %r, %e, %n). */
+const BYTE_PREFIXES = [
+  DEFAULT_PREFIX,
+  '%m [%p] ',
+  '%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ',
+  '%m [%p-%l] %q%u@%d ',
+  '%m %x %Q [%p] %q[user=%u,db=%d,app=%a] ',
+  '%s %m [%p] %i %v %L ',
+  '%m ',
+  '%t-%c-',
+  '%t:%r:%u@%d:[%p]:',
+  '%m [%p] %e ',
+  '%n [%p] ',
+]
+
+/** Lines written with `prefix` (time, pid, names as the generator writes them), hostile text spliced in. */
+function mutatedStderr(prefix: string) {
+  const line = fc
+    .record({
+      time: fc.constantFrom('2026-03-02 10:00:00.001 UTC', '2026-03-02 10:00:00 CET', '2026-03-02T10:00:00.5+01:30'),
+      pid: fc.constantFrom('1', '42', '9999999999999999999', ''),
+      user: fc.constantFrom('app', '[unknown]', 'a b', 'LOG', ''),
+      sev: fc.constantFrom('LOG', 'FATAL', 'DETAIL', 'ERROR', 'WARNING', 'LOG2', 'log'),
+      msg: fc.constantFrom(
+        'duration: 1.5 ms  statement: SELECT 1',
+        'connection received: host=10.0.0.1 port=5',
+        'checkpoint starting: time',
+        'disconnection: session time: 0:00:01.000',
+        'du',
+        'd',
+        '',
+        '28P01: password authentication failed',
+        '00000: duration: 1 ms',
+        'Verbindung empfangen: Host=a',
+        'automatic vacuum of table',
+      ),
+      spaces: fc.constantFrom(':  ', ': ', ':', ':   '),
+    })
+    .map(({ time, pid, user, sev, msg, spaces }) => {
+      const pre = prefix
+        .replace(/%[mts]/g, time)
+        .replace(/%[pl]/g, pid)
+        .replace(/%[udabhiLv]/g, user)
+        .replace(/%[xQ]/g, '-12')
+        .replace(/%[cer]/g, 'x')
+        .replace(/%n/g, '1714557723.123')
+        .replace('%q', '')
+      return `${pre}${sev}${spaces}${msg}`
+    })
+  return fc
+    .record({
+      l: line,
+      at: fc.nat(),
+      cut: fc.nat({ max: 4 }),
+      ins: fc.constantFrom('', '', '', ' ', '\t', ':', '[', '@', 'x', '\u00e9', '9'),
+    })
+    .map(({ l, at, cut, ins }) => {
+      const a = at % (l.length + 1)
+      return l.slice(0, a) + ins + l.slice(Math.min(l.length, a + cut))
+    })
+}
+
 /** jsonlog lines a quick raw-text reading could get wrong. */
 const TRICKY_JSON = [
   // escapes in the message: the first character after decoding decides
@@ -144,6 +252,75 @@ describe('fast paths agree with building every record', () => {
   it('jsonlog: escapes, repeated keys, key order, whitespace, bad JSON, other shapes', () => {
     for (const line of TRICKY_JSON) expectAgree('jsonlog', [line])
     expectAgree('jsonlog', TRICKY_JSON)
+  })
+
+  it('stderr: ASCII lines let go from their bytes give what reading them as text gives', async () => {
+    for (const prefix of BYTE_PREFIXES) {
+      const file = path.join(dir, 'prefixed.log')
+      await writeLog(file, {
+        servers: SAMPLE_SERVERS.map((s) => s.name),
+        start: Date.UTC(2026, 2, 2),
+        durationMs: 86_400_000,
+        ratePerSec: 0.02,
+        format: 'stderr',
+        prefix,
+        seed: 7,
+        incidents: 'default',
+      })
+      const lines = readFileSync(file, 'utf8').split('\n')
+      const text = readStderr(prefix, lines, false)
+      expect(text.irrelevant, prefix).toBeGreaterThan(1000)
+      expect(text.records.length, prefix).toBeGreaterThan(1000)
+      expectBytesAgree(prefix, lines)
+    }
+  })
+
+  it('timestamps: read from bytes, they end where the text parser ends them, and fail where it fails', () => {
+    const stamp = fc
+      .record({
+        base: fc.constantFrom(
+          '2026-03-02 10:00:00',
+          '2026-03-02T10:00:00',
+          '2026-12-31 23:59:59',
+          '2026-13-02 10:00:00',
+          '2026-03-32 10:00:00',
+          '2026-00-02 10:00:00',
+          '2026-03-02 1:00:00',
+        ),
+        frac: fc.constantFrom('', '.', '.1', '.123', '.123456', '.12x'),
+        space: fc.constantFrom('', ' ', '  '),
+        zone: fc.constantFrom('', 'UTC', 'CET', 'Z', '+01', '+01:30', '+1:30', '+0130:45', '-05:', '+', 'UTC+1', 'x9y'),
+        after: fc.constantFrom('', ' [1] LOG:  x', ':x', '9', '\t'),
+        at: fc.nat(),
+        cut: fc.nat({ max: 3 }),
+        ins: fc.constantFrom('', '', ' ', ':', '.', '9', 'a', '+', '-', 'T'),
+      })
+      .map(({ base, frac, space, zone, after, at, cut, ins }) => {
+        const t = `${base}${frac}${space}${zone}${after}`
+        const a = at % (t.length + 1)
+        return t.slice(0, a) + ins + t.slice(Math.min(t.length, a + cut))
+      })
+    const parser = new TimestampParser()
+    fc.assert(
+      fc.property(stamp, fc.nat({ max: 40 }), (text, len) => {
+        // the line may end anywhere: the bytes after it (the next line) must not count
+        const line = text.slice(0, Math.max(len, 0) || text.length)
+        const b = Buffer.from(`${line}\n${text}`, 'latin1')
+        const t = parser.parse(line, 0)
+        expect(timestampEndAscii(b, 0, line.length)).toBe(Number.isNaN(t) ? -1 : parser.end)
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('stderr: the byte path on fuzzed real lines, every prefix', { timeout: 60_000 }, () => {
+    for (const prefix of BYTE_PREFIXES)
+      fc.assert(
+        fc.property(fc.array(mutatedStderr(prefix), { minLength: 1, maxLength: 30 }), (lines) =>
+          expectBytesAgree(prefix, lines),
+        ),
+        { numRuns: 150 },
+      )
   })
 
   /** Real lines (corpus samples and seeds) with hostile text spliced in. */

@@ -171,11 +171,18 @@ const DETAILS = compile(DE_DETAIL)
  * no slice, no rendering.
  */
 export function mayBeLocalized(text: string, start: number): boolean {
-  const starts = STARTS.get(text.charCodeAt(start) * 65536 + text.charCodeAt(start + 1))
+  const starts = STARTS.get(startKey(text.charCodeAt(start), text.charCodeAt(start + 1)))
   if (starts === undefined) return false
   for (const lit of starts) if (text.startsWith(lit, start)) return true
   return false
 }
+
+/** Whether a translated message starts with these two characters (mayBeLocalized's first step). */
+export function mayBeLocalizedStart(c0: number, c1: number): boolean {
+  return STARTS.has(startKey(c0, c1))
+}
+
+const startKey = (c0: number, c1: number) => c0 * 65536 + c1
 
 /**
  * The translated messages' literal starts by their first two characters: five German texts start
@@ -187,7 +194,7 @@ for (const templates of MESSAGES.values())
   for (const { parts } of templates) {
     // a text starting with a value (`%s …`) could begin with anything: no two-character key exists
     if (parts[0].length < 2) throw new Error(`localized: "${parts.join('%s')}" starts with a value`)
-    const key = parts[0].charCodeAt(0) * 65536 + parts[0].charCodeAt(1)
+    const key = startKey(parts[0].charCodeAt(0), parts[0].charCodeAt(1))
     STARTS.set(key, [...(STARTS.get(key) ?? []), parts[0]])
   }
 

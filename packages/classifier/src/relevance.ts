@@ -1,5 +1,5 @@
 import type { Severity } from '@connrca/contracts'
-import { mayBeLocalized } from './localized.js'
+import { mayBeLocalized, mayBeLocalizedStart } from './localized.js'
 import { REASONS } from './reasons.js'
 
 /**
@@ -25,36 +25,61 @@ export function isCatalogSqlstate(state: string): boolean {
  * log), and `Classifier.classify` applies it first, so no rule can classify what it rejects (a
  * rule added on a new first character fails the catalog tests until it is added here).
  * Continuation lines (DETAIL, tab-led) never reach it: they belong to their record.
+ * `mayClassify.logStart` answers the same for LOG messages from their first two characters.
  */
-export function mayClassify(severity: Severity, text: string, start: number, sqlstate: string | undefined): boolean {
-  if (sqlstate !== undefined && sqlstate !== '00000' && isCatalogSqlstate(sqlstate)) return true
-  if (severity === 'FATAL' || severity === 'PANIC') return true
-  // PostgreSQL 9.x-13 end sessions at WARNING when another backend crashed (FATAL since 14)
-  if (severity === 'WARNING') return text.startsWith('terminating connection because of crash', start)
-  if (severity !== 'LOG' && severity !== 'ERROR') return false
-  let i = start
-  // log_error_verbosity=verbose puts the SQLSTATE in front of the text: `08P01: incomplete ...`
-  if (text.charCodeAt(i + 5) === 58 && text.charCodeAt(i + 6) === 32 && isSqlstateChar(text.charCodeAt(i))) {
-    const state = text.slice(i, i + 5)
-    if (state !== '00000' && isCatalogSqlstate(state)) return true
-    i += 7
-  }
-  const c0 = text.charCodeAt(i)
-  // lc_messages other than English: the wordings localized.ts translates back pass too
-  return englishMayClassify(severity, text, i, c0) || mayBeLocalized(text, i)
+export const mayClassify = Object.assign(
+  (severity: Severity, text: string, start: number, sqlstate: string | undefined): boolean => {
+    if (sqlstate !== undefined && sqlstate !== '00000' && isCatalogSqlstate(sqlstate)) return true
+    if (severity === 'FATAL' || severity === 'PANIC') return true
+    // PostgreSQL 9.x-13 end sessions at WARNING when another backend crashed (FATAL since 14)
+    if (severity === 'WARNING') return text.startsWith('terminating connection because of crash', start)
+    if (severity !== 'LOG' && severity !== 'ERROR') return false
+    let i = start
+    // log_error_verbosity=verbose puts the SQLSTATE in front of the text: `08P01: incomplete ...`
+    if (text.charCodeAt(i + 5) === 58 && text.charCodeAt(i + 6) === 32 && isSqlstateChar(text.charCodeAt(i))) {
+      const state = text.slice(i, i + 5)
+      if (state !== '00000' && isCatalogSqlstate(state)) return true
+      i += 7
+    }
+    const c0 = text.charCodeAt(i)
+    if (severity === 'ERROR' ? c0 === 83 || c0 === 99 : englishLog(text, i, c0)) return true // ERROR: SSL texts
+    // lc_messages other than English: the wordings localized.ts translates back pass too
+    return mayBeLocalized(text, i)
+  },
+  {
+    /**
+     * For a LOG message without a SQLSTATE (neither from the prefix nor written in front of the
+     * text) that starts with the characters `c0`, `c1` (-1 where the message ends first): false
+     * when mayClassify is false whatever follows. Parsers reading bytes let such lines go
+     * without making a string of them; true means "ask mayClassify".
+     */
+    logStart: (c0: number, c1: number): boolean => englishLogGate(c0, c1) !== Gate.No || mayBeLocalizedStart(c0, c1),
+  },
+)
+
+const enum Gate {
+  No,
+  Yes,
+  /** decided by more of the text */
+  Look,
 }
 
-function englishMayClassify(severity: Severity, text: string, i: number, c0: number): boolean {
-  if (severity === 'ERROR') return c0 === 83 || c0 === 99 // SSL texts raised at ERROR
+function englishLog(text: string, i: number, c0: number): boolean {
+  const gate = englishLogGate(c0, text.charCodeAt(i + 1))
+  if (gate === Gate.Look) return text.startsWith(c0 === 102 ? 'failed to send ' : 'expected ', i)
+  return gate === Gate.Yes
+}
+
+/** What the first two characters of an English LOG message decide. */
+function englishLogGate(c0: number, c1: number): Gate {
   switch (c0) {
     case 99: // c + o: connection received/authorized/authenticated, could not ... (not checkpoint)
-      return text.charCodeAt(i + 1) === 111
-    case 102: // failed to send SSL/GSSAPI negotiation response
-      return text.startsWith('failed to send ', i)
-    case 101: // expected GSS response
-      return text.startsWith('expected ', i)
+      return c1 === 111 ? Gate.Yes : Gate.No
     case 100: // d + i: disconnection (not duration)
-      return text.charCodeAt(i + 1) === 105
+      return c1 === 105 ? Gate.Yes : Gate.No
+    case 102: // failed to send SSL/GSSAPI negotiation response
+    case 101: // expected GSS response
+      return Gate.Look
     case 114: // replication connection authorized
     case 105: // incomplete / invalid ... startup packet
     case 117: // unexpected EOF, unsupported frontend protocol
@@ -62,9 +87,9 @@ function englishMayClassify(severity: Severity, text: string, i: number, c0: num
     case 112: // pam_authenticate failed
     case 65: // Windows socket texts
     case 78:
-      return true
+      return Gate.Yes
     default:
-      return false
+      return Gate.No
   }
 }
 

@@ -17,7 +17,15 @@ export interface ParseSink {
  * rejects are not built, only counted (`LogParser.irrelevant`); their continuation lines go
  * with them.
  */
-export type RecordFilter = (severity: Severity, text: string, start: number, sqlstate: string | undefined) => boolean
+export type RecordFilter = ((severity: Severity, text: string, start: number, sqlstate: string | undefined) => boolean) & {
+  /**
+   * The same answer for a LOG message without SQLSTATE from its first two characters (-1 where
+   * the message ends first), where they decide it: false = the filter is false whatever follows
+   * (the classifier's `mayClassify.logStart`). With it, stderr lets such lines go from their
+   * bytes, without a string made of them.
+   */
+  readonly logStart?: (c0: number, c1: number) => boolean
+}
 
 /** Per-parser identity: source, server fallback, id seed. */
 export class Origin {

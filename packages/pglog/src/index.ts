@@ -5,7 +5,16 @@ export { JOIN_WINDOW } from './join.js'
 export { loosePrefix } from './loose-prefix.js'
 export { type LogParser, type ParseOptions, createParser, DETECT_LINES } from './parser.js'
 export { compilePrefix, PrefixFields, type PrefixMatcher } from './prefix.js'
-export { LineSplitter, type OnLine } from './line-splitter.js'
-export { type LineBatch, MAX_LINE_BYTES, gunzipIfCompressed, readLineBatches, readLines, splitLineBatches, splitLines } from './read-lines.js'
+export { LineSplitter, type OnAsciiLines, type OnLine } from './line-splitter.js'
+export {
+  feedFile,
+  type LineBatch,
+  MAX_LINE_BYTES,
+  gunzipIfCompressed,
+  readLineBatches,
+  readLines,
+  splitLineBatches,
+  splitLines,
+} from './read-lines.js'
 export { recordId } from './record-id.js'
 export { parseTimestamp, zoneOffsetMinutes } from './timestamp.js'

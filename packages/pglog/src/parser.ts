@@ -7,6 +7,7 @@ import { CsvLogParser } from './csvlog.js'
 import { detectFormat, detectPrefix, fallbackMatchers, prefixSample } from './detect.js'
 import { Joiner } from './join.js'
 import { JsonLogParser } from './jsonlog.js'
+import { latin1, type OnAsciiLines } from './line-splitter.js'
 import { compilePrefix, type PrefixMatcher } from './prefix.js'
 import { isContinuation } from './severity.js'
 import { TextLogParser } from './stderr.js'
@@ -43,6 +44,11 @@ export interface LogParser {
    * join, jsonlog parses lines in blocks of up to 64. `settle` or `flush` brings them out.
    */
   push(line: string, position: number): void
+  /**
+   * push() for the ASCII lines of a chunk, as bytes (LineSplitter's `onAscii`): stderr lets the
+   * lines the filter rejects go from their bytes; other formats read each line as text.
+   */
+  pushAscii: OnAsciiLines
   /** emit records held for multi-line join (end of input, or idle) */
   flush(): void
   /**
@@ -100,13 +106,26 @@ function build(
   }
 }
 
+/** pushAscii for parsers that read text: each line decoded and pushed. */
+function asText(p: { push(line: string, position: number): void }): OnAsciiLines {
+  return (b, spans, pos) => {
+    for (let i = 0; i < spans.length; i += 2) p.push(latin1(b, spans[i], spans[i + 1]), pos + spans[i])
+  }
+}
+
 /** The format parsers count skipped records on their Origin; the LogParser reports them. */
 function counted(
-  p: { push(line: string, position: number): void; flush(): void; settle?(): void },
+  p: {
+    push(line: string, position: number): void
+    pushAscii?: OnAsciiLines
+    flush(): void
+    settle?(): void
+  },
   origin: Origin,
 ): LogParser {
   return {
     push: (line, position) => p.push(line, position),
+    pushAscii: p.pushAscii !== undefined ? (b, spans, pos) => p.pushAscii!(b, spans, pos) : asText(p),
     flush: () => p.flush(),
     settle: () => p.settle?.(),
     get irrelevant() {
@@ -134,6 +153,11 @@ class AutoParser implements LogParser {
     private readonly opts: ParseOptions,
     private readonly sink: ParseSink,
   ) {}
+
+  pushAscii(b: Buffer, spans: readonly number[], pos: number): void {
+    if (this.inner !== undefined) this.inner.pushAscii(b, spans, pos)
+    else asText(this)(b, spans, pos)
+  }
 
   push(line: string, position: number): void {
     if (this.inner !== undefined) {

@@ -97,7 +97,7 @@ export interface PrefixMatcher {
   match(s: string, pos: number, out: PrefixFields, ts: TimestampParser, sev: SeverityScan): number
 }
 
-enum Op {
+export enum Op {
   Lit,
   TsMillis, // %m
   Ts, // %t
@@ -206,13 +206,14 @@ function present(v: string): string | undefined {
   return v === '' || v === '[unknown]' || v === '[unbekannt]' ? undefined : v
 }
 
-class CompiledPrefix implements PrefixMatcher {
+export class CompiledPrefix implements PrefixMatcher {
   readonly keyed: boolean
   constructor(
     readonly prefix: string,
-    private readonly ops: Op[],
-    private readonly lits: string[],
-    private readonly stops: string[],
+    readonly ops: Op[],
+    readonly lits: string[],
+    /** where each free-text value ends: the literal after it */
+    readonly stops: string[],
   ) {
     this.keyed = ops.includes(Op.Pid) || ops.includes(Op.Session)
   }

@@ -5,12 +5,38 @@ import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { type LineBatch, LineSplitter } from './line-splitter.js'
+import type { LogParser } from './parser.js'
 
 export { type LineBatch, MAX_LINE_BYTES } from './line-splitter.js'
 
 /** A file (plain or gzip, told by its magic bytes) as batches of lines. */
 export async function* readLineBatches(path: string): AsyncIterable<LineBatch> {
   yield* splitLineBatches(createReadStream(path, { highWaterMark: 1 << 20 }))
+}
+
+/**
+ * A file (plain or gzip) into a parser, its ASCII lines as bytes (LogParser.pushAscii), as the
+ * file source reads; returns the number of lines.
+ */
+export async function feedFile(path: string, parser: Pick<LogParser, 'push' | 'pushAscii'>): Promise<number> {
+  const stream = await gunzipIfCompressed(createReadStream(path, { highWaterMark: 1 << 20 }))
+  const splitter = new LineSplitter()
+  let lines = 0
+  const onLine = (line: string, position: number) => {
+    lines++
+    parser.push(line, position)
+  }
+  const onAscii = (b: Buffer, spans: readonly number[], pos: number) => {
+    lines += spans.length >> 1
+    parser.pushAscii(b, spans, pos)
+  }
+  let base = 0
+  for await (const chunk of stream) {
+    splitter.feed(chunk, base, onLine, onAscii)
+    base += chunk.length
+  }
+  splitter.end(onLine)
+  return lines
 }
 
 /** Any byte stream (a file, stdin) as batches of lines; gzip (by its magic bytes) is decompressed. */
@@ -59,10 +85,12 @@ export async function gunzipIfCompressed(input: AsyncIterable<Buffer>): Promise<
 
 /** A file line by line; convenient where speed does not matter (tests, small inputs). */
 export async function* readLines(path: string): AsyncIterable<{ line: string; position: number }> {
-  for await (const b of readLineBatches(path)) for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i], position: b.positions[i] }
+  for await (const b of readLineBatches(path))
+    for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i], position: b.positions[i] }
 }
 
 /** A byte stream line by line. */
 export async function* splitLines(stream: AsyncIterable<Buffer>): AsyncIterable<{ line: string; position: number }> {
-  for await (const b of splitLineBatches(stream)) for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i], position: b.positions[i] }
+  for await (const b of splitLineBatches(stream))
+    for (let i = 0; i < b.lines.length; i++) yield { line: b.lines[i], position: b.positions[i] }
 }

@@ -158,6 +158,46 @@ export class TimestampParser {
   }
 }
 
+/**
+ * Where the timestamp that TimestampParser.parse would read at `pos` ends, read from an ASCII
+ * line's bytes b[pos, end); -1 where parse would give NaN. The same checks in the same order as
+ * parse (without its value: a line let go needs only where its prefix goes on); a byte past the
+ * line's end counts as what charCodeAt gives there, no character.
+ */
+export function timestampEndAscii(b: Uint8Array, pos: number, end: number): number {
+  if (pos + 19 > end) return -1
+  const mo = b2(b, pos + 5)
+  const d = b2(b, pos + 8)
+  const sep = b[pos + 10]
+  if (b2(b, pos) < 0 || b2(b, pos + 2) < 0 || b[pos + 4] !== 45 || b[pos + 7] !== 45) return -1
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || (sep !== 32 && sep !== 84)) return -1
+  if (b2(b, pos + 11) < 0 || b2(b, pos + 14) < 0 || b2(b, pos + 17) < 0 || b[pos + 13] !== 58 || b[pos + 16] !== 58)
+    return -1
+  let i = pos + 19
+  if (i < end && b[i] === 46) {
+    i++
+    while (i < end && isDigit(b[i])) i++
+  }
+  let z = i
+  if (z < end && b[z] === 32) z++
+  const zc = z < end ? b[z] : -1
+  const numeric = zc === 43 || zc === 45
+  if (!numeric && !((zc >= 65 && zc <= 90) || (zc >= 97 && zc <= 122))) return i
+  let e = z + 1
+  while (e < end) {
+    const c = b[e]
+    if (numeric ? isDigit(c) || (c === 58 && e === z + 3 && e + 1 < end && isDigit(b[e + 1])) : isZoneChar(c)) e++
+    else break
+  }
+  return e
+}
+
+function b2(b: Uint8Array, i: number): number {
+  const x = b[i] - 48
+  const y = b[i + 1] - 48
+  return x < 0 || x > 9 || y < 0 || y > 9 ? -1 : x * 10 + y
+}
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57
 }

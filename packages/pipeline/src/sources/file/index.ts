@@ -521,6 +521,12 @@ export class FileTailSource implements Source {
     t.parser.push(line, pos)
   }
 
+  private pushAscii(t: Tracked, b: Buffer, spans: readonly number[], pos: number): void {
+    this.linesRead += spans.length >> 1
+    t.pushedSinceFlush = true
+    t.parser.pushAscii(b, spans, pos)
+  }
+
   private flushParser(t: Tracked): void {
     if (!t.pushedSinceFlush) return
     t.pushedSinceFlush = false
@@ -625,7 +631,12 @@ export class FileTailSource implements Source {
         if (bytesRead === 0 || this.stopping) break
         const at = t.readOffset
         next = readAt(at + bytesRead)
-        t.lines.feed(buffer.subarray(0, bytesRead), at, (line, pos) => this.push(t, line, pos))
+        t.lines.feed(
+          buffer.subarray(0, bytesRead),
+          at,
+          (line, pos) => this.push(t, line, pos),
+          (b, spans, pos) => this.pushAscii(t, b, spans, pos),
+        )
         t.readOffset = at + bytesRead
         t.lastDataAt = Date.now()
         await this.batcher!.room()

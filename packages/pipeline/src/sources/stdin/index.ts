@@ -53,12 +53,16 @@ export class StdinSource implements Source {
       this.lines++
       parser.push(line, pos)
     }
+    const pushAscii = (b: Buffer, spans: readonly number[], pos: number) => {
+      this.lines += spans.length >> 1
+      parser.pushAscii(b, spans, pos)
+    }
     // `cat postgresql.log.gz | connrca …` reads the log, not its gzip bytes (positions count the log's bytes)
     const input = await gunzipIfCompressed((this.deps.stdin ?? process.stdin) as AsyncIterable<Buffer>)
     for await (const chunk of input) {
       if (this.stopping) break
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
-      lines.feed(buf, this.bytes, push)
+      lines.feed(buf, this.bytes, push, pushAscii)
       // the current end of a stream that may stay open (`tail -f … | connrca run -`): what
       // cannot grow any more goes out now, not when more input comes
       parser.settle()
