@@ -6,25 +6,36 @@
 import { CompiledPrefix, Op, type PrefixMatcher } from './prefix.js'
 import { timestampEndAscii } from './timestamp.js'
 
-/** letGo()'s answer for a line it cannot let go: the caller reads it as text. */
+/** read()'s answer for a line whose prefix it read but whose record it cannot let go. */
 export const NOT_LET_GO = -2
+/** read()'s answer for a line whose prefix it could not read: the text path decides everything. */
+export const NO_PREFIX = -3
 
 /**
- * A compiled log_line_prefix read from bytes, for lines the filter lets go. It answers only
- * where it is certain that TextLogParser.entry, reading the same line as text with this prefix,
- * would let the line's record go unbuilt: the prefix matches, the severity is LOG, no SQLSTATE,
- * and the filter's `logStart` rejects the message's first two characters. Anything else (another
- * severity, a continuation, a line the prefix does not match) is NOT_LET_GO, and the text path
- * decides as it always has. `test/hostile/fast-paths.test.ts` holds the two paths to the same
- * records.
+ * A compiled log_line_prefix read from an ASCII line's bytes, with what TextLogParser.entry,
+ * reading the same line as text with this prefix, would do. read() lets a record go only where
+ * that is certain: the prefix matches, the severity is LOG, no SQLSTATE, and the filter's
+ * `logStart` rejects the message's first two characters. For another line whose prefix it read,
+ * it keeps what the text path's match would have found (where the prefix ends, the pid, where
+ * the time is, the free-text values), so the text path starts after the prefix. Where it cannot
+ * read the prefix (another prefix, a process without a session under %q), the text path does
+ * everything. `test/hostile/fast-paths.test.ts` holds both paths to the same records.
  */
 export class AsciiPrefix {
   private readonly steps: Step[]
   /** the literal each step compares or looks for */
   private readonly texts: Uint8Array[]
 
+  /** After read() gave NOT_LET_GO: where the prefix ends, its pid (-1: none), where its time is. */
+  prefixEnd = 0
+  pid = -1
+  timeAt = 0
+  /** ...and its free-text values as (op, start, end) triples, offsets from the line's start */
+  readonly notes = new Int32Array(3 * 16)
+  noteCount = 0
+
   private constructor(
-    ops: Op[],
+    private readonly ops: Op[],
     lits: string[],
     stops: string[],
     private readonly logStart: (c0: number, c1: number) => boolean,
@@ -35,43 +46,49 @@ export class AsciiPrefix {
 
   /**
    * For a compiled prefix made only of escapes this reads (timestamps, pids, line numbers,
-   * digits, %q and free text ended by an ASCII literal) with a timestamp; undefined otherwise.
+   * digits, %q and free text ended by an ASCII literal), with a timestamp; undefined otherwise.
    */
   static of(m: PrefixMatcher, logStart: ((c0: number, c1: number) => boolean) | undefined): AsciiPrefix | undefined {
     if (logStart === undefined || !(m instanceof CompiledPrefix)) return undefined
     if (!m.ops.some((op) => op === Op.TsMillis || op === Op.Ts)) return undefined
     if (!m.ops.every((op) => stepOf(op) !== Step.None)) return undefined
+    if (m.ops.filter((op, k) => stepOf(op) === Step.Text && op !== Op.Text).length > 16) return undefined
     if (![...m.lits, ...m.stops].every(isAscii)) return undefined
     return new AsciiPrefix(m.ops, m.lits, m.stops, logStart)
   }
 
   /**
-   * The line b[start, end) (ASCII, no newline) when its record is let go: the key its
-   * continuation lines join by (the pid, -1 for a prefix without one); NOT_LET_GO otherwise.
+   * The line b[start, end) (ASCII, no newline): when its record is let go, the key its
+   * continuation lines join by (the pid, -1 for a prefix without one); else NOT_LET_GO (the
+   * prefix's values are kept) or NO_PREFIX.
    */
-  letGo(b: Uint8Array, start: number, end: number): number {
+  read(b: Uint8Array, start: number, end: number): number {
     const steps = this.steps
     let p = start
     let pid = -1
+    let notes = 0
     for (let k = 0; k < steps.length; k++) {
       switch (steps[k]) {
         case Step.Lit: {
           const l = this.texts[k]
-          if (p + l.length > end) return NOT_LET_GO
-          for (let j = 0; j < l.length; j++) if (b[p + j] !== l[j]) return NOT_LET_GO
+          if (p + l.length > end) return NO_PREFIX
+          for (let j = 0; j < l.length; j++) if (b[p + j] !== l[j]) return NO_PREFIX
           p += l.length
           break
         }
-        case Step.Time:
+        case Step.Time: {
+          const at = p
           p = timestampEndAscii(b, p, end)
-          if (p < 0) return NOT_LET_GO
+          if (p < 0) return NO_PREFIX
+          if (this.ops[k] !== Op.TsSkip) this.timeAt = at - start
           break
+        }
         case Step.Pid:
         case Step.Number: {
           let v = 0
           const st = p
           for (; p < end && isDigit(b[p]); p++) v = v * 10 + b[p] - 48
-          if (p === st) return NOT_LET_GO
+          if (p === st) return NO_PREFIX
           if (steps[k] === Step.Pid) pid = v
           break
         }
@@ -81,13 +98,26 @@ export class AsciiPrefix {
           break
         case Step.Q:
           // a severity word here would end the prefix (a process without a session): read as text
-          if (p < end && b[p] >= 65 && b[p] <= 90) return NOT_LET_GO
+          if (p < end && b[p] >= 65 && b[p] <= 90) return NO_PREFIX
           break
-        default: // Step.Text
+        default: {
+          // Step.Text: free text up to the literal after it; kept unless it is %i %v %L
+          const from = p
           p = find(b, this.texts[k], p, end)
-          if (p < 0) return NOT_LET_GO
+          if (p < 0) return NO_PREFIX
+          const op = this.ops[k]
+          if (op !== Op.Text) {
+            this.notes[notes] = op
+            this.notes[notes + 1] = from - start
+            this.notes[notes + 2] = p - start
+            notes += 3
+          }
+        }
       }
     }
+    this.pid = pid
+    this.prefixEnd = p - start
+    this.noteCount = notes
     // "LOG:" and up to two spaces; a SQLSTATE written in front of the message goes to the text path
     if (p + 4 > end || b[p] !== 76 || b[p + 1] !== 79 || b[p + 2] !== 71 || b[p + 3] !== 58) return NOT_LET_GO
     p += 4
@@ -99,7 +129,7 @@ export class AsciiPrefix {
   }
 }
 
-/** What letGo does for an escape (one switch over a few local constants). */
+/** What read() does for an escape (one switch over a few local constants). */
 const enum Step {
   None,
   Lit,

@@ -1,17 +1,13 @@
 // stderr / plain-text logs: "<log_line_prefix>SEVERITY:  message", with continuation lines joined.
 
 import type { LogRecord } from '@connrca/contracts'
-import { AsciiPrefix, NOT_LET_GO } from './ascii-line.js'
+import { AsciiPrefix, NO_PREFIX, NOT_LET_GO } from './ascii-line.js'
 import type { Origin, RecordFilter } from './common.js'
 import { Joiner } from './join.js'
 import { latin1 } from './line-splitter.js'
 import { PrefixFields, type PrefixMatcher } from './prefix.js'
 import { isContinuation, SeverityScan } from './severity.js'
 import { TimestampParser } from './timestamp.js'
-
-/** pushAscii: lines per sample of the byte path's yield, and lines it pauses for after a poor one. */
-const SAMPLE_LINES = 1024
-const PAUSE_LINES = 16 * SAMPLE_LINES
 
 export class TextLogParser {
   readonly joiner: Joiner
@@ -46,54 +42,40 @@ export class TextLogParser {
   }
 
   /**
-   * push() for the ASCII lines of a chunk given as bytes (LogParser.pushAscii): a line let go
-   * needs no string. First every line is read from its bytes (and decoded if it is not let go),
-   * then the lines are taken in order: each loop keeps its code in the CPU's instruction cache,
-   * as LineSplitter.feed does. Where few lines are let go (a log of nothing but connections),
-   * reading their bytes first is wasted work, so the byte path pauses for a while after a sample
-   * of lines of which under a third were let go. Either path gives the same records.
+   * push() for the ASCII lines of a chunk given as bytes (LogParser.pushAscii). The configured
+   * prefix is read from each line's bytes first: a line the filter lets go needs no string, and
+   * for the others the text path starts after the prefix with the values the bytes gave.
    */
   pushAscii(b: Buffer, spans: readonly number[], pos: number): void {
-    const keys = this.keys
-    const texts = this.texts
-    const n = spans.length >> 1
-    for (let i = 0; i < n; i++) {
-      const start = spans[2 * i]
-      const end = spans[2 * i + 1]
-      let key = NOT_LET_GO
-      if (this.ascii !== undefined && --this.paused < 0) {
-        key = this.ascii.letGo(b, start, end)
-        if (key !== NOT_LET_GO) this.sampledLetGo++
-        if (++this.sampled === SAMPLE_LINES) {
-          if (this.sampledLetGo < SAMPLE_LINES / 3) this.paused = PAUSE_LINES
-          this.sampled = 0
-          this.sampledLetGo = 0
-        }
-      }
-      keys[i] = key
-      texts[i] = key === NOT_LET_GO ? latin1(b, start, end) : ''
-    }
-    for (let i = 0; i < n; i++) {
-      const position = pos + spans[2 * i]
-      const key = keys[i]
-      if (key === NOT_LET_GO) this.push(texts[i], position)
-      else {
+    const a = this.ascii
+    for (let i = 0; i < spans.length; i += 2) {
+      const start = spans[i]
+      const end = spans[i + 1]
+      const position = pos + start
+      const r = a === undefined ? NO_PREFIX : a.read(b, start, end)
+      if (r >= -1) {
         // as entry() does for a record the filter rejects
-        this.joiner.skip(key >= 0 ? key : '', position)
+        this.joiner.skip(r >= 0 ? r : '', position)
         if (position > this.origin.countAfter) this.origin.irrelevant++
+        continue
       }
+      const line = latin1(b, start, end)
+      if (r === NOT_LET_GO && this.prefixRead(line, a!))
+        this.take(line, position, Number.NaN, -1, undefined, this.matchers[0])
+      else this.push(line, position)
     }
-    texts.length = 0
-    keys.length = 0
   }
 
-  /** pushAscii's lines: the key of each line let go (or NOT_LET_GO), the text of the others */
-  private readonly keys: number[] = []
-  private readonly texts: string[] = []
-  /** pushAscii's sample: lines read from bytes, of them let go; lines left to read as text first */
-  private sampled = 0
-  private sampledLetGo = 0
-  private paused = 0
+  /** What matchers[0].match fills from `line`, taken from what `a` read of its bytes; then the severity. */
+  private prefixRead(line: string, a: AsciiPrefix): boolean {
+    const f = this.f
+    f.reset()
+    f.time = this.ts.parse(line, a.timeAt)
+    f.pid = a.pid
+    const notes = a.notes
+    for (let k = 0; k < a.noteCount; k += 3) f.note(line, notes[k], notes[k + 1], notes[k + 2])
+    return this.sev.scan(line, a.prefixEnd)
+  }
 
   flush(): void {
     this.joiner.flush()
@@ -143,6 +125,20 @@ export class TextLogParser {
       }
       if (k === this.matchers.length) return false
     }
+    return this.take(line, position, time, pid, server, m)
+  }
+
+  /** entry() once a prefix matched: `this.f` holds its values, `this.sev` the severity after it. */
+  private take(
+    line: string,
+    position: number,
+    time: number,
+    pid: number,
+    server: string | undefined,
+    m: PrefixMatcher,
+  ): true {
+    const f = this.f
+    const sev = this.sev
     if (f.pid < 0 && pid >= 0) f.pid = pid
     const t = Number.isNaN(f.time) ? time : f.time
     const key = f.pid >= 0 ? f.pid : (f.sessionId ?? '')
