@@ -26,13 +26,10 @@ export class AsciiPrefix {
   /** the literal each step compares or looks for */
   private readonly texts: Uint8Array[]
 
-  /** After read() gave NOT_LET_GO: where the prefix ends, its pid (-1: none), where its time is. */
-  prefixEnd = 0
-  pid = -1
-  timeAt = 0
-  /** ...and its free-text values as (op, start, end) triples, offsets from the line's start */
-  readonly notes = new Int32Array(3 * 16)
-  noteCount = 0
+  /** The escapes whose values the text path keeps (%u %d %a %h %b), in prefix order. */
+  readonly kept: Op[]
+  /** `kept` values of the line being read: start, end pairs */
+  private readonly spans: Int32Array
 
   private constructor(
     private readonly ops: Op[],
@@ -42,6 +39,8 @@ export class AsciiPrefix {
   ) {
     this.steps = ops.map(stepOf)
     this.texts = ops.map((op, k) => Buffer.from(op === Op.Lit ? lits[k] : stops[k], 'latin1'))
+    this.kept = ops.filter((op) => stepOf(op) === Step.Text && op !== Op.Text)
+    this.spans = new Int32Array(2 * this.kept.length)
   }
 
   /**
@@ -59,14 +58,17 @@ export class AsciiPrefix {
 
   /**
    * The line b[start, end) (ASCII, no newline): when its record is let go, the key its
-   * continuation lines join by (the pid, -1 for a prefix without one); else NOT_LET_GO (the
-   * prefix's values are kept) or NO_PREFIX.
+   * continuation lines join by (the pid, -1 for a prefix without one). Else NOT_LET_GO, with what
+   * the text path's match would find appended to `found` (offsets from the line's start: where the
+   * prefix ends, the pid or -1, where the time is, then the start and end of each `kept` value),
+   * or NO_PREFIX.
    */
-  read(b: Uint8Array, start: number, end: number): number {
+  read(b: Uint8Array, start: number, end: number, found: number[]): number {
     const steps = this.steps
     let p = start
     let pid = -1
-    let notes = 0
+    let timeAt = 0
+    let kept = 0
     for (let k = 0; k < steps.length; k++) {
       switch (steps[k]) {
         case Step.Lit: {
@@ -80,7 +82,7 @@ export class AsciiPrefix {
           const at = p
           p = timestampEndAscii(b, p, end)
           if (p < 0) return NO_PREFIX
-          if (this.ops[k] !== Op.TsSkip) this.timeAt = at - start
+          if (this.ops[k] !== Op.TsSkip) timeAt = at - start
           break
         }
         case Step.Pid:
@@ -105,27 +107,28 @@ export class AsciiPrefix {
           const from = p
           p = find(b, this.texts[k], p, end)
           if (p < 0) return NO_PREFIX
-          const op = this.ops[k]
-          if (op !== Op.Text) {
-            this.notes[notes] = op
-            this.notes[notes + 1] = from - start
-            this.notes[notes + 2] = p - start
-            notes += 3
+          if (this.ops[k] !== Op.Text) {
+            this.spans[kept++] = from - start
+            this.spans[kept++] = p - start
           }
         }
       }
     }
-    this.pid = pid
-    this.prefixEnd = p - start
-    this.noteCount = notes
+    const prefixEnd = p - start
     // "LOG:" and up to two spaces; a SQLSTATE written in front of the message goes to the text path
-    if (p + 4 > end || b[p] !== 76 || b[p + 1] !== 79 || b[p + 2] !== 71 || b[p + 3] !== 58) return NOT_LET_GO
-    p += 4
-    if (p < end && b[p] === 32) p++
-    if (p < end && b[p] === 32) p++
-    if (p + 6 < end && b[p + 5] === 58 && b[p + 6] === 32) return NOT_LET_GO
-    if (this.logStart(p < end ? b[p] : -1, p + 1 < end ? b[p + 1] : -1)) return NOT_LET_GO
-    return pid
+    let letGo = p + 4 <= end && b[p] === 76 && b[p + 1] === 79 && b[p + 2] === 71 && b[p + 3] === 58
+    if (letGo) {
+      p += 4
+      if (p < end && b[p] === 32) p++
+      if (p < end && b[p] === 32) p++
+      letGo =
+        !(p + 6 < end && b[p + 5] === 58 && b[p + 6] === 32) &&
+        !this.logStart(p < end ? b[p] : -1, p + 1 < end ? b[p + 1] : -1)
+    }
+    if (letGo) return pid
+    found.push(prefixEnd, pid, timeAt)
+    for (let j = 0; j < kept; j++) found.push(this.spans[j])
+    return NOT_LET_GO
   }
 }
 

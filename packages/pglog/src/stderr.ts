@@ -44,37 +44,59 @@ export class TextLogParser {
   /**
    * push() for the ASCII lines of a chunk given as bytes (LogParser.pushAscii). The configured
    * prefix is read from each line's bytes first: a line the filter lets go needs no string, and
-   * for the others the text path starts after the prefix with the values the bytes gave.
+   * for the others the text path starts after the prefix with what the bytes gave. All lines of
+   * the chunk are read (and decoded where needed) before the first is taken: each loop keeps its
+   * code in the CPU's instruction cache, as LineSplitter.feed does.
    */
   pushAscii(b: Buffer, spans: readonly number[], pos: number): void {
     const a = this.ascii
-    for (let i = 0; i < spans.length; i += 2) {
-      const start = spans[i]
-      const end = spans[i + 1]
-      const position = pos + start
-      const r = a === undefined ? NO_PREFIX : a.read(b, start, end)
+    const results = this.results
+    const texts = this.texts
+    const found = this.found
+    const n = spans.length >> 1
+    for (let i = 0; i < n; i++) {
+      const start = spans[2 * i]
+      const end = spans[2 * i + 1]
+      const r = a === undefined ? NO_PREFIX : a.read(b, start, end, found)
+      results[i] = r
+      texts[i] = r >= -1 ? '' : latin1(b, start, end)
+    }
+    let at = 0
+    for (let i = 0; i < n; i++) {
+      const position = pos + spans[2 * i]
+      const r = results[i]
       if (r >= -1) {
         // as entry() does for a record the filter rejects
         this.joiner.skip(r >= 0 ? r : '', position)
         if (position > this.origin.countAfter) this.origin.irrelevant++
-        continue
+      } else if (r === NO_PREFIX) this.push(texts[i], position)
+      else {
+        const line = texts[i]
+        if (this.prefixFound(line, a!, at)) this.take(line, position, Number.NaN, -1, undefined, this.matchers[0])
+        else this.push(line, position)
+        at += 3 + 2 * a!.kept.length
       }
-      const line = latin1(b, start, end)
-      if (r === NOT_LET_GO && this.prefixRead(line, a!))
-        this.take(line, position, Number.NaN, -1, undefined, this.matchers[0])
-      else this.push(line, position)
     }
+    results.length = 0
+    texts.length = 0
+    found.length = 0
   }
 
-  /** What matchers[0].match fills from `line`, taken from what `a` read of its bytes; then the severity. */
-  private prefixRead(line: string, a: AsciiPrefix): boolean {
+  /** pushAscii's chunk: each line's read() result, its text (not for lines let go), what read() found */
+  private readonly results: number[] = []
+  private readonly texts: string[] = []
+  private readonly found: number[] = []
+
+  /** What matchers[0].match fills from `line`, from what `a` found in its bytes at `at`; then the severity. */
+  private prefixFound(line: string, a: AsciiPrefix, at: number): boolean {
     const f = this.f
+    const found = this.found
     f.reset()
-    f.time = this.ts.parse(line, a.timeAt)
-    f.pid = a.pid
-    const notes = a.notes
-    for (let k = 0; k < a.noteCount; k += 3) f.note(line, notes[k], notes[k + 1], notes[k + 2])
-    return this.sev.scan(line, a.prefixEnd)
+    f.pid = found[at + 1]
+    f.time = this.ts.parse(line, found[at + 2])
+    const kept = a.kept
+    for (let j = 0; j < kept.length; j++) f.note(line, kept[j], found[at + 3 + 2 * j], found[at + 4 + 2 * j])
+    return this.sev.scan(line, found[at])
   }
 
   flush(): void {
