@@ -51,7 +51,6 @@ export class AsciiPrefix {
     if (logStart === undefined || !(m instanceof CompiledPrefix)) return undefined
     if (!m.ops.some((op) => op === Op.TsMillis || op === Op.Ts)) return undefined
     if (!m.ops.every((op) => stepOf(op) !== Step.None)) return undefined
-    if (m.ops.filter((op, k) => stepOf(op) === Step.Text && op !== Op.Text).length > 16) return undefined
     if (![...m.lits, ...m.stops].every(isAscii)) return undefined
     return new AsciiPrefix(m.ops, m.lits, m.stops, logStart)
   }
